@@ -1,0 +1,53 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"Accounting configuration: default segment and who signs the letters."
+from trytond.model import ModelSQL, fields
+from trytond.modules.company.model import CompanyValueMixin
+from trytond.pool import Pool, PoolMeta
+
+default_dunning_segment = fields.Many2One(
+    'account.invoice.dunning.segment', "Default Dunning Segment",
+    ondelete='RESTRICT',
+    help="The segment, and so the procedure, of customers without one.")
+dunning_contact_name = fields.Char(
+    "Dunning Contact", help="Whom customers contact about their reminders.")
+dunning_contact_email = fields.Char("Dunning Contact Email")
+dunning_contact_phone = fields.Char("Dunning Contact Phone")
+dunning_signatory = fields.Char(
+    "Dunning Signatory", help="The name that signs the reminder letters.")
+dunning_signatory_title = fields.Char(
+    "Dunning Signatory Title", help="For example: Credit Manager.")
+
+DUNNING_FIELDS = {
+    'default_dunning_segment', 'dunning_contact_name',
+    'dunning_contact_email', 'dunning_contact_phone', 'dunning_signatory',
+    'dunning_signatory_title'}
+
+
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'account.configuration'
+    default_dunning_segment = fields.MultiValue(default_dunning_segment)
+    dunning_contact_name = fields.MultiValue(dunning_contact_name)
+    dunning_contact_email = fields.MultiValue(dunning_contact_email)
+    dunning_contact_phone = fields.MultiValue(dunning_contact_phone)
+    dunning_signatory = fields.MultiValue(dunning_signatory)
+    dunning_signatory_title = fields.MultiValue(dunning_signatory_title)
+
+    @classmethod
+    def multivalue_model(cls, field):
+        pool = Pool()
+        if field in DUNNING_FIELDS:
+            return pool.get('account.configuration.invoice_dunning')
+        return super().multivalue_model(field)
+
+
+class ConfigurationInvoiceDunning(ModelSQL, CompanyValueMixin):
+    "Account Configuration Invoice Dunning"
+    __name__ = 'account.configuration.invoice_dunning'
+    default_dunning_segment = default_dunning_segment
+    dunning_contact_name = dunning_contact_name
+    dunning_contact_email = dunning_contact_email
+    dunning_contact_phone = dunning_contact_phone
+    dunning_signatory = dunning_signatory
+    dunning_signatory_title = dunning_signatory_title

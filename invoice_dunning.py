@@ -1,0 +1,938 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"Procedures, levels, segments, reminders and the escalation engine."
+import datetime as dt
+from collections import defaultdict, namedtuple
+from decimal import Decimal
+
+from sql import Literal, Null
+from sql.aggregate import Sum
+from sql.conditionals import Case, Coalesce
+from sql.operators import Equal
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, Exclude, Index, ModelSQL, ModelView, Workflow, fields,
+    sequence_ordered)
+from trytond.model.exceptions import AccessError
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, PYSONEncoder
+from trytond.tools import grouped_slice, reduce_ids, sqlite_apply_types
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateAction, StateView, Wizard
+
+from .exceptions import DunningError, LevelValidationError
+
+CHANNELS = [
+    ('letter', "Letter"),
+    ('registered_letter', "Registered Letter"),
+    ('email', "Email"),
+    ('phone', "Phone"),
+    ]
+# Channels for which a letter is rendered and archived when processed
+LETTER_CHANNELS = {'letter', 'registered_letter', 'email'}
+
+
+def add_business_days(date, days):
+    "Return date moved by days business days (Monday to Friday)"
+    step = 1 if days >= 0 else -1
+    remaining = abs(days)
+    while remaining:
+        date += dt.timedelta(days=step)
+        if date.weekday() < 5:
+            remaining -= 1
+    return date
+
+
+# Figures of an invoice at a date, in the invoice currency:
+# remaining: still to pay, overdue: unpaid part of the lines due by the date,
+# due_date: earliest due date not fully paid.
+InvoiceFigures = namedtuple(
+    'InvoiceFigures', ['remaining', 'overdue', 'due_date'])
+
+
+class Procedure(ModelSQL, ModelView):
+    "A ladder of reminder levels"
+    __name__ = 'account.invoice.dunning.procedure'
+    name = fields.Char("Name", required=True, translate=True)
+    levels = fields.One2Many(
+        'account.invoice.dunning.level', 'procedure', "Levels")
+    segments = fields.One2Many(
+        'account.invoice.dunning.segment', 'procedure', "Segments",
+        readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('name', 'ASC'))
+
+    @classmethod
+    def copy(cls, procedures, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('segments', None)
+        return super().copy(procedures, default=default)
+
+    def next_level(self, last_level, date, figures):
+        """Return the level to reach on date after last_level (or None)
+
+        Only the level following the last one is considered: an invoice
+        climbs one level per run. A pre-reminder (negative days) is skipped
+        once the invoice is overdue."""
+        levels = list(self.levels)
+        if last_level is None:
+            following = levels
+        elif last_level in levels:
+            following = levels[levels.index(last_level) + 1:]
+        else:
+            # The party changed of procedure: continue after the same delay
+            following = [l for l in levels if l.days > last_level.days]
+        overdue = figures.due_date <= date
+        for level in following:
+            if level.days < 0 and overdue:
+                continue
+            return level
+
+
+class Level(sequence_ordered(), ModelSQL, ModelView):
+    "A step of a procedure: when, how and with which letter"
+    __name__ = 'account.invoice.dunning.level'
+    procedure = fields.Many2One(
+        'account.invoice.dunning.procedure', "Procedure", required=True,
+        ondelete='CASCADE')
+    name = fields.Char("Name", required=True, translate=True)
+    days = fields.Integer(
+        "Days", required=True,
+        help="Days after the earliest unpaid due date of the invoice; "
+        "negative for a pre-reminder sent before the due date.")
+    delay = fields.Integer(
+        "Delay", required=True,
+        help="Minimum days since the previous processed reminder "
+        "of the invoice.")
+    min_amount = Monetary(
+        "Minimum Amount", digits=(16, 2),
+        help="The level waits while the overdue amount is lower.")
+    channel = fields.Selection(CHANNELS, "Channel", required=True)
+    payment_delay = fields.Integer(
+        "Payment Delay", required=True,
+        help="Business days given to pay; gives the deadline of the letter.")
+    report = fields.Many2One(
+        'ir.action.report', "Letter Template",
+        domain=[('model', '=', 'account.invoice.dunning')],
+        help="Leave empty to use the standard template for the level.")
+    automatic = fields.Boolean(
+        "Automatic",
+        help="Process the reminders of this level in the daily scheduled "
+        "task, without review.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('procedure')
+
+    @classmethod
+    def default_days(cls):
+        return 0
+
+    @classmethod
+    def default_delay(cls):
+        return 0
+
+    @classmethod
+    def default_payment_delay(cls):
+        return 8
+
+    @classmethod
+    def default_channel(cls):
+        return 'letter'
+
+    @classmethod
+    def default_automatic(cls):
+        return False
+
+    def get_rec_name(self, name):
+        return self.name
+
+    @classmethod
+    def validate_fields(cls, levels, field_names):
+        super().validate_fields(levels, field_names)
+        cls.check_values(levels, field_names)
+        cls.check_order(levels, field_names)
+
+    @classmethod
+    def check_values(cls, levels, field_names=None):
+        if field_names and not (
+                field_names & {'payment_delay', 'delay', 'min_amount'}):
+            return
+        for level in levels:
+            if level.payment_delay is not None and level.payment_delay < 0:
+                raise LevelValidationError(gettext(
+                        'account_invoice_dunning.msg_level_payment_delay',
+                        level=level.rec_name))
+            if level.delay is not None and level.delay < 0:
+                raise LevelValidationError(gettext(
+                        'account_invoice_dunning.msg_level_delay',
+                        level=level.rec_name))
+            if level.min_amount is not None and level.min_amount < 0:
+                raise LevelValidationError(gettext(
+                        'account_invoice_dunning.msg_level_min_amount',
+                        level=level.rec_name))
+
+    @classmethod
+    def check_order(cls, levels, field_names=None):
+        "Check that the levels of a procedure come later and later"
+        if field_names and not (
+                field_names & {'sequence', 'days', 'procedure'}):
+            return
+        for procedure in {l.procedure for l in levels}:
+            previous = None
+            for level in procedure.levels:
+                if previous and level.days <= previous.days:
+                    raise LevelValidationError(gettext(
+                            'account_invoice_dunning.msg_level_days_order',
+                            level=level.rec_name,
+                            previous=previous.rec_name,
+                            procedure=procedure.rec_name))
+                previous = level
+
+    def deadline(self, date, due_date):
+        "The payment deadline of a reminder made on date"
+        deadline = add_business_days(date, self.payment_delay or 0)
+        if due_date and deadline < due_date:
+            # Never ask to pay before the invoice is due
+            deadline = due_date
+        return deadline
+
+    def standard_report_key(self):
+        """Return the standard template of the level
+
+        A pre-reminder before the due date, the formal notice for a
+        registered letter, and the first, second or third reminder by
+        position among the overdue levels."""
+        if self.days < 0:
+            return 'pre_reminder'
+        if self.channel == 'registered_letter':
+            return 'formal_notice'
+        overdue_levels = [l for l in self.procedure.levels
+            if l.days >= 0 and l.channel != 'registered_letter']
+        position = overdue_levels.index(self) if self in overdue_levels else 0
+        return ['first_reminder', 'second_reminder', 'third_reminder'][
+            min(position, 2)]
+
+    def get_report(self):
+        "Return the ir.action.report that renders the letters of the level"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        ActionReport = pool.get('ir.action.report')
+        if self.report:
+            return self.report
+        return ActionReport(ModelData.get_id(
+                'account_invoice_dunning',
+                'report_letter_%s' % self.standard_report_key()))
+
+
+class Segment(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
+    "A group of customers chased with the same procedure"
+    __name__ = 'account.invoice.dunning.segment'
+    name = fields.Char("Name", required=True, translate=True)
+    procedure = fields.Many2One(
+        'account.invoice.dunning.procedure', "Procedure", required=True,
+        ondelete='RESTRICT')
+    description = fields.Text("Description", translate=True)
+
+
+_DRAFT = {
+    'readonly': Eval('state') != 'draft',
+    }
+
+
+class Dunning(Workflow, ModelSQL, ModelView):
+    "A reminder sent for an invoice: one record per reminder, kept forever"
+    __name__ = 'account.invoice.dunning'
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    invoice = fields.Many2One(
+        'account.invoice', "Invoice", required=True, ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ('type', '=', 'out'),
+            ],
+        states=_DRAFT)
+    party = fields.Many2One(
+        'party.party', "Party", required=True, ondelete='RESTRICT',
+        states=_DRAFT,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    procedure = fields.Many2One(
+        'account.invoice.dunning.procedure', "Procedure", required=True,
+        ondelete='RESTRICT', states=_DRAFT)
+    level = fields.Many2One(
+        'account.invoice.dunning.level', "Level", required=True,
+        ondelete='RESTRICT',
+        domain=[
+            ('procedure', '=', Eval('procedure', -1)),
+            ],
+        states=_DRAFT)
+    channel = fields.Selection(
+        CHANNELS, "Channel", required=True, states=_DRAFT)
+    date = fields.Date(
+        "Date", required=True, states=_DRAFT,
+        help="The date of the reminder, printed on the letter.")
+    due_date = fields.Date(
+        "Due Date", readonly=True,
+        help="The earliest unpaid due date of the invoice at the date.")
+    days_overdue = fields.Function(
+        fields.Integer("Days Overdue"), 'get_days_overdue')
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True)
+    amount = Monetary(
+        "Amount Overdue", currency='currency', digits='currency',
+        required=True, readonly=True,
+        help="The amount overdue at the date, in the invoice currency.")
+    remaining_amount = Monetary(
+        "Remaining Amount", currency='currency', digits='currency',
+        readonly=True,
+        help="The amount of the invoice still to pay at the date.")
+    deadline = fields.Date(
+        "Deadline", states=_DRAFT,
+        help="The date by which the customer is asked to pay.")
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('done', "Done"),
+            ('cancelled', "Cancelled"),
+            ], "State", required=True, readonly=True, sort=False)
+    tracking_number = fields.Char(
+        "Tracking Number",
+        states={
+            'invisible': Eval('channel') != 'registered_letter',
+            'readonly': Eval('state') == 'cancelled',
+            },
+        help="The number of the registered letter with acknowledgement "
+        "of receipt.")
+    note = fields.Text("Note")
+    letter = fields.Binary(
+        "Letter", filename='letter_filename', readonly=True,
+        file_id='letter_id')
+    letter_id = fields.Char("Letter ID", readonly=True)
+    letter_format = fields.Char("Letter Format", readonly=True)
+    letter_filename = fields.Function(
+        fields.Char("Letter File Name"), 'get_letter_filename')
+    processed_by = fields.Many2One(
+        'res.user', "Processed by", readonly=True)
+    previous_dunnings = fields.Function(fields.Many2Many(
+            'account.invoice.dunning', None, None, "Previous Reminders"),
+        'get_previous_dunnings')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('invoice')
+        table = cls.__table__()
+        cls._sql_constraints += [
+            ('invoice_level_exclude',
+                Exclude(table,
+                    (table.invoice, Equal), (table.level, Equal),
+                    where=table.state != 'cancelled'),
+                'account_invoice_dunning.msg_dunning_invoice_level_unique'),
+            ('invoice_draft_exclude',
+                Exclude(table, (table.invoice, Equal),
+                    where=table.state == 'draft'),
+                'account_invoice_dunning.msg_dunning_invoice_draft_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(table,
+                    (table.invoice, Index.Range()),
+                    (table.state, Index.Equality(cardinality='low'))),
+                Index(table,
+                    (table.state, Index.Equality(cardinality='low')),
+                    where=table.state == 'draft'),
+                })
+        cls._order = [
+            ('date', 'DESC'),
+            ('id', 'DESC'),
+            ]
+        cls._transitions |= {
+            ('draft', 'done'),
+            ('draft', 'cancelled'),
+            }
+        cls._buttons.update({
+                'process': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-ok',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') != 'draft',
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        if backend.name == 'sqlite':
+            # SQLite can not run EXCLUDE constraints with parameters:
+            # enforce them with partial unique indexes.
+            cursor = Transaction().connection.cursor()
+            cursor.execute(
+                'CREATE UNIQUE INDEX IF NOT EXISTS '
+                '"account_invoice_dunning_invoice_level_uniq" '
+                'ON "account_invoice_dunning" ("invoice", "level") '
+                "WHERE \"state\" != 'cancelled'")
+            cursor.execute(
+                'CREATE UNIQUE INDEX IF NOT EXISTS '
+                '"account_invoice_dunning_invoice_draft_uniq" '
+                'ON "account_invoice_dunning" ("invoice") '
+                "WHERE \"state\" = 'draft'")
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    def get_days_overdue(self, name):
+        if self.date and self.due_date:
+            return (self.date - self.due_date).days
+
+    def get_letter_filename(self, name):
+        if self.letter_format:
+            number = (self.invoice.number or str(self.invoice.id)
+                if self.invoice else '')
+            return '%s-%s-%s.%s' % (
+                number, self.level.rec_name if self.level else '',
+                self.date.isoformat() if self.date else '',
+                self.letter_format)
+
+    @classmethod
+    def get_previous_dunnings(cls, dunnings, name):
+        "The done reminders of the same invoice before each reminder"
+        pool = Pool()
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {d.id: [] for d in dunnings}
+        invoice_ids = list({d.invoice.id for d in dunnings})
+        by_invoice = defaultdict(list)
+        for sub_ids in grouped_slice(invoice_ids):
+            cursor.execute(*table.select(
+                    table.invoice, table.id, table.date,
+                    where=reduce_ids(table.invoice, sub_ids)
+                    & (table.state == 'done'),
+                    order_by=[table.date.asc, table.id.asc]))
+            for invoice_id, id_, date in cursor:
+                by_invoice[invoice_id].append((id_, date))
+        for dunning in dunnings:
+            for id_, date in by_invoice[dunning.invoice.id]:
+                if id_ == dunning.id:
+                    break
+                if dunning.state != 'done' or date <= dunning.date:
+                    result[dunning.id].append(id_)
+        return result
+
+    def get_rec_name(self, name):
+        return '%s @ %s' % (self.level.rec_name, self.invoice.rec_name)
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            bool_op = 'AND'
+        else:
+            bool_op = 'OR'
+        return [bool_op,
+            ('level.rec_name', operator, operand, *extra),
+            ('invoice.rec_name', operator, operand, *extra),
+            ('party.rec_name', operator, operand, *extra),
+            ]
+
+    @classmethod
+    def check_modification(cls, mode, dunnings, values=None, external=False):
+        super().check_modification(
+            mode, dunnings, values=values, external=external)
+        if mode == 'delete':
+            for dunning in dunnings:
+                if dunning.state == 'done':
+                    raise AccessError(gettext(
+                            'account_invoice_dunning.msg_dunning_delete_done',
+                            dunning=dunning.rec_name))
+        elif mode == 'write' and external:
+            # A processed reminder is proof: only its follow-up is editable
+            editable = {'tracking_number', 'note'}
+            if values.keys() - editable:
+                for dunning in dunnings:
+                    if dunning.state != 'draft':
+                        raise AccessError(gettext(
+                                'account_invoice_dunning'
+                                '.msg_dunning_modify_done',
+                                dunning=dunning.rec_name))
+
+    @classmethod
+    def copy(cls, dunnings, default=None):
+        if dunnings:
+            raise AccessError(gettext(
+                    'account_invoice_dunning.msg_dunning_copy'))
+        return super().copy(dunnings, default=default)
+
+    @fields.depends('date', 'level', 'due_date')
+    def on_change_with_deadline(self):
+        if self.date and self.level:
+            return self.level.deadline(self.date, self.due_date)
+
+    # -- Engine --------------------------------------------------------
+
+    @classmethod
+    def _open_invoice_where(cls, invoice, company_ids, invoice_ids=None):
+        "The SQL condition of the posted customer invoices of companies"
+        where = ((invoice.type == 'out')
+            & (invoice.state == 'posted')
+            & invoice.company.in_(list(company_ids)))
+        if invoice_ids is not None:
+            where &= reduce_ids(invoice.id, invoice_ids)
+        return where
+
+    @classmethod
+    def invoice_figures(cls, date, company_ids, invoice_ids=None):
+        """Return {invoice id: InvoiceFigures} of the posted customer invoices
+        of the companies with an amount to pay, computed in three queries.
+
+        Partial payments (unreconciled payment lines) are allocated to the
+        earliest due dates first."""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        MoveLine = pool.get('account.move.line')
+        AdditionalMove = pool.get('account.invoice-additional-account.move')
+        InvoicePaymentLine = pool.get('account.invoice-account.move.line')
+        cursor = Transaction().connection.cursor()
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        additional = AdditionalMove.__table__()
+        payment = InvoicePaymentLine.__table__()
+
+        def amount(line):
+            return Case(
+                (line.second_currency == invoice.currency,
+                    line.amount_second_currency),
+                else_=line.debit - line.credit)
+
+        def apply_types(query):
+            if backend.name == 'sqlite':
+                sqlite_apply_types(query, [None, None, 'NUMERIC'])
+            return query
+
+        where = cls._open_invoice_where(invoice, company_ids, invoice_ids)
+        moves = (invoice.select(
+                invoice.id.as_('invoice'), invoice.move.as_('move'),
+                where=where)
+            | invoice.join(additional,
+                condition=additional.invoice == invoice.id).select(
+                additional.invoice.as_('invoice'),
+                additional.move.as_('move'),
+                where=where))
+        query = (moves
+            .join(invoice, condition=invoice.id == moves.invoice)
+            .join(line, condition=(line.move == moves.move)
+                & (line.account == invoice.account))
+            .select(
+                invoice.id.as_('invoice'),
+                Coalesce(line.maturity_date, invoice.invoice_date).as_(
+                    'maturity_date'),
+                amount(line).as_('amount'),
+                where=line.reconciliation == Null,
+                order_by=[invoice.id, Coalesce(
+                        line.maturity_date, invoice.invoice_date)]))
+        cursor.execute(*apply_types(query))
+        lines = defaultdict(list)
+        for invoice_id, maturity_date, line_amount in cursor:
+            lines[invoice_id].append((maturity_date, line_amount))
+
+        query = (payment
+            .join(invoice, condition=payment.invoice == invoice.id)
+            .join(line, condition=payment.line == line.id)
+            .select(
+                invoice.id.as_('invoice'),
+                Literal(None).as_('unused'),
+                Sum(amount(line)).as_('amount'),
+                where=where & (line.reconciliation == Null),
+                group_by=[invoice.id]))
+        cursor.execute(*apply_types(query))
+        payments = {i: a or 0 for i, _, a in cursor}
+
+        result = {}
+        for invoice_id, invoice_lines in lines.items():
+            # payments are negative amounts
+            credit = -Decimal(payments.get(invoice_id, 0))
+            remaining = overdue = Decimal(0)
+            due_date = None
+            for maturity_date, line_amount in invoice_lines:
+                line_amount = Decimal(line_amount)
+                unpaid = max(line_amount - credit, Decimal(0))
+                credit = max(credit - line_amount, Decimal(0))
+                remaining += unpaid
+                if unpaid > 0:
+                    if due_date is None:
+                        due_date = maturity_date
+                    if maturity_date <= date:
+                        overdue += unpaid
+            if remaining > 0:
+                result[invoice_id] = InvoiceFigures(
+                    remaining, overdue, due_date)
+        return result
+
+    @classmethod
+    def _candidate_invoices(cls, company_ids):
+        """Return {invoice id: (company, party, currency, procedure)} of the
+        posted customer invoices not blocked, with the procedure of the
+        party's segment or of the company default segment."""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        PartySegment = pool.get('party.party.dunning_segment')
+        ConfigurationDunning = pool.get(
+            'account.configuration.invoice_dunning')
+        Segment = pool.get('account.invoice.dunning.segment')
+        cursor = Transaction().connection.cursor()
+        invoice = Invoice.__table__()
+        party_segment = PartySegment.__table__()
+        config = ConfigurationDunning.__table__()
+        segment = Segment.__table__()
+
+        query = (invoice
+            .join(party_segment, 'LEFT',
+                condition=(party_segment.party == invoice.party)
+                & (party_segment.company == invoice.company))
+            .join(config, 'LEFT', condition=config.company == invoice.company)
+            .join(segment, condition=segment.id == Coalesce(
+                    party_segment.dunning_segment,
+                    config.default_dunning_segment))
+            .select(
+                invoice.id, invoice.company, invoice.party, invoice.currency,
+                segment.procedure,
+                where=cls._open_invoice_where(invoice, company_ids)
+                & (invoice.dunning_blocked != Literal(True))))
+        cursor.execute(*query)
+        return {r[0]: r[1:] for r in cursor}
+
+    @classmethod
+    def _invoice_dunnings(cls, company_ids):
+        """Return the latest done reminder as (level, date) and the draft
+        reminder as (id, level) of the posted invoices of companies"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoice = Invoice.__table__()
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table
+            .join(invoice, condition=table.invoice == invoice.id)
+            .select(
+                table.invoice, table.id, table.level, table.date,
+                table.state,
+                where=cls._open_invoice_where(invoice, company_ids)
+                & table.state.in_(['draft', 'done']),
+                order_by=[table.date.asc, table.id.asc]))
+        last_done, drafts = {}, {}
+        for invoice_id, id_, level, date, state in cursor:
+            if state == 'done':
+                last_done[invoice_id] = (level, date)
+            else:
+                drafts[invoice_id] = (id_, level)
+        return last_done, drafts
+
+    @classmethod
+    def generate_dunnings(cls, date=None, companies=None):
+        """Create the draft reminders due on date for the companies and
+        cancel those that no longer apply. Return the draft reminders."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Level = pool.get('account.invoice.dunning.level')
+        Procedure = pool.get('account.invoice.dunning.procedure')
+        Invoice = pool.get('account.invoice')
+        context = Transaction().context
+
+        if companies is None:
+            companies = [context['company']] if context.get('company') else []
+        company_ids = list(map(int, companies))
+        user_companies = context.get('companies')
+        if user_companies is not None and not Transaction().user == 0:
+            if set(company_ids) - set(user_companies):
+                raise DunningError(gettext(
+                        'account_invoice_dunning.msg_dunning_company_access'))
+        if not company_ids:
+            return []
+        if date is None:
+            date = Date.today()
+
+        # Serialize the runs: a concurrent run waits for this one
+        cls.lock()
+
+        candidates = cls._candidate_invoices(company_ids)
+        figures = cls.invoice_figures(date, company_ids)
+        last_done, drafts = cls._invoice_dunnings(company_ids)
+
+        late = [i for i, (_, d) in last_done.items()
+            if i in candidates and d > date]
+        if late:
+            invoice = Invoice(late[0])
+            raise DunningError(gettext(
+                    'account_invoice_dunning.msg_dunning_date_before_done',
+                    date=date, invoice=invoice.rec_name,
+                    done_date=last_done[late[0]][1]))
+
+        procedures = {p.id: p for p in Procedure.browse(
+                list({c[3] for c in candidates.values()}))}
+        levels = {l.id: l for l in Level.browse(list(
+                    {d[0] for d in last_done.values()}
+                    | {d[1] for d in drafts.values()}))}
+        for procedure in procedures.values():
+            levels.update((l.id, l) for l in procedure.levels)
+
+        to_create, keep = [], set()
+        for invoice_id, (company, party, currency, procedure_id) in (
+                candidates.items()):
+            invoice_figures = figures.get(invoice_id)
+            if not invoice_figures:
+                continue
+            procedure = procedures[procedure_id]
+            last_level, last_date = None, None
+            if invoice_id in last_done:
+                level_id, last_date = last_done[invoice_id]
+                last_level = levels[level_id]
+            level = procedure.next_level(last_level, date, invoice_figures)
+            if not level:
+                continue
+            if invoice_id in drafts:
+                draft_id, draft_level = drafts[invoice_id]
+                if draft_level == level.id:
+                    keep.add(draft_id)
+                continue
+            if not cls._level_applies(
+                    level, date, invoice_figures, last_date):
+                continue
+            to_create.append(cls._dunning_values(
+                    invoice_id, company, party, currency, level, date,
+                    invoice_figures))
+
+        to_cancel = [i for i, _ in drafts.values() if i not in keep]
+        # Drafts of invoices no longer posted or blocked
+        table = cls.__table__()
+        invoice = Invoice.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table
+            .join(invoice, condition=table.invoice == invoice.id)
+            .select(table.id,
+                where=(table.state == 'draft')
+                & table.company.in_(company_ids)
+                & ((invoice.state != 'posted')
+                    | (invoice.dunning_blocked == Literal(True)))))
+        to_cancel.extend(r for r, in cursor)
+        if to_cancel:
+            cls.cancel(cls.browse(to_cancel))
+        created = cls.create(to_create) if to_create else []
+        return created + cls.browse(sorted(keep))
+
+    @classmethod
+    def _level_applies(cls, level, date, figures, last_date):
+        "Test the timing and amount conditions of level on date"
+        if date < figures.due_date + dt.timedelta(days=level.days):
+            return False
+        if level.days < 0:
+            amount = figures.remaining
+        else:
+            amount = figures.overdue
+        if amount <= 0 or (level.min_amount and amount < level.min_amount):
+            return False
+        if (last_date is not None
+                and (date - last_date).days < (level.delay or 0)):
+            return False
+        return True
+
+    @classmethod
+    def _dunning_values(
+            cls, invoice_id, company, party, currency, level, date, figures):
+        return {
+            'company': company,
+            'invoice': invoice_id,
+            'party': party,
+            'currency': currency,
+            'procedure': level.procedure.id,
+            'level': level.id,
+            'channel': level.channel,
+            'date': date,
+            'due_date': figures.due_date,
+            'amount': cls._reminder_amount(level, figures),
+            'remaining_amount': figures.remaining,
+            'deadline': level.deadline(date, figures.due_date),
+            }
+
+    @staticmethod
+    def _reminder_amount(level, figures):
+        # A pre-reminder announces what falls due, later ones what is late
+        return figures.remaining if level.days < 0 else figures.overdue
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, dunnings):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('done')
+    def process(cls, dunnings):
+        """Check the invoices are still due, refresh the amounts, render the
+        letters and archive them"""
+        pool = Pool()
+        User = pool.get('res.user')
+        cls.lock(dunnings)
+        dunnings = [d for d in dunnings if d.state == 'draft']
+        if not dunnings:
+            return
+        cls._refresh_amounts(dunnings)
+        user = User(Transaction().user) if Transaction().user else None
+        for dunning in dunnings:
+            dunning.processed_by = user
+            if dunning.channel in LETTER_CHANNELS:
+                dunning.letter_format, dunning.letter = dunning.render_letter()
+        cls.save(dunnings)
+
+    @classmethod
+    def _refresh_amounts(cls, dunnings, strict=True):
+        """Recompute the amounts of the reminders and return them
+
+        A reminder whose invoice was paid, cancelled or blocked since raises
+        an error, or is left out when not strict."""
+        valid = []
+        by_key = defaultdict(list)
+        for dunning in dunnings:
+            by_key[(dunning.company.id, dunning.date)].append(dunning)
+        for (company_id, date), c_dunnings in by_key.items():
+            figures = cls.invoice_figures(date, [company_id],
+                invoice_ids=[d.invoice.id for d in c_dunnings])
+            for dunning in c_dunnings:
+                invoice = dunning.invoice
+                if invoice.dunning_blocked:
+                    if not strict:
+                        continue
+                    raise DunningError(gettext(
+                            'account_invoice_dunning'
+                            '.msg_dunning_invoice_blocked',
+                            dunning=dunning.rec_name,
+                            invoice=invoice.rec_name))
+                invoice_figures = figures.get(invoice.id)
+                amount = (cls._reminder_amount(dunning.level, invoice_figures)
+                    if invoice_figures else 0)
+                if amount <= 0:
+                    if not strict:
+                        continue
+                    raise DunningError(gettext(
+                            'account_invoice_dunning.msg_dunning_invoice_paid',
+                            dunning=dunning.rec_name,
+                            invoice=invoice.rec_name))
+                dunning.amount = amount
+                dunning.remaining_amount = invoice_figures.remaining
+                dunning.due_date = invoice_figures.due_date
+                valid.append(dunning)
+        return valid
+
+    def render_letter(self):
+        "Render the letter of the reminder in the language of the party"
+        pool = Pool()
+        Letter = pool.get('account.invoice.dunning.letter', type='report')
+        report = self.level.get_report()
+        language = self.party.lang.code if self.party.lang else None
+        with Transaction().set_context(language=language):
+            oext, content, _, _ = Letter.execute([self.id], {
+                    'model': self.__name__,
+                    'id': self.id,
+                    'ids': [self.id],
+                    'action_id': report.id,
+                    })
+        return oext, content
+
+    @classmethod
+    def process_automatic(cls, companies):
+        """Process the draft reminders of the levels processed automatically;
+        those whose invoice was paid or blocked since stay in draft"""
+        dunnings = cls.search([
+                ('state', '=', 'draft'),
+                ('company', 'in', [int(c) for c in companies]),
+                ('level.automatic', '=', True),
+                ])
+        dunnings = cls._refresh_amounts(dunnings, strict=False)
+        if dunnings:
+            cls.process(dunnings)
+
+    @classmethod
+    def dunning_cron(cls):
+        "Daily task: generate the reminders and process the automatic ones"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        company = Transaction().context.get('company')
+        if not company:
+            return
+        today = Date.today()
+        cls.generate_dunnings(date=today, companies=[company])
+        cls.process_automatic([company])
+
+
+class CreateDunningStart(ModelView):
+    "Create Invoice Dunnings"
+    __name__ = 'account.invoice.dunning.create.start'
+    date = fields.Date(
+        "Date", required=True,
+        help="Create the reminders due on this date.")
+    companies = fields.Many2Many(
+        'company.company', None, None, "Companies", required=True,
+        domain=[
+            ('id', 'in', Eval('context', {}).get('companies', [])),
+            ])
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_companies(cls):
+        company = Transaction().context.get('company')
+        return [company] if company else []
+
+
+class CreateDunning(Wizard):
+    "Create Invoice Dunnings"
+    __name__ = 'account.invoice.dunning.create'
+    start = StateView('account.invoice.dunning.create.start',
+        'account_invoice_dunning.dunning_create_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Create", 'create_', 'tryton-ok', default=True),
+            ])
+    create_ = StateAction('account_invoice_dunning.act_dunning_form')
+
+    def do_create_(self, action):
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        dunnings = Dunning.generate_dunnings(
+            date=self.start.date, companies=self.start.companies)
+        action['pyson_domain'] = PYSONEncoder().encode(
+            [('id', 'in', [d.id for d in dunnings])])
+        action['name'] += ' (%s)' % self.start.date.isoformat()
+        return action, {}
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('account.invoice.dunning|dunning_cron',
+                "Generate and Process Invoice Dunnings"))

@@ -1,0 +1,251 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"Reminder letters: rendering, archived copies and the history of an invoice."
+import zipfile
+from io import BytesIO
+from types import SimpleNamespace
+
+from trytond.i18n import gettext
+from trytond.modules.company import CompanyReport
+from trytond.pool import Pool
+from trytond.report import Report
+from trytond.tools import slugify
+from trytond.transaction import Transaction
+
+from .exceptions import DunningError
+
+
+def _address_lines(address):
+    if not address:
+        return []
+    with Transaction().set_context(address_with_party=False):
+        full_address = address.full_address or ''
+    return [l for l in full_address.splitlines() if l.strip()]
+
+
+class Letter(CompanyReport):
+    """Render the letter of reminders
+
+    The context prepares plain data for each letter (``letters``), formatted
+    in the language of the customer, so that the templates only lay it out.
+    """
+    __name__ = 'account.invoice.dunning.letter'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['letters'] = [cls.get_letter(r) for r in records]
+        return context
+
+    @classmethod
+    def _channel_labels(cls, language):
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        with Transaction().set_context(language=language):
+            return dict(
+                Dunning.fields_get(['channel'])['channel']['selection'])
+
+    @classmethod
+    def get_letter(cls, dunning):
+        "Return the data printed on the letter of dunning"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Configuration = pool.get('account.configuration')
+        Level = pool.get('account.invoice.dunning.level')
+
+        invoice = dunning.invoice
+        company = dunning.company
+        party = dunning.party
+        language = party.lang.code if party.lang else None
+        lang = Lang.get(language)
+        config = Configuration(1)
+        currency = dunning.currency
+
+        def date(value):
+            return lang.strftime(value) if value else ''
+
+        def money(value):
+            return lang.currency(value, currency) if value is not None else ''
+
+        def config_value(name):
+            return config.get_multivalue(name, company=company.id) or ''
+
+        channels = cls._channel_labels(language)
+        with Transaction().set_context(language=language):
+            levels = {l.id: l.name for l in Level.browse(
+                    [d.level.id for d in dunning.previous_dunnings]
+                    + [dunning.level.id])}
+        previous = [SimpleNamespace(
+                date=date(d.date),
+                level=levels[d.level.id],
+                channel=channels.get(d.channel, ''),
+                tracking_number=d.tracking_number or '',
+                amount=money(d.amount),
+                deadline=date(d.deadline))
+            for d in dunning.previous_dunnings]
+
+        company_party = company.party
+        company_address = company_party.address_get(type='invoice')
+        phone = company_party.contact_mechanism_get({'phone', 'mobile'})
+        email = company_party.contact_mechanism_get('email')
+        website = company_party.contact_mechanism_get('website')
+        tax_identifier = getattr(company_party, 'tax_identifier', None)
+        customer_address = invoice.invoice_address
+        place = (company_address.city if company_address
+            and company_address.city else '')
+
+        lines = [l for l in invoice.lines if l.type == 'line']
+        description = invoice.description or ', '.join(
+            filter(None, (l.description or (l.product.rec_name
+                        if getattr(l, 'product', None) else '')
+                    for l in lines[:3])))
+
+        return SimpleNamespace(
+            dunning=dunning,
+            lang=language,
+            company_name=company_party.full_name or company_party.rec_name,
+            company_address=_address_lines(company_address),
+            company_phone=phone.value if phone else '',
+            company_email=email.value if email else '',
+            company_website=website.value if website else '',
+            company_tax_identifier=(
+                tax_identifier.code if tax_identifier else ''),
+            company_header=(company.header_used or ''
+                if hasattr(company, 'header_used') else ''),
+            customer_name=party.full_name or party.rec_name,
+            customer_address=_address_lines(customer_address),
+            customer_code=party.code or '',
+            place=place,
+            date=date(dunning.date),
+            level=levels[dunning.level.id],
+            channel=channels.get(dunning.channel, ''),
+            registered=dunning.channel == 'registered_letter',
+            tracking_number=dunning.tracking_number or '',
+            invoice_number=invoice.number or '',
+            invoice_reference=invoice.reference or '',
+            invoice_date=date(invoice.invoice_date),
+            invoice_description=description,
+            due_date=date(dunning.due_date),
+            days_overdue=dunning.days_overdue or 0,
+            total_amount=money(invoice.total_amount),
+            remaining_amount=money(dunning.remaining_amount),
+            amount=money(dunning.amount),
+            deadline=date(dunning.deadline),
+            bank_accounts=cls.get_bank_accounts(company),
+            payment_reference=invoice.number or '',
+            contact_name=config_value('dunning_contact_name'),
+            contact_email=(config_value('dunning_contact_email')
+                or (email.value if email else '')),
+            contact_phone=(config_value('dunning_contact_phone')
+                or (phone.value if phone else '')),
+            signatory=config_value('dunning_signatory'),
+            signatory_title=config_value('dunning_signatory_title'),
+            previous=previous,
+            )
+
+    @classmethod
+    def get_bank_accounts(cls, company):
+        "The bank accounts of the company as printable lines"
+        party = company.party
+        accounts = getattr(party, 'bank_accounts', None) or []
+        result = []
+        for account in accounts:
+            if getattr(account, 'active', True) is False:
+                continue
+            iban = next((n for n in account.numbers if n.type == 'iban'),
+                None)
+            number = iban or (account.numbers[0] if account.numbers else None)
+            if not number:
+                continue
+            result.append(SimpleNamespace(
+                    bank=account.bank.rec_name if account.bank else '',
+                    bic=(account.bank.bic or '') if account.bank else '',
+                    number=number.number,
+                    iban=bool(iban)))
+        return result
+
+
+def _letters_result(dunnings, name):
+    "Return the archived letters of dunnings as a report result"
+    if len(dunnings) == 1:
+        dunning, = dunnings
+        return (dunning.letter_format, dunning.letter, False,
+            '%s-%s' % (name, dunning.letter_filename.rsplit('.', 1)[0]))
+    content = BytesIO()
+    with zipfile.ZipFile(content, 'w') as content_zip:
+        for i, dunning in enumerate(dunnings, 1):
+            content_zip.writestr(
+                '%03d-%s' % (i, slugify(dunning.letter_filename)
+                    .replace('-%s' % dunning.letter_format,
+                        '.%s' % dunning.letter_format)),
+                dunning.letter)
+    return ('zip', content.getvalue(), False, name)
+
+
+class ArchivedLetter(Report):
+    """The letter of reminders: the archived copy once processed, a preview
+    rendered with the level's template while in draft"""
+    __name__ = 'account.invoice.dunning.letter.archived'
+
+    @classmethod
+    def execute(cls, ids, data):
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Letter = pool.get('account.invoice.dunning.letter', type='report')
+        dunnings = Dunning.browse(ids)
+        name = gettext('account_invoice_dunning.msg_letter_name')
+        drafts = [d for d in dunnings if d.state == 'draft']
+        if len(dunnings) == 1 and drafts:
+            dunning, = drafts
+            report = dunning.level.get_report()
+            language = dunning.party.lang.code if dunning.party.lang else None
+            with Transaction().set_context(language=language):
+                return Letter.execute([dunning.id], {
+                        'model': Dunning.__name__,
+                        'id': dunning.id,
+                        'ids': [dunning.id],
+                        'action_id': report.id,
+                        })
+        archived = [d for d in dunnings if d.letter]
+        if not archived:
+            raise DunningError(gettext(
+                    'account_invoice_dunning.msg_letter_none'))
+        return _letters_result(archived, name)
+
+
+class InvoiceLetter(Report):
+    "The archived letter of the latest processed reminder of invoices"
+    __name__ = 'account.invoice.dunning.invoice_letter'
+
+    @classmethod
+    def execute(cls, ids, data):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        name = gettext('account_invoice_dunning.msg_letter_name')
+        letters = []
+        for invoice in Invoice.browse(ids):
+            archived = [d for d in invoice.dunnings
+                if d.state == 'done' and d.letter]
+            if archived:
+                letters.append(archived[-1])
+        if not letters:
+            raise DunningError(gettext(
+                    'account_invoice_dunning.msg_invoice_letter_none'))
+        return _letters_result(letters, name)
+
+
+class InvoiceDunningHistory(CompanyReport):
+    "The reminders of invoices, as proof of the steps taken"
+    __name__ = 'account.invoice.dunning.history'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Letter = pool.get('account.invoice.dunning.letter', type='report')
+        context = super().get_context(records, header, data)
+        context['today'] = Date.today()
+        context['channels'] = Letter._channel_labels(
+            Transaction().language)
+        return context
