@@ -4,10 +4,11 @@
 "Invoice extension: reminders, current level and blocking."
 from sql.aggregate import Max
 
+from trytond import backend
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 
@@ -58,7 +59,7 @@ class Invoice(metaclass=PoolMeta):
         latest = Dunning.__table__()
         where = dunning.state == 'done'
         if invoice_ids is not None:
-            where &= reduce_ids(dunning.invoice, invoice_ids)
+            where &= fields.SQL_OPERATORS['in'](dunning.invoice, invoice_ids)
         last = latest.select(
             latest.invoice, Max(latest.date).as_('date'),
             where=latest.state == 'done', group_by=[latest.invoice])
@@ -75,7 +76,8 @@ class Invoice(metaclass=PoolMeta):
         dunning = Dunning.__table__()
         cursor = Transaction().connection.cursor()
         result = {i.id: None for i in invoices}
-        for sub_ids in grouped_slice([i.id for i in invoices]):
+        for sub_ids in grouped_slice(
+                [i.id for i in invoices], backend.MAX_QUERY_PARAMS):
             latest = cls._latest_done_dunnings(sub_ids)
             cursor.execute(*latest
                 .join(dunning, condition=dunning.id == latest.id)

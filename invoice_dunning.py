@@ -20,7 +20,7 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder
-from trytond.tools import grouped_slice, reduce_ids, sqlite_apply_types
+from trytond.tools import grouped_slice, sqlite_apply_types
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
@@ -424,10 +424,11 @@ class Dunning(Workflow, ModelSQL, ModelView):
         result = {d.id: [] for d in dunnings}
         invoice_ids = list({d.invoice.id for d in dunnings})
         by_invoice = defaultdict(list)
-        for sub_ids in grouped_slice(invoice_ids):
+        for sub_ids in grouped_slice(
+                invoice_ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.select(
                     table.invoice, table.id, table.date,
-                    where=reduce_ids(table.invoice, sub_ids)
+                    where=fields.SQL_OPERATORS['in'](table.invoice, sub_ids)
                     & (table.state == 'done'),
                     order_by=[table.date.asc, table.id.asc]))
             for invoice_id, id_, date in cursor:
@@ -498,7 +499,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
             & (invoice.state == 'posted')
             & invoice.company.in_(list(company_ids)))
         if invoice_ids is not None:
-            where &= reduce_ids(invoice.id, invoice_ids)
+            where &= fields.SQL_OPERATORS['in'](invoice.id, invoice_ids)
         return where
 
     @classmethod
@@ -527,7 +528,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
 
         def apply_types(query):
             if backend.name == 'sqlite':
-                sqlite_apply_types(query, [None, None, 'NUMERIC'])
+                sqlite_apply_types(query, [None, 'DATE', 'NUMERIC'])
             return query
 
         where = cls._open_invoice_where(invoice, company_ids, invoice_ids)
@@ -656,6 +657,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
         Level = pool.get('account.invoice.dunning.level')
         Procedure = pool.get('account.invoice.dunning.procedure')
         Invoice = pool.get('account.invoice')
+        Lang = pool.get('ir.lang')
         context = Transaction().context
 
         if companies is None:
@@ -682,10 +684,11 @@ class Dunning(Workflow, ModelSQL, ModelView):
             if i in candidates and d > date]
         if late:
             invoice = Invoice(late[0])
+            lang = Lang.get()
             raise DunningError(gettext(
                     'account_invoice_dunning.msg_dunning_date_before_done',
-                    date=date, invoice=invoice.rec_name,
-                    done_date=last_done[late[0]][1]))
+                    date=lang.strftime(date), invoice=invoice.rec_name,
+                    done_date=lang.strftime(last_done[late[0]][1])))
 
         procedures = {p.id: p for p in Procedure.browse(
                 list({c[3] for c in candidates.values()}))}
