@@ -658,6 +658,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
         Procedure = pool.get('account.invoice.dunning.procedure')
         Invoice = pool.get('account.invoice')
         Lang = pool.get('ir.lang')
+        Currency = pool.get('currency.currency')
         context = Transaction().context
 
         if companies is None:
@@ -698,6 +699,9 @@ class Dunning(Workflow, ModelSQL, ModelView):
         for procedure in procedures.values():
             levels.update((l.id, l) for l in procedure.levels)
 
+        currencies = {c.id: c for c in Currency.browse(
+                list({c[2] for c in candidates.values()}))}
+
         to_create, keep = [], set()
         for invoice_id, (company, party, currency, procedure_id) in (
                 candidates.items()):
@@ -721,8 +725,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
                     level, date, invoice_figures, last_date):
                 continue
             to_create.append(cls._dunning_values(
-                    invoice_id, company, party, currency, level, date,
-                    invoice_figures))
+                    invoice_id, company, party, currencies[currency], level,
+                    date, invoice_figures))
 
         to_cancel = [i for i, _ in drafts.values() if i not in keep]
         # Drafts of invoices no longer posted or blocked
@@ -765,14 +769,14 @@ class Dunning(Workflow, ModelSQL, ModelView):
             'company': company,
             'invoice': invoice_id,
             'party': party,
-            'currency': currency,
+            'currency': currency.id,
             'procedure': level.procedure.id,
             'level': level.id,
             'channel': level.channel,
             'date': date,
             'due_date': figures.due_date,
-            'amount': cls._reminder_amount(level, figures),
-            'remaining_amount': figures.remaining,
+            'amount': currency.round(cls._reminder_amount(level, figures)),
+            'remaining_amount': currency.round(figures.remaining),
             'deadline': level.deadline(date, figures.due_date),
             }
 
@@ -840,8 +844,9 @@ class Dunning(Workflow, ModelSQL, ModelView):
                             'account_invoice_dunning.msg_dunning_invoice_paid',
                             dunning=dunning.rec_name,
                             invoice=invoice.rec_name))
-                dunning.amount = amount
-                dunning.remaining_amount = invoice_figures.remaining
+                dunning.amount = dunning.currency.round(amount)
+                dunning.remaining_amount = dunning.currency.round(
+                    invoice_figures.remaining)
                 dunning.due_date = invoice_figures.due_date
                 valid.append(dunning)
         return valid
