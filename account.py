@@ -43,8 +43,8 @@ class Configuration(metaclass=PoolMeta):
 
 
 class ConfigurationInvoiceDunning(ModelSQL, CompanyValueMixin):
-    "Account Configuration Invoice Dunning"
     __name__ = 'account.configuration.invoice_dunning'
+    __string__ = "Account Configuration Invoice Dunning"
     default_dunning_segment = default_dunning_segment
     dunning_contact_name = dunning_contact_name
     dunning_contact_email = dunning_contact_email

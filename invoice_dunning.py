@@ -57,6 +57,7 @@ InvoiceFigures = namedtuple(
 class Procedure(ModelSQL, ModelView):
     "A ladder of reminder levels"
     __name__ = 'account.invoice.dunning.procedure'
+    __string__ = 'Invoice Dunning Procedure'
     name = fields.Char("Name", required=True, translate=True)
     levels = fields.One2Many(
         'account.invoice.dunning.level', 'procedure', "Levels")
@@ -99,6 +100,7 @@ class Procedure(ModelSQL, ModelView):
 class Level(sequence_ordered(), ModelSQL, ModelView):
     "A step of a procedure: when, how and with which letter"
     __name__ = 'account.invoice.dunning.level'
+    __string__ = 'Invoice Dunning Level'
     procedure = fields.Many2One(
         'account.invoice.dunning.procedure', "Procedure", required=True,
         ondelete='CASCADE')
@@ -236,6 +238,7 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
 class Segment(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     "A group of customers chased with the same procedure"
     __name__ = 'account.invoice.dunning.segment'
+    __string__ = 'Invoice Dunning Segment'
     name = fields.Char("Name", required=True, translate=True)
     procedure = fields.Many2One(
         'account.invoice.dunning.procedure', "Procedure", required=True,
@@ -251,6 +254,7 @@ _DRAFT = {
 class Dunning(Workflow, ModelSQL, ModelView):
     "A reminder sent for an invoice: one record per reminder, kept forever"
     __name__ = 'account.invoice.dunning'
+    __string__ = 'Invoice Reminder'
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
     invoice = fields.Many2One(
@@ -659,14 +663,15 @@ class Dunning(Workflow, ModelSQL, ModelView):
         Invoice = pool.get('account.invoice')
         Lang = pool.get('ir.lang')
         Currency = pool.get('currency.currency')
+        User = pool.get('res.user')
         context = Transaction().context
 
         if companies is None:
             companies = [context['company']] if context.get('company') else []
         company_ids = list(map(int, companies))
-        user_companies = context.get('companies')
-        if user_companies is not None and not Transaction().user == 0:
-            if set(company_ids) - set(user_companies):
+        if Transaction().user:
+            # The root user of the scheduled tasks runs any company
+            if set(company_ids) - set(User.get_companies()):
                 raise DunningError(gettext(
                         'account_invoice_dunning.msg_dunning_company_access'))
         if not company_ids:
@@ -895,6 +900,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
 class CreateDunningStart(ModelView):
     "Create Invoice Dunnings"
     __name__ = 'account.invoice.dunning.create.start'
+    __string__ = 'Create Invoice Dunnings'
     date = fields.Date(
         "Date", required=True,
         help="Create the reminders due on this date.")

@@ -49,8 +49,8 @@ class Party(metaclass=PoolMeta):
 
 
 class PartyDunningSegment(ModelSQL, CompanyValueMixin):
-    "Party Dunning Segment"
     __name__ = 'party.party.dunning_segment'
+    __string__ = "Party Dunning Segment"
     party = fields.Many2One(
         'party.party', "Party", ondelete='CASCADE',
         context={

@@ -96,7 +96,8 @@ def create_dunnings(date, companies=None, config=None):
     create.form.date = date
     if companies is not None:
         create.form.companies.clear()
-        create.form.companies.extend(companies)
+        Company = Model.get('company.company', config=config)
+        create.form.companies.extend([Company(c.id) for c in companies])
     create.execute('create_')
     dunnings, = create.actions
     return sorted(dunnings, key=lambda d: d.invoice.id)
