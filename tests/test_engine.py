@@ -1,0 +1,311 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Engine tests that the scenarios can not express: business days, the
+database constraints and concurrent runs."""
+import datetime as dt
+import threading
+import unittest
+from decimal import Decimal
+
+from sql import Table
+
+from trytond import backend
+from trytond.modules.account.tests import create_chart, get_fiscalyear
+from trytond.modules.account_invoice.tests.test_module import (
+    set_invoice_sequences)
+from trytond.modules.account_invoice_dunning.invoice_dunning import (
+    add_business_days)
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import (
+    DB_NAME, USER, activate_module, drop_db, with_transaction)
+from trytond.transaction import Transaction, TransactionError
+
+MODULE = 'account_invoice_dunning'
+
+
+def create_invoices(count, date=dt.date(2026, 1, 5), amount=100):
+    """Create a company with count posted customer invoices of amount dated
+    date, due 30 days later, dunned with the default procedure"""
+    pool = Pool()
+    Account = pool.get('account.account')
+    Configuration = pool.get('account.configuration')
+    FiscalYear = pool.get('account.fiscalyear')
+    Invoice = pool.get('account.invoice')
+    Journal = pool.get('account.journal')
+    ModelData = pool.get('ir.model.data')
+    Party = pool.get('party.party')
+    PaymentTerm = pool.get('account.invoice.payment_term')
+
+    company = create_company()
+    with set_company(company):
+        create_chart(company)
+        fiscalyear = set_invoice_sequences(get_fiscalyear(company, today=date))
+        fiscalyear.save()
+        FiscalYear.create_period([fiscalyear])
+        term, = PaymentTerm.create([{
+                    'name': "30 days",
+                    'lines': [('create', [{
+                                    'type': 'remainder',
+                                    'relativedeltas': [('create', [{
+                                                    'days': 30}])],
+                                    }])],
+                    }])
+        configuration = Configuration(1)
+        configuration.default_dunning_segment = ModelData.get_id(
+            MODULE, 'segment_standard')
+        configuration.save()
+        revenue, = Account.search([
+                ('type.revenue', '=', True),
+                ('company', '=', company.id),
+                ('closed', '!=', True),
+                ], limit=1)
+        journal, = Journal.search([('type', '=', 'revenue')], limit=1)
+        parties = Party.create([{
+                    'name': "Customer %s" % i,
+                    'addresses': [('create', [{}])]}
+                for i in range(count)])
+        invoices = Invoice.create([{
+                    'type': 'out',
+                    'company': company.id,
+                    'party': party.id,
+                    'invoice_address': party.addresses[0].id,
+                    'account': party.account_receivable_used.id,
+                    'currency': company.currency.id,
+                    'invoice_date': date,
+                    'payment_term': term.id,
+                    'journal': journal.id,
+                    'lines': [('create', [{
+                                    'account': revenue.id,
+                                    'description': "Services",
+                                    'quantity': 1,
+                                    'unit_price': Decimal(amount),
+                                    }])],
+                    } for party in parties])
+        with Transaction().set_context(_skip_warnings=True):
+            Invoice.post(invoices)
+    return company, invoices
+
+
+class BusinessDaysTestCase(unittest.TestCase):
+    "Deadlines count business days"
+
+    def test_add_business_days(self):
+        friday = dt.date(2026, 1, 30)
+        self.assertEqual(add_business_days(friday, 0), friday)
+        self.assertEqual(add_business_days(friday, 1), dt.date(2026, 2, 2))
+        self.assertEqual(add_business_days(friday, 5), dt.date(2026, 2, 6))
+        sunday = dt.date(2026, 4, 5)
+        self.assertEqual(add_business_days(sunday, 1), dt.date(2026, 4, 6))
+        self.assertEqual(add_business_days(sunday, 8), dt.date(2026, 4, 15))
+
+
+class EngineTestCase(unittest.TestCase):
+    "The database keeps the history consistent, whatever the Python code"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module(MODULE)
+
+    def _duplicate(self, dunning, **values):
+        "Insert a copy of dunning with values, bypassing the ORM"
+        table = Table('account_invoice_dunning')
+        columns = ['company', 'invoice', 'party', 'procedure', 'level',
+            'channel', 'date', 'currency', 'amount', 'state']
+        row = {c: getattr(dunning, c) for c in columns}
+        row.update(values)
+        row = [int(v) if hasattr(v, 'id') else v for v in row.values()]
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.insert(
+                [getattr(table, c) for c in columns], [row]))
+
+    @with_transaction()
+    def test_one_reminder_per_level_in_database(self):
+        "An invoice gets each level once, enforced by the database"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, _ = create_invoices(1)
+        with set_company(company):
+            dunning, = Dunning.generate_dunnings(date=dt.date(2026, 2, 11))
+            Dunning.process([dunning])
+            transaction = Transaction()
+            for values in [
+                    {'state': 'done'},
+                    {'state': 'draft'},
+                    ]:
+                with self.subTest(**values), \
+                        transaction.connection.cursor() as cursor:
+                    cursor.execute('SAVEPOINT dup')
+                    with self.assertRaises(backend.DatabaseIntegrityError):
+                        self._duplicate(dunning, **values)
+                    cursor.execute('ROLLBACK TO SAVEPOINT dup')
+            # A cancelled reminder of the same level is history, allowed
+            self._duplicate(dunning, state='cancelled')
+            self.assertEqual(Dunning.search([], count=True), 2)
+
+    @with_transaction()
+    def test_one_draft_per_invoice_in_database(self):
+        "An invoice has one reminder to process at most"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, _ = create_invoices(1)
+        with set_company(company):
+            dunning, = Dunning.generate_dunnings(date=dt.date(2026, 2, 11))
+            later = dunning.procedure.levels[-1]
+            with self.assertRaises(backend.DatabaseIntegrityError):
+                self._duplicate(dunning, level=later)
+
+    @with_transaction()
+    def test_generation_queries_do_not_grow(self):
+        "Generating for 30 invoices runs as many queries as for 3"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        ignore = None
+        if backend.name == 'sqlite':
+            # Tryton's ORM inserts one row per query on SQLite, which can not
+            # allocate ids in advance; PostgreSQL inserts them in one query.
+            def ignore(query):
+                return query.startswith(
+                    'INSERT INTO "account_invoice_dunning"')
+        counts = []
+        # The first run fills the caches (access rights, levels)
+        for count in [1, 3, 30]:
+            company, _ = create_invoices(count)
+            with set_company(company):
+                counter = QueryCounter(ignore)
+                with counter:
+                    dunnings = Dunning.generate_dunnings(
+                        date=dt.date(2026, 2, 11))
+                self.assertEqual(len(dunnings), count)
+                counts.append(counter.count)
+        self.assertEqual(counts[1], counts[2], counts)
+
+
+class QueryCounter:
+    "Count the SQL queries run by the connection of the transaction"
+
+    def __init__(self, ignore=None):
+        self.count = 0
+        self.ignored = 0
+        self.ignore = ignore
+
+    def __enter__(self):
+        connection = Transaction().connection
+        self._cursor = connection.cursor
+        counter = self
+
+        def cursor(*args, **kwargs):
+            real = counter._cursor(*args, **kwargs)
+            return _CountingCursor(real, counter)
+        connection.cursor = cursor
+        return self
+
+    def __exit__(self, *exc):
+        Transaction().connection.cursor = self._cursor
+
+
+class _CountingCursor:
+
+    def __init__(self, cursor, counter):
+        self._cursor = cursor
+        self._counter = counter
+
+    def execute(self, *args, **kwargs):
+        if self._counter.ignore and self._counter.ignore(str(args[0])):
+            self._counter.ignored += 1
+        else:
+            self._counter.count += 1
+        return self._cursor.execute(*args, **kwargs)
+
+    def __enter__(self):
+        self._cursor.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._cursor.__exit__(*exc)
+
+    def __iter__(self):
+        return iter(self._cursor)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def run_in_transaction(func, before_commit=None):
+    """Run func in a transaction of its own and commit, restarting it as
+    Tryton's dispatcher does when it asks for locks; return its result"""
+    extras = {}
+    while True:
+        try:
+            with Transaction().start(DB_NAME, USER, **extras) as transaction:
+                result = func()
+                if before_commit:
+                    before_commit()
+                transaction.commit()
+                return result
+        except TransactionError as error:
+            error.fix(extras)
+
+
+@unittest.skipUnless(backend.name == 'postgresql',
+    "Concurrent transactions are tested on PostgreSQL; "
+    "SQLite serializes every write")
+class ConcurrencyTestCase(unittest.TestCase):
+    "Two runs at once do not create duplicates"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module(MODULE)
+
+    @classmethod
+    def tearDownClass(cls):
+        # The test commits: leave a clean database to the next tests
+        drop_db()
+
+    def test_concurrent_runs(self):
+        date = dt.date(2026, 2, 11)
+        company_id = run_in_transaction(lambda: create_invoices(5)[0].id)
+
+        def generate():
+            with Transaction().set_context(company=company_id):
+                Dunning = Pool().get('account.invoice.dunning')
+                return [d.id for d in Dunning.generate_dunnings(date=date)]
+
+        generated, blocked, release = threading.Event(), [], threading.Event()
+        results, errors = [], []
+
+        def first_run():
+            def hold():
+                generated.set()
+                release.wait(60)
+            try:
+                results.append(run_in_transaction(generate, hold))
+            except Exception as exception:  # pragma: no cover
+                errors.append(exception)
+                generated.set()
+
+        thread = threading.Thread(target=first_run)
+        thread.start()
+        try:
+            self.assertTrue(generated.wait(60))
+            # The second run can not take the lock while the first holds it
+            try:
+                run_in_transaction(generate)
+            except backend.DatabaseOperationalError:
+                blocked.append(True)
+        finally:
+            release.set()
+            thread.join(60)
+        self.assertFalse(errors)
+        self.assertEqual(blocked, [True])
+        self.assertEqual(len(results[0]), 5)
+
+        # Retried once the first committed, it finds the same reminders
+        second = run_in_transaction(generate)
+        self.assertEqual(sorted(second), sorted(results[0]))
+
+        def count():
+            Dunning = Pool().get('account.invoice.dunning')
+            return Dunning.search([('company', '=', company_id)], count=True)
+        self.assertEqual(run_in_transaction(count), 5)
