@@ -15,6 +15,9 @@ from trytond.transaction import Transaction
 
 from .exceptions import DunningError
 
+# Languages that write the names of months in lower case
+LOWERCASE_MONTHS = {'ca', 'es', 'fr', 'it', 'nl', 'pl', 'pt', 'ro', 'sl'}
+
 
 def _address_lines(address):
     if not address:
@@ -53,6 +56,7 @@ class Letter(CompanyReport):
         Lang = pool.get('ir.lang')
         Configuration = pool.get('account.configuration')
         Level = pool.get('account.invoice.dunning.level')
+        Month = pool.get('ir.calendar.month')
 
         invoice = dunning.invoice
         company = dunning.company
@@ -64,6 +68,15 @@ class Letter(CompanyReport):
 
         def date(value):
             return lang.strftime(value) if value else ''
+
+        def long_date(value):
+            # "19 novembre 2026": how letters write their dates
+            if not value:
+                return ''
+            month = Month.locale(lang)[value.month]
+            if lang.code.split('_')[0] in LOWERCASE_MONTHS:
+                month = month.lower()
+            return '%d %s %d' % (value.day, month, value.year)
 
         def money(value):
             return lang.currency(value, currency) if value is not None else ''
@@ -117,7 +130,7 @@ class Letter(CompanyReport):
             customer_address=_address_lines(customer_address),
             customer_code=party.code or '',
             place=place,
-            date=date(dunning.date),
+            date=long_date(dunning.date),
             level=levels[dunning.level.id],
             channel=channels.get(dunning.channel, ''),
             registered=dunning.channel == 'registered_letter',
@@ -131,7 +144,7 @@ class Letter(CompanyReport):
             total_amount=money(invoice.total_amount),
             remaining_amount=money(dunning.remaining_amount),
             amount=money(dunning.amount),
-            deadline=date(dunning.deadline),
+            deadline=long_date(dunning.deadline),
             bank_accounts=cls.get_bank_accounts(company),
             payment_reference=invoice.number or '',
             contact_name=config_value('dunning_contact_name'),
