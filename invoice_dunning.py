@@ -889,12 +889,14 @@ class Dunning(Workflow, ModelSQL, ModelView):
         "Daily task: generate the reminders and process the automatic ones"
         pool = Pool()
         Date = pool.get('ir.date')
+        Company = pool.get('company.company')
         company = Transaction().context.get('company')
-        if not company:
-            return
-        today = Date.today()
-        cls.generate_dunnings(date=today, companies=[company])
-        cls.process_automatic([company])
+        companies = [company] if company else Company.search([])
+        for company in companies:
+            with Transaction().set_context(company=int(company)):
+                today = Date.today()
+                cls.generate_dunnings(date=today, companies=[company])
+                cls.process_automatic([company])
 
 
 class CreateDunningStart(ModelView):
