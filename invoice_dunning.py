@@ -122,7 +122,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         help="Business days given to pay; gives the deadline of the letter.")
     report = fields.Many2One(
         'ir.action.report', "Letter Template",
-        domain=[('model', '=', 'account.invoice.dunning')],
+        domain=[
+            ('model', '=', 'account.invoice.dunning'),
+            ('report_name', '=', 'account.invoice.dunning.letter'),
+            ],
         help="Leave empty to use the standard template for the level.")
     automatic = fields.Boolean(
         "Automatic",
@@ -218,7 +221,7 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         if self.channel == 'registered_letter':
             return 'formal_notice'
         overdue_levels = [l for l in self.procedure.levels
-            if l.days >= 0 and l.channel != 'registered_letter']
+            if l.days >= 0 and l.channel in {'letter', 'email'}]
         position = overdue_levels.index(self) if self in overdue_levels else 0
         return ['first_reminder', 'second_reminder', 'third_reminder'][
             min(position, 2)]
@@ -467,16 +470,19 @@ class Dunning(Workflow, ModelSQL, ModelView):
             mode, dunnings, values=values, external=external)
         if mode == 'delete':
             for dunning in dunnings:
-                if dunning.state == 'done':
+                if dunning.state != 'draft':
                     raise AccessError(gettext(
                             'account_invoice_dunning.msg_dunning_delete_done',
                             dunning=dunning.rec_name))
         elif mode == 'write' and external:
             # A processed reminder is proof: only its follow-up is editable
             editable = {'tracking_number', 'note'}
-            if values.keys() - editable:
-                for dunning in dunnings:
-                    if dunning.state != 'draft':
+            for dunning in dunnings:
+                if dunning.state == 'draft':
+                    continue
+                if (values.keys() - editable
+                        or (dunning.state == 'cancelled'
+                            and 'tracking_number' in values)):
                         raise AccessError(gettext(
                                 'account_invoice_dunning'
                                 '.msg_dunning_modify_done',
@@ -509,7 +515,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
     @classmethod
     def invoice_figures(cls, date, company_ids, invoice_ids=None):
         """Return {invoice id: InvoiceFigures} of the posted customer invoices
-        of the companies with an amount to pay, computed in three queries.
+        of the companies with an amount to pay, computed in two queries.
 
         Partial payments (unreconciled payment lines) are allocated to the
         earliest due dates first."""
@@ -611,26 +617,31 @@ class Dunning(Workflow, ModelSQL, ModelView):
         config = ConfigurationDunning.__table__()
         segment = Segment.__table__()
 
+        party_active = Segment.__table__()
         query = (invoice
             .join(party_segment, 'LEFT',
                 condition=(party_segment.party == invoice.party)
                 & (party_segment.company == invoice.company))
+            .join(party_active, 'LEFT',
+                condition=(party_active.id == party_segment.dunning_segment)
+                & (party_active.active == Literal(True)))
             .join(config, 'LEFT', condition=config.company == invoice.company)
-            .join(segment, condition=segment.id == Coalesce(
-                    party_segment.dunning_segment,
-                    config.default_dunning_segment))
+            .join(segment, condition=(segment.id == Coalesce(
+                        party_active.id, config.default_dunning_segment))
+                & (segment.active == Literal(True)))
             .select(
                 invoice.id, invoice.company, invoice.party, invoice.currency,
                 segment.procedure,
                 where=cls._open_invoice_where(invoice, company_ids)
-                & (invoice.dunning_blocked != Literal(True))))
+                & (Coalesce(invoice.dunning_blocked, False)
+                    == Literal(False))))
         cursor.execute(*query)
         return {r[0]: r[1:] for r in cursor}
 
     @classmethod
     def _invoice_dunnings(cls, company_ids):
         """Return the latest done reminder as (level, date) and the draft
-        reminder as (id, level) of the posted invoices of companies"""
+        reminder as (id, level, date) of the posted invoices of companies"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         invoice = Invoice.__table__()
@@ -649,13 +660,16 @@ class Dunning(Workflow, ModelSQL, ModelView):
             if state == 'done':
                 last_done[invoice_id] = (level, date)
             else:
-                drafts[invoice_id] = (id_, level)
+                drafts[invoice_id] = (id_, level, date)
         return last_done, drafts
 
     @classmethod
-    def generate_dunnings(cls, date=None, companies=None):
+    def generate_dunnings(cls, date=None, companies=None, strict=True):
         """Create the draft reminders due on date for the companies and
-        cancel those that no longer apply. Return the draft reminders."""
+        cancel those that no longer apply. Return the draft reminders.
+
+        An invoice with a reminder processed after date raises an error, or
+        is left alone when not strict (the scheduled task)."""
         pool = Pool()
         Date = pool.get('ir.date')
         Level = pool.get('account.invoice.dunning.level')
@@ -679,7 +693,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
         if date is None:
             date = Date.today()
 
-        # Serialize the runs: a concurrent run waits for this one
+        # Serialize the runs: a concurrent run fails to take the lock and
+        # Tryton restarts it, up to the [database] retry setting
         cls.lock()
 
         candidates = cls._candidate_invoices(company_ids)
@@ -688,7 +703,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
 
         late = [i for i, (_, d) in last_done.items()
             if i in candidates and d > date]
-        if late:
+        if late and not strict:
+            for invoice_id in late:
+                del candidates[invoice_id]
+        elif late:
             invoice = Invoice(late[0])
             lang = Lang.get()
             raise DunningError(gettext(
@@ -721,19 +739,22 @@ class Dunning(Workflow, ModelSQL, ModelView):
             level = procedure.next_level(last_level, date, invoice_figures)
             if not level:
                 continue
+            applies = cls._level_applies(
+                level, date, invoice_figures, last_date)
             if invoice_id in drafts:
-                draft_id, draft_level = drafts[invoice_id]
-                if draft_level == level.id:
+                draft_id, draft_level, draft_date = drafts[invoice_id]
+                if draft_date > date or (
+                        draft_level == level.id and applies):
+                    # Made for a later date, or still right: keep it
                     keep.add(draft_id)
-                continue
-            if not cls._level_applies(
-                    level, date, invoice_figures, last_date):
+                    continue
+            if not applies:
                 continue
             to_create.append(cls._dunning_values(
                     invoice_id, company, party, currencies[currency], level,
                     date, invoice_figures))
 
-        to_cancel = [i for i, _ in drafts.values() if i not in keep]
+        to_cancel = [d[0] for d in drafts.values() if d[0] not in keep]
         # Drafts of invoices no longer posted or blocked
         table = cls.__table__()
         invoice = Invoice.__table__()
@@ -744,7 +765,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 where=(table.state == 'draft')
                 & table.company.in_(company_ids)
                 & ((invoice.state != 'posted')
-                    | (invoice.dunning_blocked == Literal(True)))))
+                    | (Coalesce(invoice.dunning_blocked, False)
+                        == Literal(True)))))
         to_cancel.extend(r for r, in cursor)
         if to_cancel:
             cls.cancel(cls.browse(to_cancel))
@@ -853,6 +875,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 dunning.remaining_amount = dunning.currency.round(
                     invoice_figures.remaining)
                 dunning.due_date = invoice_figures.due_date
+                if not dunning.deadline or (
+                        dunning.deadline < invoice_figures.due_date):
+                    dunning.deadline = dunning.level.deadline(
+                        dunning.date, invoice_figures.due_date)
                 valid.append(dunning)
         return valid
 
@@ -895,7 +921,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
         for company in companies:
             with Transaction().set_context(company=int(company)):
                 today = Date.today()
-                cls.generate_dunnings(date=today, companies=[company])
+                cls.generate_dunnings(
+                    date=today, companies=[company], strict=False)
                 cls.process_automatic([company])
 
 
