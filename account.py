@@ -5,6 +5,7 @@
 from trytond.model import ModelSQL, fields
 from trytond.modules.company.model import CompanyValueMixin
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 
 default_dunning_segment = fields.Many2One(
     'account.invoice.dunning.segment', "Default Dunning Segment",
@@ -19,7 +20,27 @@ dunning_signatory = fields.Char(
 dunning_signatory_title = fields.Char(
     "Dunning Signatory Title", help="For example: Credit Manager.")
 
+dunning_penalty_account = fields.Many2One(
+    'account.account', "Penalty Account",
+    domain=[
+        ('closed', '!=', True),
+        ('type.revenue', '=', True),
+        ('company', '=', Eval('context', {}).get('company', -1)),
+        ],
+    help="The revenue account of the invoiced late-payment interest and "
+    "fees.")
+dunning_indemnity_account = fields.Many2One(
+    'account.account', "Indemnity Account",
+    domain=[
+        ('closed', '!=', True),
+        ('type.revenue', '=', True),
+        ('company', '=', Eval('context', {}).get('company', -1)),
+        ],
+    help="The revenue account of the invoiced recovery indemnities; "
+    "empty for the penalty account.")
+
 DUNNING_FIELDS = {
+    'dunning_penalty_account', 'dunning_indemnity_account',
     'default_dunning_segment', 'dunning_contact_name',
     'dunning_contact_email', 'dunning_contact_phone', 'dunning_signatory',
     'dunning_signatory_title'}
@@ -33,6 +54,8 @@ class Configuration(metaclass=PoolMeta):
     dunning_contact_phone = fields.MultiValue(dunning_contact_phone)
     dunning_signatory = fields.MultiValue(dunning_signatory)
     dunning_signatory_title = fields.MultiValue(dunning_signatory_title)
+    dunning_penalty_account = fields.MultiValue(dunning_penalty_account)
+    dunning_indemnity_account = fields.MultiValue(dunning_indemnity_account)
 
     @classmethod
     def multivalue_model(cls, field):
@@ -51,3 +74,5 @@ class ConfigurationInvoiceDunning(ModelSQL, CompanyValueMixin):
     dunning_contact_phone = dunning_contact_phone
     dunning_signatory = dunning_signatory
     dunning_signatory_title = dunning_signatory_title
+    dunning_penalty_account = dunning_penalty_account
+    dunning_indemnity_account = dunning_indemnity_account

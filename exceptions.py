@@ -11,3 +11,7 @@ class DunningError(UserError):
 
 class LevelValidationError(ValidationError):
     pass
+
+
+class PenaltyError(UserError):
+    pass

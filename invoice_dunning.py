@@ -25,6 +25,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import DunningError, LevelValidationError
+from .penalty import NO_PENALTIES, PenaltyWaiverMixin, compute_penalties
 
 CHANNELS = [
     ('letter', "Letter"),
@@ -64,6 +65,8 @@ class Procedure(ModelSQL, ModelView):
     segments = fields.One2Many(
         'account.invoice.dunning.segment', 'procedure', "Segments",
         readonly=True)
+    penalties = fields.One2Many(
+        'account.invoice.dunning.penalty', 'procedure', "Penalties")
 
     @classmethod
     def __setup__(cls):
@@ -127,6 +130,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
             ('report_name', '=', 'account.invoice.dunning.letter'),
             ],
         help="Leave empty to use the standard template for the level.")
+    formal_notice = fields.Boolean(
+        "Formal Notice",
+        help="The reminder is a formal notice: for consumers, legal "
+        "interest runs from the day after it.")
     automatic = fields.Boolean(
         "Automatic",
         help="Process the reminders of this level in the daily scheduled "
@@ -155,6 +162,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def default_automatic(cls):
+        return False
+
+    @classmethod
+    def default_formal_notice(cls):
         return False
 
     def get_rec_name(self, name):
@@ -218,7 +229,7 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         position among the overdue levels."""
         if self.days < 0:
             return 'pre_reminder'
-        if self.channel == 'registered_letter':
+        if self.formal_notice or self.channel == 'registered_letter':
             return 'formal_notice'
         overdue_levels = [l for l in self.procedure.levels
             if l.days >= 0 and l.channel in {'letter', 'email'}]
@@ -238,7 +249,8 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
                 'report_letter_%s' % self.standard_report_key()))
 
 
-class Segment(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
+class Segment(PenaltyWaiverMixin, sequence_ordered(), DeactivableMixin,
+        ModelSQL, ModelView):
     "A group of customers chased with the same procedure"
     __name__ = 'account.invoice.dunning.segment'
     __string__ = 'Invoice Dunning Segment'
@@ -247,6 +259,9 @@ class Segment(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         'account.invoice.dunning.procedure', "Procedure", required=True,
         ondelete='RESTRICT')
     description = fields.Text("Description", translate=True)
+    penalties = fields.One2Many(
+        'account.invoice.dunning.penalty', 'segment', "Penalties",
+        help="Replace the penalties of the procedure for this segment.")
 
 
 _DRAFT = {
@@ -304,6 +319,19 @@ class Dunning(Workflow, ModelSQL, ModelView):
         "Remaining Amount", currency='currency', digits='currency',
         readonly=True,
         help="The amount of the invoice still to pay at the date.")
+    interest_amount = Monetary(
+        "Interest", currency='currency', digits='currency', readonly=True,
+        help="Late-payment interest owed at the date.")
+    indemnity_amount = Monetary(
+        "Recovery Indemnity", currency='currency', digits='currency',
+        readonly=True,
+        help="The fixed amounts owed once per late invoice.")
+    fee_amount = Monetary(
+        "Fees", currency='currency', digits='currency', readonly=True)
+    total_amount = fields.Function(Monetary(
+            "Total Claimed", currency='currency', digits='currency',
+            help="The amount overdue plus the penalties."),
+        'get_total_amount')
     deadline = fields.Date(
         "Deadline", states=_DRAFT,
         help="The date by which the customer is asked to pay.")
@@ -408,6 +436,22 @@ class Dunning(Workflow, ModelSQL, ModelView):
     @classmethod
     def default_date(cls):
         return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_interest_amount(cls):
+        return Decimal(0)
+
+    @classmethod
+    def default_indemnity_amount(cls):
+        return Decimal(0)
+
+    @classmethod
+    def default_fee_amount(cls):
+        return Decimal(0)
+
+    def get_total_amount(self, name):
+        return sum((v or 0 for v in [self.amount, self.interest_amount,
+                    self.indemnity_amount, self.fee_amount]), Decimal(0))
 
     def get_days_overdue(self, name):
         if self.date and self.due_date:
@@ -770,8 +814,31 @@ class Dunning(Workflow, ModelSQL, ModelView):
         to_cancel.extend(r for r, in cursor)
         if to_cancel:
             cls.cancel(cls.browse(to_cancel))
+        cls._set_penalties(to_create, levels)
         created = cls.create(to_create) if to_create else []
         return created + cls.browse(sorted(keep))
+
+    @classmethod
+    def _set_penalties(cls, vlist, levels):
+        "Fill the penalties of the values of new reminders"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoices = {i.id: i for i in Invoice.browse(
+                [v['invoice'] for v in vlist])}
+        penalties = compute_penalties({
+                i: (invoices[v['invoice']], levels[v['level']], v['date'],
+                    v['amount'])
+                for i, v in enumerate(vlist)})
+        for i, values in enumerate(vlist):
+            values.update(cls._penalty_values(penalties.get(i, NO_PENALTIES)))
+
+    @staticmethod
+    def _penalty_values(penalties):
+        return {
+            'interest_amount': penalties.interest,
+            'indemnity_amount': penalties.indemnity,
+            'fee_amount': penalties.fee,
+            }
 
     @classmethod
     def _level_applies(cls, level, date, figures, last_date):
@@ -880,6 +947,12 @@ class Dunning(Workflow, ModelSQL, ModelView):
                     dunning.deadline = dunning.level.deadline(
                         dunning.date, invoice_figures.due_date)
                 valid.append(dunning)
+        penalties = compute_penalties({
+                d.id: (d.invoice, d.level, d.date, d.amount) for d in valid})
+        for dunning in valid:
+            for name, value in cls._penalty_values(
+                    penalties[dunning.id]).items():
+                setattr(dunning, name, value)
         return valid
 
     def render_letter(self):

@@ -7,6 +7,8 @@ from trytond.modules.company.model import CompanyValueMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
+from .penalty import CUSTOMER_TYPES, PenaltyWaiverMixin
+
 dunning_segment = fields.Many2One(
     'account.invoice.dunning.segment', "Dunning Segment",
     ondelete='RESTRICT',
@@ -14,8 +16,16 @@ dunning_segment = fields.Many2One(
     "Leave empty to use the default segment of the company.")
 
 
-class Party(metaclass=PoolMeta):
+class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
+    customer_type = fields.Selection([
+            (None, ""),
+            ] + CUSTOMER_TYPES, "Customer Type",
+        help="Professionals owe late-payment interest from the due date and "
+        "the recovery indemnity; consumers only legal interest from the "
+        "formal notice.\n"
+        "Leave empty: professional when the party has a tax identifier, "
+        "consumer otherwise.")
     dunning_segment = fields.MultiValue(dunning_segment)
     dunning_segments = fields.One2Many(
         'party.party.dunning_segment', 'party', "Dunning Segments")
@@ -40,6 +50,13 @@ class Party(metaclass=PoolMeta):
             segment = Configuration(1).get_multivalue(
                 'default_dunning_segment', company=int(company))
         return segment
+
+    @classmethod
+    def customer_type_of(cls, party):
+        "The customer type of party, guessed from its tax identifier"
+        if party.customer_type:
+            return party.customer_type
+        return 'professional' if party.tax_identifier else 'consumer'
 
     @classmethod
     def copy(cls, parties, default=None):

@@ -1,0 +1,1201 @@
+#!/usr/bin/env python3
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Benchmark of account_invoice_dunning against Tryton's account_dunning.
+
+Builds (once, then from a cached template) a database with N posted customer
+invoices over N/10 customers, with both modules activated and equivalent
+procedures, and times side by side, each in a fresh process and a fresh
+transaction:
+
+  generate  first generation of the reminders on a date D
+  process   processing of all the drafts (ours without rendering the letters)
+  letters   processing + letter rendering of M reminders (letters/s)
+  escalate  generation at D+30 after the processing at D
+
+Usage:
+  python bench/bench.py [--invoices N] [--backend sqlite|postgresql]
+      [--repeat R] [--json PATH] [--letters M] [--skip-core]
+
+PostgreSQL runs in the cluster given by the libpq environment (PGHOST,
+PGPORT, PGUSER, PGPASSWORD), for example a throwaway one:
+  pg_virtualenv python bench/bench.py --backend postgresql
+"""
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CACHE_DIR = os.path.join(HERE, '.cache')
+WORK_DIR = os.path.join(CACHE_DIR, 'work')
+RESULTS_DIR = os.path.join(HERE, 'results')
+MODULE = 'account_invoice_dunning'
+MODULES = [MODULE, 'account_dunning', 'account_dunning_letter', 'bank']
+# Change it when the way the database is built changes: it is in the key
+BUILD_VERSION = 3
+# The date D of the first generation: a Monday, the invoices are dated
+# during the 6 months before it
+DEFAULT_DATE = dt.date(2026, 11, 2)
+SEED = 20261102
+INVOICES_PER_CUSTOMER = 10
+CHUNK = 1000
+STEPS = ['generate', 'process', 'letters', 'escalate']
+STEP_TITLES = {
+    'generate': "(a) generation on D",
+    'process': "(b) process all drafts",
+    'letters': "(c) process + letters of M",
+    'escalate': "(d) escalation on D+30",
+    }
+RESULT_MARK = 'BENCH-RESULT '
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# -- Keys, caches and databases (orchestrator side) ---------------------
+
+
+def module_hash():
+    "Hash of the module's python and xml files (and tryton.cfg)"
+    digest = hashlib.sha256()
+    paths = []
+    for folder, dirs, files in os.walk(ROOT):
+        rel = os.path.relpath(folder, ROOT)
+        parts = rel.split(os.sep)
+        if parts[0] in {'bench', 'tests', 'scripts', 'doc', '.git',
+                    '.cache', '.venv', 'build', 'dist', 'demo-output'} \
+                or any(p.startswith('.') and p != '.' for p in parts) \
+                or any(p.endswith('.egg-info') or p == '__pycache__'
+                    for p in parts):
+            dirs[:] = []
+            continue
+        for name in files:
+            if name.endswith(('.py', '.xml')) or name == 'tryton.cfg':
+                paths.append(os.path.normpath(os.path.join(rel, name)))
+    for path in sorted(paths):
+        digest.update(path.encode())
+        with open(os.path.join(ROOT, path), 'rb') as fp:
+            digest.update(hashlib.sha256(fp.read()).digest())
+    return digest.hexdigest()[:12]
+
+
+def cache_key(args):
+    from importlib.metadata import version
+    return 'n%d-%s-%s' % (args.invoices, args.date.strftime('%Y%m%d'),
+        hashlib.sha256(repr((BUILD_VERSION, SEED, module_hash(),
+                        version('trytond'))).encode()).hexdigest()[:10])
+
+
+def worker_env(backend, path=None):
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith('TRYTOND_'):
+            del env[key]
+    env['TRYTOND_DATABASE__URI'] = (
+        'sqlite://' if backend == 'sqlite' else 'postgresql://')
+    if path:
+        env['TRYTOND_DATABASE__PATH'] = path
+    env.setdefault('PYTHONWARNINGS', 'ignore')
+    return env
+
+
+def run_worker(spec, backend, path=None):
+    "Run an action in a fresh python process; return its result"
+    cmd = [sys.executable, os.path.abspath(__file__),
+        '--worker', json.dumps(spec)]
+    proc = subprocess.run(cmd, env=worker_env(backend, path),
+        stdout=subprocess.PIPE, text=True)
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_MARK):
+            result = json.loads(line[len(RESULT_MARK):])
+        else:
+            print(line)
+    if proc.returncode or result is None:
+        raise SystemExit('worker %s failed (exit %s)' % (
+                spec.get('action'), proc.returncode))
+    return result
+
+
+class SQLiteStore:
+    "Template as a copy of the database file"
+    backend = 'sqlite'
+
+    def __init__(self, key):
+        self.key = key
+        self.template = os.path.join(CACHE_DIR, 'bench-%s.sqlite' % key)
+        self.meta = os.path.join(CACHE_DIR, 'bench-%s.json' % key)
+
+    def exists(self):
+        return os.path.exists(self.template) and os.path.exists(self.meta)
+
+    def build_target(self):
+        "(database name, path) where the worker builds"
+        os.makedirs(WORK_DIR, exist_ok=True)
+        name = 'build_%s' % self.key.replace('-', '_')
+        target = os.path.join(WORK_DIR, name + '.sqlite')
+        if os.path.exists(target):
+            os.remove(target)
+        open(target, 'wb').close()
+        return name, WORK_DIR
+
+    def store(self, name, meta):
+        os.replace(os.path.join(WORK_DIR, name + '.sqlite'), self.template)
+        meta['cache'] = self.template
+        with open(self.meta, 'w') as fp:
+            json.dump(meta, fp, indent=2)
+
+    def load_meta(self):
+        with open(self.meta) as fp:
+            return json.load(fp)
+
+    def prepare(self):
+        return 0.
+
+    def new_copy(self, name):
+        "Copy the template into a work database; return (name, path)"
+        os.makedirs(WORK_DIR, exist_ok=True)
+        shutil.copyfile(self.template,
+            os.path.join(WORK_DIR, name + '.sqlite'))
+        return name, WORK_DIR
+
+    def drop(self, name):
+        path = os.path.join(WORK_DIR, name + '.sqlite')
+        for suffix in ['', '-journal', '-wal', '-shm']:
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+
+    def facts(self):
+        import sqlite3
+        return {'sqlite': sqlite3.sqlite_version}
+
+
+class PostgreSQLStore:
+    """Template as a database of the cluster (CREATE DATABASE x TEMPLATE t),
+    and a dump file to restore it in another (throwaway) cluster"""
+    backend = 'postgresql'
+
+    def __init__(self, key):
+        self.key = key
+        self.template = 'bench_aid_%s' % key.replace('-', '_')
+        self.dump = os.path.join(CACHE_DIR, 'bench-%s-postgresql.dump' % key)
+        self.meta = os.path.join(CACHE_DIR, 'bench-%s-postgresql.json' % key)
+
+    def connect(self, dbname='postgres'):
+        import psycopg
+        return psycopg.connect(dbname=dbname, autocommit=True)
+
+    def databases(self):
+        with self.connect() as conn:
+            return {r[0] for r in conn.execute(
+                    'SELECT datname FROM pg_database')}
+
+    def exists(self):
+        return os.path.exists(self.meta) and (
+            os.path.exists(self.dump)
+            or self.template in self.databases())
+
+    def build_target(self):
+        name = self.template + '_build'
+        self._drop(name)
+        with self.connect() as conn:
+            conn.execute('CREATE DATABASE "%s" TEMPLATE template0 '
+                "ENCODING 'unicode'" % name)
+        return name, None
+
+    def _drop(self, name):
+        with self.connect() as conn:
+            conn.execute('DROP DATABASE IF EXISTS "%s"' % name)
+
+    def analyze(self, name):
+        with self.connect(name) as conn:
+            conn.execute('VACUUM ANALYZE')
+
+    def store(self, name, meta):
+        start = time.perf_counter()
+        self.analyze(name)
+        self._drop(self.template)
+        with self.connect() as conn:
+            conn.execute('ALTER DATABASE "%s" RENAME TO "%s"' % (
+                    name, self.template))
+        meta['build_seconds']['analyze'] = round(
+            time.perf_counter() - start, 1)
+        start = time.perf_counter()
+        subprocess.run(['pg_dump', '-Fc', '-Z', '1', '-f', self.dump + '.tmp',
+                self.template], check=True)
+        os.replace(self.dump + '.tmp', self.dump)
+        meta['build_seconds']['dump'] = round(time.perf_counter() - start, 1)
+        meta['cache'] = self.dump
+        meta['template_database'] = self.template
+        with open(self.meta, 'w') as fp:
+            json.dump(meta, fp, indent=2)
+
+    def load_meta(self):
+        with open(self.meta) as fp:
+            return json.load(fp)
+
+    def prepare(self):
+        "Restore the template from the dump in a new cluster"
+        if self.template in self.databases():
+            return 0.
+        log("Restoring the template %s from %s..." % (
+                self.template, self.dump))
+        start = time.perf_counter()
+        name = self.template + '_restore'
+        self._drop(name)
+        with self.connect() as conn:
+            conn.execute('CREATE DATABASE "%s" TEMPLATE template0 '
+                "ENCODING 'unicode'" % name)
+        subprocess.run(['pg_restore', '-j', str(os.cpu_count() or 1),
+                '-d', name, self.dump], check=True)
+        # pg_dump does not keep the statistics of the planner
+        self.analyze(name)
+        with self.connect() as conn:
+            conn.execute('ALTER DATABASE "%s" RENAME TO "%s"' % (
+                    name, self.template))
+        seconds = time.perf_counter() - start
+        log("  restored in %.1f s" % seconds)
+        return seconds
+
+    def new_copy(self, name):
+        self._drop(name)
+        with self.connect() as conn:
+            conn.execute('CREATE DATABASE "%s" TEMPLATE "%s"' % (
+                    name, self.template))
+        return name, None
+
+    def drop(self, name):
+        self._drop(name)
+
+    def facts(self):
+        with self.connect() as conn:
+            facts = {'postgresql': conn.execute(
+                    'SHOW server_version').fetchone()[0]}
+            for setting in ['shared_buffers', 'work_mem', 'fsync',
+                    'synchronous_commit', 'max_connections']:
+                facts[setting] = conn.execute(
+                    'SHOW %s' % setting).fetchone()[0]
+        return facts
+
+
+# -- Worker side: Tryton in this process ------------------------------
+
+
+def init_pool(database):
+    import logging
+    logging.basicConfig(level=logging.WARNING)
+    from trytond.pool import Pool
+    pool = Pool(database)
+    pool.init()
+    return pool
+
+
+def max_rss_mb():
+    # Linux gives kilobytes
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_transaction(database, user, func, context=None, commit=True,
+        extras=None):
+    """Run func in a transaction as Tryton's dispatcher does: restart it
+    when it asks for locks (kept in extras); return (result, attempts)"""
+    from trytond.transaction import Transaction, TransactionError
+    if extras is None:
+        extras = {}
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            with Transaction().start(database, user, context=context,
+                    **extras) as transaction:
+                result = func()
+                if commit:
+                    transaction.commit()
+                else:
+                    transaction.rollback()
+                return result, attempts
+        except TransactionError as error:
+            error.fix(extras)
+
+
+def build(spec):
+    "Create the database: modules, company, customers, invoices, payments"
+    from trytond import backend
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    database_name = spec['database']
+    n_invoices = spec['invoices']
+    date = dt.date.fromisoformat(spec['date'])
+    seconds = {}
+
+    start = time.perf_counter()
+    log("Activating %s (one database, both dunning modules)..."
+        % ', '.join(MODULES))
+    database = backend.Database(database_name)
+    database.connect()
+    if not database.test():
+        database.init()
+    pool = Pool(database_name)
+    pool.init(update=MODULES, lang=['en'], activatedeps=True)
+    seconds['activate'] = round(time.perf_counter() - start, 1)
+    log("  %.1f s" % seconds['activate'])
+
+    start = time.perf_counter()
+    setup, _ = run_transaction(database_name, 0,
+        lambda: setup_company(date))
+    seconds['setup'] = round(time.perf_counter() - start, 1)
+    context = {'company': setup['company'], '_skip_warnings': True}
+
+    start = time.perf_counter()
+    n_customers = max(1, n_invoices // INVOICES_PER_CUSTOMER)
+    rng = random.Random(SEED)
+    customers = []
+    for offset in range(0, n_customers, CHUNK):
+        count = min(CHUNK, n_customers - offset)
+        customers += run_transaction(database_name, 0,
+            lambda: create_customers(offset, count, setup, rng),
+            context=context)[0]
+    seconds['customers'] = round(time.perf_counter() - start, 1)
+    log("%d customers in %.1f s" % (n_customers, seconds['customers']))
+
+    plan = invoice_plan(n_invoices, customers, date, rng)
+    stats = {'invoices': n_invoices, 'customers': n_customers,
+        'installments': sum(1 for p in plan if p['installments']),
+        'paid': sum(1 for p in plan if p['outcome'] == 'paid'),
+        'partial': sum(1 for p in plan if p['outcome'] == 'partial'),
+        }
+    stats['open'] = n_invoices - stats['paid'] - stats['partial']
+    log("Creating and posting %d invoices (%d with two installments), "
+        "paying %d fully and %d partially..." % (n_invoices,
+            stats['installments'], stats['paid'], stats['partial']))
+    start = time.perf_counter()
+    times = {'create': 0., 'post': 0., 'pay': 0.}
+    # The locks asked by posting and paying, taken at the start of the
+    # next transactions instead of restarting them
+    locks = {}
+    offset = 0
+    while offset < n_invoices:
+        # A small first chunk finds the locks
+        chunk = plan[offset:offset + (CHUNK if offset else 10)]
+        chunk_times, _ = run_transaction(database_name, 0,
+            lambda: create_invoices(chunk, setup), context=context,
+            extras=locks)
+        for k, v in chunk_times.items():
+            times[k] += v
+        offset = done = offset + len(chunk)
+        elapsed = time.perf_counter() - start
+        log("  %d/%d invoices, %.0f s (%.0f invoices/s)" % (
+                done, n_invoices, elapsed, done / elapsed))
+    seconds['invoices'] = round(time.perf_counter() - start, 1)
+    seconds.update({'invoices_' + k: round(v, 1) for k, v in times.items()})
+
+    def clean():
+        # The tasks queued by posting (invoice reports) and reconciling
+        # (invoices set to paid, done above) are run by no worker here
+        cursor = Transaction().connection.cursor()
+        cursor.execute('DELETE FROM "ir_queue"')
+    run_transaction(database_name, 0, clean)
+    return {'build_seconds': seconds, 'data': stats, 'setup': setup}
+
+
+def setup_company(date):
+    "Company, accounting, payment terms, bank and both procedures"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool()
+    Account = pool.get('account.account')
+    AccountTemplate = pool.get('account.account.template')
+    Bank = pool.get('bank')
+    BankAccount = pool.get('bank.account')
+    Company = pool.get('company.company')
+    Configuration = pool.get('account.configuration')
+    Country = pool.get('country.country')
+    CreateChart = pool.get('account.create_chart', type='wizard')
+    Currency = pool.get('currency.currency')
+    CurrencyRate = pool.get('currency.currency.rate')
+    FiscalYear = pool.get('account.fiscalyear')
+    InvoiceSequence = pool.get('account.fiscalyear.invoice_sequence')
+    Journal = pool.get('account.journal')
+    ModelData = pool.get('ir.model.data')
+    Party = pool.get('party.party')
+    PaymentTerm = pool.get('account.invoice.payment_term')
+    CoreProcedure = pool.get('account.dunning.procedure')
+    Sequence = pool.get('ir.sequence.strict')
+    SequenceType = pool.get('ir.sequence.type')
+    User = pool.get('res.user')
+
+    eur, = Currency.create([{'name': "Euro", 'code': 'EUR', 'symbol': '€',
+                'rounding': Decimal('0.01'), 'digits': 2}])
+    CurrencyRate.create([{'currency': eur.id, 'rate': Decimal(1),
+                'date': dt.date(2000, 1, 1)}])
+    france, = Country.create([{'name': "France", 'code': 'FR'}])
+    company_party, = Party.create([{
+                'name': "Atelier Dupont SARL",
+                'addresses': [('create', [{
+                                'street': "18 rue des Petites-Écuries",
+                                'postal_code': '75010', 'city': "Paris",
+                                'country': france.id}])],
+                'contact_mechanisms': [('create', [
+                            {'type': 'phone', 'value': '+33142466600'},
+                            {'type': 'email',
+                                'value': 'contact@atelier-dupont.fr'},
+                            ])],
+                }])
+    company = Company(party=company_party, currency=eur)
+    company.save()
+    admin, = User.search([('login', '=', 'admin')])
+    User.write([admin], {
+            'companies': [('add', [company.id])],
+            'company': company.id,
+            })
+
+    with Transaction().set_context(company=company.id):
+        # The minimal chart of account of Tryton, as the tests do
+        template = AccountTemplate(ModelData.get_id(
+                'account', 'account_template_root_en'))
+        session_id, _, _ = CreateChart.create()
+        create_chart = CreateChart(session_id)
+        create_chart.account.account_template = template
+        create_chart.account.company = company
+        create_chart.transition_create_account()
+        receivable, = Account.search([
+                ('type.receivable', '=', True),
+                ('party_required', '=', True),
+                ('company', '=', company.id),
+                ], limit=1)
+        payable, = Account.search([
+                ('type.payable', '=', True),
+                ('party_required', '=', True),
+                ('company', '=', company.id),
+                ], limit=1)
+        create_chart.properties.company = company
+        create_chart.properties.account_receivable = receivable
+        create_chart.properties.account_payable = payable
+        create_chart.transition_create_properties()
+        revenue, = Account.search([
+                ('type.revenue', '=', True),
+                ('company', '=', company.id),
+                ('closed', '!=', True),
+                ], limit=1)
+        cash, = Account.search([
+                ('company', '=', company.id),
+                ('code', '=', '1.1.1'),
+                ], limit=1)
+
+        # Fiscal years of the invoices (the 6 months before D) and of D+30
+        move_type, = SequenceType.search([('name', '=', "Account Move")])
+        invoice_type, = SequenceType.search([('name', '=', "Invoice")])
+        first = date - dt.timedelta(days=190)
+        last = date + dt.timedelta(days=40)
+        for year in range(first.year, last.year + 1):
+            move_sequence, invoice_sequence = Sequence.create([{
+                        'name': "Moves %s" % year,
+                        'sequence_type': move_type.id,
+                        'company': company.id,
+                        }, {
+                        'name': "Invoices %s" % year,
+                        'sequence_type': invoice_type.id,
+                        'company': company.id,
+                        'prefix': 'FA%s-' % year,
+                        'padding': 6,
+                        }])
+            fiscalyear = FiscalYear(name=str(year), company=company,
+                start_date=dt.date(year, 1, 1),
+                end_date=dt.date(year, 12, 31),
+                move_sequence=move_sequence)
+            fiscalyear.invoice_sequences = [InvoiceSequence(
+                    company=company,
+                    in_invoice_sequence=invoice_sequence,
+                    in_credit_note_sequence=invoice_sequence,
+                    out_invoice_sequence=invoice_sequence,
+                    out_credit_note_sequence=invoice_sequence)]
+            fiscalyear.save()
+            FiscalYear.create_period([fiscalyear])
+
+        term_30, installments = PaymentTerm.create([{
+                    'name': "30 jours",
+                    'lines': [('create', [{
+                                    'type': 'remainder',
+                                    'relativedeltas': [('create', [{
+                                                    'days': 30}])],
+                                    }])],
+                    }, {
+                    'name': "50 % à 30 jours, solde à 60 jours",
+                    'lines': [('create', [{
+                                    'type': 'percent',
+                                    'ratio': Decimal('.5'),
+                                    'divisor': Decimal(2),
+                                    'relativedeltas': [('create', [{
+                                                    'days': 30}])],
+                                    }, {
+                                    'type': 'remainder',
+                                    'relativedeltas': [('create', [{
+                                                    'days': 60}])],
+                                    }])],
+                    }])
+        journal_revenue, = Journal.search([('type', '=', 'revenue')],
+            limit=1)
+        journal_cash, = Journal.search([('type', '=', 'cash')], limit=1)
+
+        # A bank account printed on our letters
+        bank_party, = Party.create([{'name': "Banque Populaire"}])
+        bank, = Bank.create([{'party': bank_party.id, 'bic': 'CCBPFRPPMTG'}])
+        BankAccount.create([{
+                    'bank': bank.id,
+                    'currency': eur.id,
+                    'owners': [('add', [company_party.id])],
+                    'numbers': [('create', [{
+                                    'type': 'iban',
+                                    'number': 'FR7610107001011234567890129',
+                                    }])],
+                    }])
+
+        # Core: overdue 7/21/35/50 days, printed on letters, default of the
+        # parties (set before creating them: each party gets it)
+        core_procedure, = CoreProcedure.create([{
+                    'name': "Standard (core)",
+                    'levels': [('create', [{
+                                    'sequence': i,
+                                    'overdue': dt.timedelta(days=days),
+                                    'print_on_letter': True,
+                                    } for i, days in enumerate(
+                                    [7, 21, 35, 50], 1)])],
+                    }])
+        configuration = Configuration(1)
+        configuration.default_dunning_procedure = core_procedure
+        # Ours: the default French procedure shipped as data, through the
+        # default segment of the company
+        configuration.default_dunning_segment = ModelData.get_id(
+            MODULE, 'segment_standard')
+        configuration.dunning_contact_name = "Service comptabilité clients"
+        configuration.dunning_contact_email = "compta@atelier-dupont.fr"
+        configuration.dunning_contact_phone = "+33 1 42 46 66 01"
+        configuration.dunning_signatory = "Claire Martin"
+        configuration.dunning_signatory_title = "Responsable du recouvrement"
+        configuration.save()
+    return {
+        'company': company.id,
+        'admin': admin.id,
+        'country': france.id,
+        'receivable': receivable.id,
+        'revenue': revenue.id,
+        'cash': cash.id,
+        'journal_revenue': journal_revenue.id,
+        'journal_cash': journal_cash.id,
+        'term_30': term_30.id,
+        'term_installments': installments.id,
+        'core_procedure': core_procedure.id,
+        }
+
+
+CITIES = [('75011', "Paris"), ('69002', "Lyon"), ('13002', "Marseille"),
+    ('44000', "Nantes"), ('59000', "Lille"), ('67000', "Strasbourg"),
+    ('35000', "Rennes"), ('33000', "Bordeaux"), ('31000', "Toulouse")]
+NAMES = ["Boulangerie", "Garage", "Librairie", "Hôtel", "Menuiserie",
+    "Café", "Imprimerie", "Pharmacie", "Cabinet", "Atelier"]
+
+
+def create_customers(offset, count, setup, rng):
+    from trytond.pool import Pool
+    pool = Pool()
+    Party = pool.get('party.party')
+    values = []
+    for i in range(offset, offset + count):
+        postal_code, city = rng.choice(CITIES)
+        values.append({
+                'name': "%s %05d" % (rng.choice(NAMES), i + 1),
+                'addresses': [('create', [{
+                                'street': "%d rue de la République"
+                                % rng.randint(1, 200),
+                                'postal_code': postal_code,
+                                'city': city,
+                                'country': setup['country'],
+                                }])],
+                'contact_mechanisms': [('create', [{
+                                'type': 'email',
+                                'value': 'client%05d@example.com' % (i + 1),
+                                }])],
+                })
+    parties = Party.create(values)
+    return [(p.id, p.addresses[0].id) for p in parties]
+
+
+def invoice_plan(n_invoices, customers, date, rng):
+    """What to create: dates spread over the 6 months before date, 80 % at
+    30 days and 20 % in two installments, about 30 % fully paid, 15 %
+    partially paid, the rest open; sorted by date (numbering order)"""
+    plan = []
+    for i in range(n_invoices):
+        party, address = customers[rng.randrange(len(customers))]
+        invoice_date = date - dt.timedelta(days=rng.randint(1, 183))
+        lines = [(rng.randint(1, 5), Decimal(rng.randint(2000, 150000))
+                / 100) for _ in range(rng.choice([1, 1, 1, 2, 2, 3]))]
+        u = rng.random()
+        outcome = 'paid' if u < .30 else 'partial' if u < .45 else 'open'
+        pay_date = min(invoice_date + dt.timedelta(days=rng.randint(5, 65)),
+            date - dt.timedelta(days=1))
+        plan.append({
+                'party': party,
+                'address': address,
+                'date': invoice_date,
+                'installments': rng.random() < .2,
+                'lines': lines,
+                'outcome': outcome,
+                'ratio': Decimal(rng.randint(20, 80)) / 100,
+                'pay_date': pay_date,
+                })
+    plan.sort(key=lambda p: p['date'])
+    return plan
+
+
+def create_invoices(chunk, setup):
+    """Create, post and pay a chunk of the plan in bulk; return the seconds
+    of each part"""
+    from trytond.pool import Pool
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    Move = pool.get('account.move')
+    MoveLine = pool.get('account.move.line')
+    Period = pool.get('account.period')
+    times = {}
+
+    start = time.perf_counter()
+    invoices = Invoice.create([{
+                'type': 'out',
+                'company': setup['company'],
+                'party': p['party'],
+                'invoice_address': p['address'],
+                'account': setup['receivable'],
+                'invoice_date': p['date'],
+                'payment_term': setup['term_installments'
+                    if p['installments'] else 'term_30'],
+                'journal': setup['journal_revenue'],
+                'lines': [('create', [{
+                                'account': setup['revenue'],
+                                'description': "Prestations %d" % n,
+                                'quantity': quantity,
+                                'unit_price': price,
+                                } for n, (quantity, price) in enumerate(
+                                p['lines'], 1)])],
+                } for p in chunk])
+    times['create'] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    # The chunk is sorted by date, and the chunks come in date order
+    Invoice.post(invoices)
+    times['post'] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    payments = [(i, p) for i, p in zip(Invoice.browse(invoices), chunk)
+        if p['outcome'] != 'open']
+    periods = {}
+    moves = []
+    for invoice, p in payments:
+        if p['outcome'] == 'paid':
+            amount = invoice.total_amount
+        else:
+            amount = (invoice.total_amount * p['ratio']).quantize(
+                Decimal('0.01'))
+        pay_date = p['pay_date']
+        if pay_date not in periods:
+            periods[pay_date] = Period.find(setup['company'], date=pay_date)
+        moves.append(Move(
+                journal=setup['journal_cash'],
+                period=periods[pay_date],
+                date=pay_date,
+                origin=invoice,
+                company=setup['company'],
+                description="Virement %s" % invoice.number,
+                lines=[
+                    MoveLine(account=setup['receivable'],
+                        party=invoice.party, debit=0, credit=amount),
+                    MoveLine(account=setup['cash'], debit=amount, credit=0),
+                    ]))
+    Move.save(moves)
+    Move.post(moves)
+    payment_lines = {}
+    for (invoice, p), move in zip(payments, moves):
+        line, = [l for l in move.lines if l.account.id == setup['receivable']]
+        payment_lines[invoice] = line
+    Invoice.add_payment_lines({i: [l] for i, l in payment_lines.items()})
+    paid = [i for i, p in payments if p['outcome'] == 'paid']
+    paid = Invoice.browse(paid)
+    MoveLine.reconcile(*[list(i.lines_to_pay) + [payment_lines[i]]
+            for i in paid])
+    Invoice.process(Invoice.browse(paid))
+    times['pay'] = time.perf_counter() - start
+    return times
+
+
+# -- The timed steps -----------------------------------------------------
+
+
+def level_counts(dunnings):
+    counts = {}
+    for dunning in dunnings:
+        name = dunning.level.rec_name if dunning.level else '?'
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def core_level_name(level):
+    return '%s days' % level.overdue.days
+
+
+def pick_distinct_parties(dunnings, count):
+    "The first count dunnings of distinct parties (one letter each)"
+    seen, result = set(), []
+    for dunning in dunnings:
+        if dunning.party.id in seen:
+            continue
+        seen.add(dunning.party.id)
+        result.append(dunning)
+        if len(result) >= count:
+            break
+    return result
+
+
+def ours_step(pool, step, date, letters, company):
+    "Return (function to time, commit) of a step of our module"
+    Dunning = pool.get('account.invoice.dunning')
+    info = {}
+
+    if step in {'generate', 'escalate'}:
+        def func():
+            dunnings = Dunning.generate_dunnings(
+                date=date, companies=[company])
+            info.update(reminders=len(dunnings),
+                invoices=len({d.invoice.id for d in dunnings}),
+                levels=level_counts(dunnings))
+        return func, True, info
+
+    if step == 'process':
+        # Without the letters: stub the rendering, measured by 'letters'
+        Dunning.render_letter = lambda self: (None, None)
+
+        def func():
+            dunnings = Dunning.search([('state', '=', 'draft')])
+            Dunning.process(dunnings)
+            info.update(reminders=len(dunnings),
+                levels=level_counts(dunnings))
+        return func, True, info
+
+    if step == 'letters':
+        render = Dunning.render_letter
+        rendering = {'seconds': 0., 'count': 0, 'bytes': 0}
+
+        def timed_render(self):
+            start = time.perf_counter()
+            oext, content = render(self)
+            rendering['seconds'] += time.perf_counter() - start
+            rendering['count'] += 1
+            rendering['bytes'] += len(content or b'')
+            rendering['format'] = oext
+            return oext, content
+        Dunning.render_letter = timed_render
+
+        def func():
+            drafts = Dunning.search([('state', '=', 'draft')],
+                order=[('id', 'ASC')])
+            dunnings = pick_distinct_parties(drafts, letters)
+            rendering.update(seconds=0., count=0, bytes=0)
+            Dunning.process(dunnings)
+            info.update(reminders=len(dunnings), letters=rendering['count'],
+                levels=level_counts(dunnings),
+                render_seconds=round(rendering['seconds'], 3),
+                letter_bytes=rendering['bytes'],
+                letter_format=rendering.get('format'))
+        # Rolled back: the letters are measured, the drafts stay for (b)
+        return func, False, info
+    raise ValueError(step)
+
+
+def core_step(pool, step, date, letters, company):
+    "Return (function to time, commit) of a step of account_dunning"
+    Dunning = pool.get('account.dunning')
+    info = {}
+
+    if step in {'generate', 'escalate'}:
+        def func():
+            Dunning.generate_dunnings(date=date)
+            drafts = Dunning.search([('state', '=', 'draft')])
+            info.update(reminders=len(drafts),
+                invoices=len({d.line.move.origin for d in drafts}),
+                levels=dict(sorted(
+                        (k, v) for k, v in _core_levels(drafts).items())))
+        return func, True, info
+
+    if step == 'process':
+        def func():
+            dunnings = Dunning.search([('state', '=', 'draft')])
+            Dunning.process(dunnings)
+            info.update(reminders=len(dunnings))
+        return func, True, info
+
+    if step == 'letters':
+        ModelData = pool.get('ir.model.data')
+        Letter = pool.get('account.dunning.letter', type='report')
+
+        def func():
+            action_id = ModelData.get_id('account_dunning_letter',
+                'report_letter')
+            drafts = Dunning.search([('state', '=', 'draft')],
+                order=[('id', 'ASC')])
+            dunnings = pick_distinct_parties(drafts, letters)
+            Dunning.process(dunnings)
+            # As the process wizard prints them: one report of the
+            # processed dunnings of the levels printed on letter
+            ids = [d.id for d in Dunning.browse(dunnings)
+                if d.state == 'waiting' and d.level.print_on_letter]
+            start = time.perf_counter()
+            oext, content, _, _ = Letter.execute(ids, {
+                    'model': 'account.dunning',
+                    'id': ids[0],
+                    'ids': ids,
+                    'action_id': action_id,
+                    })
+            info.update(reminders=len(dunnings), letters=len(ids),
+                render_seconds=round(time.perf_counter() - start, 3),
+                letter_bytes=len(content), letter_format=oext)
+        return func, False, info
+    raise ValueError(step)
+
+
+def _core_levels(dunnings):
+    counts = {}
+    for dunning in dunnings:
+        name = core_level_name(dunning.level)
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def run_step(spec):
+    from trytond.pool import Pool
+    database = spec['database']
+    init_pool(database)
+    pool = Pool(database)
+    user = spec['admin']
+    date = dt.date.fromisoformat(spec['date'])
+
+    def preferences():
+        User = pool.get('res.user')
+        return User.get_preferences(context_only=True)
+    context, _ = run_transaction(database, user, preferences, commit=False)
+    make = ours_step if spec['module'] == 'ours' else core_step
+    func, commit, info = make(pool, spec['step'], date, spec['letters'],
+        spec['company'])
+
+    profiler = None
+    if spec.get('profile'):
+        import cProfile
+        profiler = cProfile.Profile()
+        profiler.enable()
+    rss_before = max_rss_mb()
+    start = time.perf_counter()
+    _, attempts = run_transaction(database, user, func, context=context,
+        commit=commit)
+    seconds = time.perf_counter() - start
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(spec['profile'])
+    info.update(seconds=seconds, attempts=attempts,
+        rss_before_mb=round(rss_before, 1),
+        peak_rss_mb=round(max_rss_mb(), 1))
+    return info
+
+
+def worker(spec):
+    if spec['action'] == 'build':
+        result = build(spec)
+    else:
+        result = run_step(spec)
+    sys.stdout.flush()
+    print(RESULT_MARK + json.dumps(result, default=str), flush=True)
+
+
+# -- Orchestration ---------------------------------------------------------
+
+
+def machine_facts(store):
+    from importlib.metadata import version
+    facts = {
+        'nproc': os.cpu_count(),
+        'cpu': platform.processor() or platform.machine(),
+        'python': platform.python_version(),
+        'platform': platform.platform(),
+        'trytond': version('trytond'),
+        'trytond_account_invoice': version('trytond_account_invoice'),
+        'trytond_account_dunning': version('trytond_account_dunning'),
+        'backend': store.backend,
+        'run_at': dt.datetime.now().isoformat(timespec='seconds'),
+        }
+    try:
+        with open('/proc/cpuinfo') as fp:
+            for line in fp:
+                if line.startswith('model name'):
+                    facts['cpu'] = line.split(':', 1)[1].strip()
+                    break
+        with open('/proc/meminfo') as fp:
+            facts['memory_gb'] = round(int(fp.readline().split()[1])
+                / 1024 / 1024, 1)
+    except OSError:
+        pass
+    facts.update(store.facts())
+    return facts
+
+
+def ensure_template(store, args):
+    if store.exists() and not args.rebuild:
+        meta = store.load_meta()
+        log("Using the cached template %s (built in %.0f s)" % (
+                meta['cache'], meta['build_seconds']['total']))
+        meta['restore_seconds'] = round(store.prepare(), 1)
+        return meta
+    log("Building the template database for N=%d (once)..." % args.invoices)
+    start = time.perf_counter()
+    name, path = store.build_target()
+    meta = run_worker({'action': 'build', 'database': name,
+            'invoices': args.invoices, 'date': args.date.isoformat()},
+        store.backend, path)
+    meta['build_seconds']['total_before_cache'] = round(
+        time.perf_counter() - start, 1)
+    meta['key'] = store.key
+    meta['date'] = args.date.isoformat()
+    store.store(name, meta)
+    meta['build_seconds']['total'] = round(time.perf_counter() - start, 1)
+    with open(store.meta, 'w') as fp:
+        json.dump(meta, fp, indent=2)
+    log("Template built and cached in %.0f s: %s" % (
+            meta['build_seconds']['total'], meta['cache']))
+    meta['restore_seconds'] = 0.
+    return meta
+
+
+def run_benchmark(store, args, meta):
+    modules = ['ours'] if args.skip_core else ['ours', 'core']
+    steps = [s for s in args.steps]
+    runs = {m: {s: [] for s in steps} for m in modules}
+    d30 = args.date + dt.timedelta(days=30)
+    # (a) and (d) commit; (c) rolls back so that (b) processes all drafts
+    order = ['generate']
+    if 'letters' in steps:
+        order.append('letters')
+    if {'process', 'escalate'} & set(steps):
+        order.append('process')
+    if 'escalate' in steps:
+        order.append('escalate')
+    profiled = set()
+    for repeat in range(args.repeat):
+        for module in modules:
+            name = 'bench_work_%s_%d' % (module, os.getpid())
+            name, path = store.new_copy(name)
+            try:
+                for step in order:
+                    spec = {'action': 'step', 'database': name,
+                        'module': module, 'step': step,
+                        'date': (d30 if step == 'escalate'
+                            else args.date).isoformat(),
+                        'letters': args.letters,
+                        'company': meta['setup']['company'],
+                        'admin': meta['setup']['admin']}
+                    profile = None
+                    key = '%s:%s' % (module, step)
+                    if key in args.profile and key not in profiled:
+                        profiled.add(key)
+                        os.makedirs(RESULTS_DIR, exist_ok=True)
+                        profile = os.path.join(RESULTS_DIR,
+                            'profile-%s-%s-%d-%s.prof' % (store.backend,
+                                args.invoices, repeat, key.replace(':', '-')))
+                    spec['profile'] = profile
+                    result = run_worker(spec, store.backend, path)
+                    if profile:
+                        result['profile'] = profile
+                        print_profile(profile)
+                    log("  run %d %-4s %-9s %8.2f s  %6s reminders  "
+                        "peak %.0f MB" % (repeat + 1, module, step,
+                            result['seconds'], result.get('reminders'),
+                            result['peak_rss_mb']))
+                    if step in steps:
+                        runs[module][step].append(result)
+            finally:
+                store.drop(name)
+    return runs
+
+
+def print_profile(path):
+    import pstats
+    stats = pstats.Stats(path)
+    stats.sort_stats('cumulative').print_stats(40)
+    stats.sort_stats('tottime').print_stats(25)
+
+
+def summarize(runs, steps):
+    summary = {}
+    for step in steps:
+        row = {}
+        for module, by_step in runs.items():
+            results = by_step.get(step) or []
+            if not results:
+                continue
+            times = [r['seconds'] for r in results]
+            median = statistics.median(times)
+            last = results[-1]
+            entry = {
+                'seconds': round(median, 3),
+                'runs': [round(t, 3) for t in times],
+                'reminders': last.get('reminders'),
+                'invoices': last.get('invoices'),
+                'levels': last.get('levels'),
+                'peak_rss_mb': max(r['peak_rss_mb'] for r in results),
+                'rss_growth_mb': round(max(r['peak_rss_mb']
+                        - r['rss_before_mb'] for r in results), 1),
+                'attempts': last.get('attempts'),
+                }
+            if step == 'letters':
+                entry['letters'] = last.get('letters')
+                entry['render_seconds'] = statistics.median(
+                    r['render_seconds'] for r in results)
+                entry['letter_format'] = last.get('letter_format')
+                entry['letter_bytes'] = last.get('letter_bytes')
+                entry['letters_per_second'] = round(
+                    last.get('letters', 0) / median, 1) if median else None
+            if 'profile' in last:
+                entry['profile'] = last['profile']
+            row[module] = entry
+        if 'ours' in row and 'core' in row and row['ours']['seconds']:
+            row['ratio_core_ours'] = round(
+                row['core']['seconds'] / row['ours']['seconds'], 2)
+        summary[step] = row
+    return summary
+
+
+def print_table(summary, args, meta):
+    def fmt(value, spec='%.2f'):
+        return spec % value if value is not None else '-'
+    print()
+    print("N=%d invoices, %d customers, %s, D=%s, median of %d run(s)" % (
+            args.invoices, meta['data']['customers'], args.backend,
+            args.date, args.repeat))
+    header = ("%-28s | %9s | %9s | %11s | %14s | %14s | %9s | %9s" % (
+            "step", "ours (s)", "core (s)", "core/ours", "reminders ours",
+            "reminders core", "peak ours", "peak core"))
+    print(header)
+    print('-' * len(header))
+    for step, row in summary.items():
+        ours, core = row.get('ours', {}), row.get('core', {})
+        print("%-28s | %9s | %9s | %11s | %14s | %14s | %9s | %9s" % (
+                STEP_TITLES[step],
+                fmt(ours.get('seconds')), fmt(core.get('seconds')),
+                fmt(row.get('ratio_core_ours')),
+                ours.get('reminders', '-'), core.get('reminders', '-'),
+                fmt(ours.get('peak_rss_mb'), '%.0f MB'),
+                fmt(core.get('peak_rss_mb'), '%.0f MB')))
+    if 'letters' in summary:
+        row = summary['letters']
+        for module in ['ours', 'core']:
+            if module in row:
+                entry = row[module]
+                print("letters/s %-4s: %6.1f  (%d letters, %s; rendering "
+                    "alone %.2f s)" % (module, entry['letters_per_second'],
+                        entry['letters'], entry['letter_format'],
+                        entry['render_seconds']))
+    for step in ['generate', 'escalate']:
+        if step not in summary:
+            continue
+        for module in ['ours', 'core']:
+            entry = summary[step].get(module)
+            if entry and entry.get('levels'):
+                print("%s %-4s levels: %s" % (step, module, ', '.join(
+                            '%s %d' % kv for kv in entry['levels'].items())))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--invoices', '-n', type=int, default=10000,
+        help="number of invoices (default: %(default)s)")
+    parser.add_argument('--backend', choices=['sqlite', 'postgresql'],
+        default='sqlite')
+    parser.add_argument('--repeat', '-r', type=int, default=1,
+        help="repeat the timed steps; report the median")
+    parser.add_argument('--json', help="result file (default: "
+        "bench/results/bench-BACKEND-N.json)")
+    parser.add_argument('--letters', '-m', type=int, default=300,
+        help="letters to render in step (c) (default: %(default)s)")
+    parser.add_argument('--skip-core', action='store_true',
+        help="time our module only (core is slow at 100,000 invoices)")
+    parser.add_argument('--steps', default=','.join(STEPS),
+        help="comma separated steps among %s" % ','.join(STEPS))
+    parser.add_argument('--date', type=dt.date.fromisoformat,
+        default=DEFAULT_DATE, help="date D (default: %(default)s)")
+    parser.add_argument('--rebuild', action='store_true',
+        help="rebuild the cached template")
+    parser.add_argument('--profile', default='',
+        help="cProfile these steps, e.g. ours:generate,core:process "
+        "(stats in bench/results/)")
+    parser.add_argument('--worker', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(json.loads(args.worker))
+    args.steps = [s for s in args.steps.split(',') if s]
+    args.profile = {p for p in args.profile.split(',') if p}
+    unknown = set(args.steps) - set(STEPS)
+    if unknown:
+        parser.error("unknown steps: %s" % ', '.join(sorted(unknown)))
+
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    key = cache_key(args)
+    store = (SQLiteStore if args.backend == 'sqlite'
+        else PostgreSQLStore)(key)
+    meta = ensure_template(store, args)
+    runs = run_benchmark(store, args, meta)
+    summary = summarize(runs, args.steps)
+    print_table(summary, args, meta)
+
+    result = {
+        'machine': machine_facts(store),
+        'params': {
+            'invoices': args.invoices,
+            'customers': meta['data']['customers'],
+            'backend': args.backend,
+            'date': args.date.isoformat(),
+            'escalation_date': (
+                args.date + dt.timedelta(days=30)).isoformat(),
+            'letters': args.letters,
+            'repeat': args.repeat,
+            'skip_core': args.skip_core,
+            },
+        'data': meta['data'],
+        'build': {
+            'seconds': meta['build_seconds'],
+            'cache': meta['cache'],
+            'key': store.key,
+            'restore_seconds': meta.get('restore_seconds'),
+            },
+        'steps': summary,
+        }
+    path = args.json or os.path.join(RESULTS_DIR,
+        'bench-%s-%d.json' % (args.backend, args.invoices))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w') as fp:
+        json.dump(result, fp, indent=2, default=str)
+    print("\nResults written to %s" % path)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,605 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Late-payment penalties: reference rate tables, penalty rules, their
+computation per invoice and the wizard that invoices them."""
+import datetime as dt
+from collections import defaultdict, namedtuple
+from decimal import ROUND_HALF_UP, Decimal
+
+from dateutil.relativedelta import relativedelta
+from sql import Literal, Null, Union
+from sql.conditionals import Case, Coalesce
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval, PYSONEncoder
+from trytond.tools import sqlite_apply_types
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateAction, StateView, Wizard
+
+from .exceptions import PenaltyError
+from .interest import compute_interest, half_year_start
+
+# The penalties of a reminder, in the invoice currency, rounded
+Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee'])
+NO_PENALTIES = Penalties(Decimal(0), Decimal(0), Decimal(0))
+
+
+class RateTable(ModelSQL, ModelView):
+    "A reference interest rate published by half-year (ECB, legal rate)"
+    __name__ = 'account.invoice.dunning.rate'
+    __string__ = "Reference Interest Rate"
+    name = fields.Char("Name", required=True, translate=True)
+    code = fields.Char("Code", required=True)
+    values = fields.One2Many(
+        'account.invoice.dunning.rate.value', 'rate_table', "Values")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('code_unique', Unique(t, t.code),
+                'account_invoice_dunning.msg_rate_code_unique'),
+            ]
+        cls._order.insert(0, ('name', 'ASC'))
+
+    def rate_in_force(self, half_year):
+        """Return the rate in force on the first day of the half-year
+
+        The value must have been entered during the previous half-year at
+        the latest: a table not updated for the half-year is an error."""
+        values = [v for v in self._sorted_values() if v[0] <= half_year]
+        if not values or values[-1][0] <= half_year - relativedelta(months=6):
+            raise PenaltyError(gettext(
+                    'account_invoice_dunning.msg_rate_missing',
+                    table=self.rec_name,
+                    half_year=half_year_label(half_year)))
+        return values[-1][1]
+
+    def _sorted_values(self):
+        cache = Transaction().context.get('_rate_values')
+        if cache is not None and self.id in cache:
+            return cache[self.id]
+        return sorted((v.date, v.rate) for v in self.values)
+
+
+def half_year_label(date):
+    return '%s-H%s' % (date.year, 1 if date.month <= 6 else 2)
+
+
+class RateValue(ModelSQL, ModelView):
+    "The value of a reference rate from a date"
+    __name__ = 'account.invoice.dunning.rate.value'
+    __string__ = "Reference Interest Rate Value"
+    rate_table = fields.Many2One(
+        'account.invoice.dunning.rate', "Rate Table", required=True,
+        ondelete='CASCADE')
+    date = fields.Date("Date", required=True,
+        help="The date from which the rate is in force.")
+    rate = fields.Numeric("Rate", digits=(None, 6), required=True,
+        help="The annual rate as a fraction: 0.045 for 4.50 %.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('rate_table')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('date_unique', Unique(t, t.rate_table, t.date),
+                'account_invoice_dunning.msg_rate_value_date_unique'),
+            ]
+        cls._order.insert(0, ('date', 'DESC'))
+
+
+CUSTOMER_TYPES = [
+    ('professional', "Professional"),
+    ('consumer', "Consumer"),
+    ]
+
+
+class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
+    "A late-payment penalty charged by a procedure or a segment"
+    __name__ = 'account.invoice.dunning.penalty'
+    __string__ = "Late-Payment Penalty"
+    procedure = fields.Many2One(
+        'account.invoice.dunning.procedure', "Procedure",
+        ondelete='CASCADE',
+        states={
+            'required': ~Eval('segment'),
+            'invisible': Bool(Eval('segment')),
+            })
+    segment = fields.Many2One(
+        'account.invoice.dunning.segment', "Segment", ondelete='CASCADE',
+        states={
+            'required': ~Eval('procedure'),
+            'invisible': Bool(Eval('procedure')),
+            },
+        help="Penalties of a segment replace those of its procedure.")
+    name = fields.Char("Name", required=True, translate=True,
+        help="The label printed on letters and invoices.")
+    legal_basis = fields.Char("Legal Basis", translate=True,
+        help="Printed on letters, e.g. \"Article L441-10 of the French "
+        "Commercial Code\".")
+    kind = fields.Selection([
+            ('interest', "Interest"),
+            ('fixed', "Fixed Amount per Invoice"),
+            ('percentage', "Percentage of the Overdue Amount"),
+            ], "Kind", required=True)
+    customer_type = fields.Selection([
+            ('all', "All"),
+        ] + CUSTOMER_TYPES, "Customer Type", required=True)
+    level = fields.Many2One(
+        'account.invoice.dunning.level', "From Level", ondelete='RESTRICT',
+        help="The first level of reminder that shows and charges the "
+        "penalty; empty for all.")
+    # Interest
+    rate = fields.Numeric("Contractual Rate", digits=(None, 6),
+        states={
+            'invisible': Eval('kind') != 'interest',
+            'required': (Eval('kind') == 'interest') & ~Eval('rate_table'),
+            },
+        help="A fixed annual rate agreed by contract, as a fraction.")
+    rate_table = fields.Many2One(
+        'account.invoice.dunning.rate', "Reference Rate",
+        ondelete='RESTRICT',
+        states={
+            'invisible': Eval('kind') != 'interest',
+            'required': (Eval('kind') == 'interest') & ~Eval('rate'),
+            },
+        help="The reference rate of each half-year, plus the margin.")
+    margin = fields.Numeric("Margin", digits=(None, 6),
+        states={
+            'invisible': (Eval('kind') != 'interest') | ~Eval('rate_table'),
+            },
+        help="Added to the reference rate, as a fraction: 0.10 for 10 "
+        "points.")
+    floor_table = fields.Many2One(
+        'account.invoice.dunning.rate', "Floor Rate", ondelete='RESTRICT',
+        states={
+            'invisible': (Eval('kind') != 'interest') | ~Eval('rate'),
+            },
+        help="A contractual rate may not be lower than this rate times "
+        "the multiplier (in France 3 times the legal rate).")
+    floor_multiplier = fields.Numeric("Floor Multiplier", digits=(None, 4),
+        states={
+            'invisible': (Eval('kind') != 'interest') | ~Eval('floor_table'),
+            'required': Bool(Eval('floor_table')),
+            })
+    divisor = fields.Integer("Days in a Year",
+        states={
+            'invisible': Eval('kind') != 'interest',
+            'required': Eval('kind') == 'interest',
+            })
+    start = fields.Selection([
+            ('due_date', "Day after the Due Date"),
+            ('formal_notice', "Day after the Formal Notice"),
+            ], "Interest From",
+        states={
+            'invisible': Eval('kind') != 'interest',
+            'required': Eval('kind') == 'interest',
+            })
+    # Fixed amount and percentage
+    amount = Monetary("Amount", currency='currency', digits='currency',
+        states={
+            'invisible': Eval('kind') != 'fixed',
+            'required': Eval('kind') == 'fixed',
+            },
+        help="Due once per late invoice, e.g. the 40 EUR recovery "
+        "indemnity.")
+    currency = fields.Many2One('currency.currency', "Currency",
+        states={
+            'invisible': Eval('kind') != 'fixed',
+            },
+        help="Leave empty for the currency of the company.")
+    percentage = fields.Numeric("Percentage", digits=(None, 6),
+        states={
+            'invisible': Eval('kind') != 'percentage',
+            'required': Eval('kind') == 'percentage',
+            },
+        help="Of the overdue amount, as a fraction.")
+
+    @classmethod
+    def default_kind(cls):
+        return 'interest'
+
+    @classmethod
+    def default_customer_type(cls):
+        return 'professional'
+
+    @classmethod
+    def default_divisor(cls):
+        return 365
+
+    @classmethod
+    def default_start(cls):
+        return 'due_date'
+
+    @classmethod
+    def default_margin(cls):
+        return Decimal(0)
+
+    @classmethod
+    def default_floor_multiplier(cls):
+        return Decimal(3)
+
+    @classmethod
+    def validate_fields(cls, penalties, field_names):
+        super().validate_fields(penalties, field_names)
+        for penalty in penalties:
+            for name in ['rate', 'margin', 'amount', 'percentage',
+                    'floor_multiplier']:
+                value = getattr(penalty, name)
+                if value is not None and value < 0:
+                    raise PenaltyError(gettext(
+                            'account_invoice_dunning.msg_penalty_negative',
+                            penalty=penalty.rec_name,
+                            field=cls.__names__(name)['field']))
+            if penalty.divisor is not None and penalty.divisor <= 0:
+                raise PenaltyError(gettext(
+                        'account_invoice_dunning.msg_penalty_divisor',
+                        penalty=penalty.rec_name))
+
+    def applies_to(self, customer_type, level):
+        "Test if the penalty applies to the customer type at level"
+        if self.customer_type not in {'all', customer_type}:
+            return False
+        if self.level and level:
+            return level.days >= self.level.days
+        return True
+
+    def annual_rate(self, half_year):
+        "The annual rate of the half-year starting on half_year"
+        if self.rate_table:
+            return (self.rate_table.rate_in_force(half_year)
+                + (self.margin or 0))
+        rate = self.rate
+        if self.floor_table:
+            floor = (self.floor_table.rate_in_force(half_year)
+                * self.floor_multiplier)
+            if rate < floor:
+                raise PenaltyError(gettext(
+                        'account_invoice_dunning.msg_penalty_below_floor',
+                        penalty=self.rec_name,
+                        rate='%s %%' % (rate * 100).normalize(),
+                        floor='%s %%' % (floor * 100).normalize(),
+                        half_year=half_year_label(half_year)))
+        return rate
+
+    def interest(self, lines, payments, date, notice_date):
+        "The unrounded interest owed on date for the lines and payments"
+        if not lines:
+            return Decimal(0)
+        if self.start == 'formal_notice':
+            if not notice_date:
+                return Decimal(0)
+            start = notice_date
+        else:
+            start = min(d for d, _ in lines)
+        return compute_interest(lines, payments, start, date,
+            self.annual_rate, self.divisor or 365)
+
+
+class PenaltyWaiverMixin:
+    "Exempt from late-payment penalties, recording who and why"
+    __slots__ = ()
+    dunning_penalty_waived = fields.Boolean(
+        "Penalties Waived",
+        help="Exceptionally exempt from late-payment penalties.")
+    dunning_penalty_waiver_reason = fields.Char(
+        "Waiver Reason",
+        states={
+            'invisible': ~Eval('dunning_penalty_waived'),
+            'required': Bool(Eval('dunning_penalty_waived')),
+            })
+    dunning_penalty_waived_by = fields.Many2One(
+        'res.user', "Waived by", readonly=True,
+        states={
+            'invisible': ~Eval('dunning_penalty_waived'),
+            })
+    dunning_penalty_waived_date = fields.Date(
+        "Waived on", readonly=True,
+        states={
+            'invisible': ~Eval('dunning_penalty_waived'),
+            })
+
+    @classmethod
+    def default_dunning_penalty_waived(cls):
+        return False
+
+    @classmethod
+    def _waiver_values(cls, values):
+        "Record who waived and when"
+        if 'dunning_penalty_waived' in values:
+            values = values.copy()
+            if values['dunning_penalty_waived']:
+                values['dunning_penalty_waived_by'] = Transaction().user
+                values['dunning_penalty_waived_date'] = (
+                    Pool().get('ir.date').today())
+            else:
+                values['dunning_penalty_waived_by'] = None
+                values['dunning_penalty_waived_date'] = None
+        return values
+
+    @classmethod
+    def create(cls, vlist):
+        return super().create([cls._waiver_values(v) for v in vlist])
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        args = []
+        for records, values in zip(actions, actions):
+            args.extend((records, cls._waiver_values(values)))
+        super().write(*args)
+
+    @classmethod
+    def copy(cls, records, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['dunning_penalty_waived', 'dunning_penalty_waiver_reason',
+                'dunning_penalty_waived_by', 'dunning_penalty_waived_date']:
+            default.setdefault(name, None)
+        return super().copy(records, default=default)
+
+
+def _invoice_history(invoice_ids):
+    """Return the lines to pay {invoice: [(due date, amount)]} and the
+    payments {invoice: [(date, amount)]} of invoices, in their currency,
+    whether reconciled or not, in two queries"""
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    MoveLine = pool.get('account.move.line')
+    Move = pool.get('account.move')
+    AdditionalMove = pool.get('account.invoice-additional-account.move')
+    InvoicePaymentLine = pool.get('account.invoice-account.move.line')
+    cursor = Transaction().connection.cursor()
+    invoice = Invoice.__table__()
+    line = MoveLine.__table__()
+    other = MoveLine.__table__()
+    move = Move.__table__()
+    additional = AdditionalMove.__table__()
+    payment = InvoicePaymentLine.__table__()
+
+    def amount(line):
+        return Case(
+            (line.second_currency == invoice.currency,
+                line.amount_second_currency),
+            else_=line.debit - line.credit)
+
+    def apply_types(query):
+        if backend.name == 'sqlite':
+            sqlite_apply_types(query, [None, None, 'DATE', 'NUMERIC'])
+        return query
+
+    lines, payments = defaultdict(list), defaultdict(list)
+    for sub_ids in _slices(invoice_ids):
+        where = fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
+        moves = Union(
+            invoice.select(invoice.id.as_('invoice'),
+                invoice.move.as_('move'), where=where),
+            invoice.join(additional,
+                condition=additional.invoice == invoice.id).select(
+                additional.invoice.as_('invoice'),
+                additional.move.as_('move'), where=where))
+        to_pay = (moves
+            .join(invoice, condition=invoice.id == moves.invoice)
+            .join(line, condition=(line.move == moves.move)
+                & (line.account == invoice.account))
+            .select(
+                invoice.id.as_('invoice'), line.id.as_('line'),
+                Coalesce(line.maturity_date, invoice.invoice_date).as_(
+                    'date'),
+                amount(line).as_('amount'),
+                line.reconciliation.as_('reconciliation')))
+        query = to_pay.select(to_pay.invoice.as_('invoice'),
+            to_pay.line.as_('line'), to_pay.date.as_('date'),
+            to_pay.amount.as_('amount'))
+        cursor.execute(*apply_types(query))
+        paid_lines = set()
+        for invoice_id, line_id, date, value in cursor:
+            paid_lines.add(line_id)
+            lines[invoice_id].append((date, Decimal(value)))
+        # Payments: the other lines of the reconciliations of the lines to
+        # pay, and the payment lines not reconciled yet
+        reconciled = (to_pay
+            .join(other,
+                condition=other.reconciliation == to_pay.reconciliation)
+            .join(invoice, condition=invoice.id == to_pay.invoice)
+            .join(move, condition=move.id == other.move)
+            .select(
+                to_pay.invoice.as_('invoice'), other.id.as_('line'),
+                move.date.as_('date'), amount(other).as_('amount'),
+                where=to_pay.reconciliation != Null))
+        unreconciled = (payment
+            .join(invoice, condition=invoice.id == payment.invoice)
+            .join(other, condition=other.id == payment.line)
+            .join(move, condition=move.id == other.move)
+            .select(
+                invoice.id.as_('invoice'), other.id.as_('line'),
+                move.date.as_('date'), amount(other).as_('amount'),
+                where=where & (other.reconciliation == Null)))
+        query = Union(reconciled, unreconciled)
+        query = query.select(query.invoice.as_('invoice'),
+            query.line.as_('line'), query.date.as_('date'),
+            query.amount.as_('amount'))
+        cursor.execute(*apply_types(query))
+        seen = set()
+        for invoice_id, line_id, date, value in cursor:
+            if line_id in paid_lines or (invoice_id, line_id) in seen:
+                continue
+            seen.add((invoice_id, line_id))
+            payments[invoice_id].append((date, -Decimal(value)))
+    return lines, payments
+
+
+def _slices(ids):
+    size = backend.MAX_QUERY_PARAMS // 2
+    ids = list(ids)
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def _formal_notice_dates(invoice_ids):
+    "Return {invoice: date of its first processed formal notice}"
+    pool = Pool()
+    Dunning = pool.get('account.invoice.dunning')
+    Level = pool.get('account.invoice.dunning.level')
+    dunning = Dunning.__table__()
+    level = Level.__table__()
+    cursor = Transaction().connection.cursor()
+    result = {}
+    for sub_ids in _slices(invoice_ids):
+        cursor.execute(*dunning
+            .join(level, condition=level.id == dunning.level)
+            .select(dunning.invoice, dunning.date,
+                where=fields.SQL_OPERATORS['in'](dunning.invoice, sub_ids)
+                & (dunning.state == 'done')
+                & (level.formal_notice == Literal(True)),
+                order_by=[dunning.date.desc]))
+        for invoice_id, date in cursor:
+            if backend.name == 'sqlite' and isinstance(date, str):
+                date = dt.date.fromisoformat(date)
+            result[invoice_id] = date
+    return result
+
+
+def compute_penalties(requests):
+    """Return {key: Penalties} for requests {key: (invoice, level, date,
+    overdue amount)}, rounded to the invoice currency, in a few queries
+
+    Nothing is due when the invoice, its party or the segment of the party
+    waives penalties, or when no penalty rule applies."""
+    pool = Pool()
+    Currency = pool.get('currency.currency')
+    Party = pool.get('party.party')
+    RateTable = pool.get('account.invoice.dunning.rate')
+
+    if not requests:
+        return {}
+    invoices = {r[0].id: r[0] for r in requests.values()}
+    history_lines, history_payments = _invoice_history(list(invoices))
+    notices = _formal_notice_dates(list(invoices))
+    rate_values = {t.id: sorted((v.date, v.rate) for v in t.values)
+        for t in RateTable.search([])}
+    rules_cache = {}
+    result = {}
+    with Transaction().set_context(_rate_values=rate_values):
+        for key, (invoice, level, date, overdue) in requests.items():
+            company = invoice.company
+            party = invoice.party
+            segment = party.get_dunning_segment(company)
+            cache_key = (level.procedure.id, segment.id if segment else None)
+            if cache_key not in rules_cache:
+                rules_cache[cache_key] = penalty_rules(
+                    level.procedure, segment)
+            rules = rules_cache[cache_key]
+            if (not rules or invoice.dunning_penalty_waived
+                    or party.dunning_penalty_waived
+                    or (segment and segment.dunning_penalty_waived)):
+                result[key] = NO_PENALTIES
+                continue
+            customer_type = Party.customer_type_of(party)
+            lines = history_lines.get(invoice.id, [])
+            payments = history_payments.get(invoice.id, [])
+            interest = indemnity = fee = Decimal(0)
+            late = _is_late(lines, payments, date)
+            for rule in rules:
+                if not late or not rule.applies_to(customer_type, level):
+                    continue
+                if rule.kind == 'interest':
+                    interest += rule.interest(lines, payments, date,
+                        notices.get(invoice.id))
+                elif rule.kind == 'fixed':
+                    amount = rule.amount or 0
+                    if rule.currency and rule.currency != invoice.currency:
+                        with Transaction().set_context(date=date):
+                            amount = Currency.compute(
+                                rule.currency, amount, invoice.currency,
+                                round=False)
+                    elif (not rule.currency
+                            and company.currency != invoice.currency):
+                        with Transaction().set_context(date=date):
+                            amount = Currency.compute(
+                                company.currency, amount, invoice.currency,
+                                round=False)
+                    indemnity += amount
+                elif rule.kind == 'percentage':
+                    fee += overdue * (rule.percentage or 0)
+            result[key] = Penalties(*(round_half_up(v, invoice.currency)
+                    for v in (interest, indemnity, fee)))
+    return result
+
+
+def _is_late(lines, payments, date):
+    """Test if a line to pay fell due before date without being paid by its
+    due date"""
+    due = Decimal(0)
+    for due_date, amount in sorted(lines):
+        if due_date >= date:
+            break
+        due += amount
+        covered = sum((a for d, a in payments if d <= due_date), Decimal(0))
+        if covered < due:
+            return True
+    return False
+
+
+def penalty_rules(procedure, segment):
+    "The active penalty rules: the segment's if it has any, else the procedure's"
+    pool = Pool()
+    Penalty = pool.get('account.invoice.dunning.penalty')
+    if segment:
+        rules = Penalty.search([('segment', '=', segment.id)])
+        if rules:
+            return rules
+    return Penalty.search([('procedure', '=', procedure.id)])
+
+
+def round_half_up(value, currency):
+    "Round value half up to the digits of currency"
+    exp = Decimal(1).scaleb(-currency.digits)
+    return Decimal(value).quantize(exp, rounding=ROUND_HALF_UP)
+
+
+class InvoicePenaltiesStart(ModelView):
+    "Invoice Late-Payment Penalties"
+    __name__ = 'account.invoice.dunning.penalty.invoice.start'
+    date = fields.Date("Date", required=True,
+        help="The date up to which interest is invoiced.")
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class InvoicePenalties(Wizard):
+    "Invoice Late-Payment Penalties"
+    __name__ = 'account.invoice.dunning.penalty.invoice'
+    start = StateView('account.invoice.dunning.penalty.invoice.start',
+        'account_invoice_dunning.penalty_invoice_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Invoice", 'invoice', 'tryton-ok', default=True),
+            ])
+    invoice = StateAction('account_invoice.act_invoice_out_form')
+
+    def _late_invoices(self):
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        records = self.records
+        if self.model.__name__ == Dunning.__name__:
+            return list({d.invoice for d in records})
+        return list(records)
+
+    def do_invoice(self, action):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoices = Invoice.invoice_dunning_penalties(
+            self._late_invoices(), self.start.date)
+        action['pyson_domain'] = PYSONEncoder().encode(
+            [('id', 'in', [i.id for i in invoices])])
+        return action, {}

@@ -1,0 +1,240 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Late-payment penalties pinned on examples computed by hand.
+
+The rates are those shipped as data (rate_data.xml): ECB main refinancing
+rate 3.15 % on 1 January 2025, 2.15 % on 1 July 2025 and 1 January 2026;
+French legal rate (creditor is a professional) 2.62 % on 1 January 2026,
+5.07 % on 1 January 2024."""
+import datetime as dt
+import unittest
+from decimal import Decimal
+
+from trytond.modules.account_invoice_dunning.exceptions import PenaltyError
+from trytond.modules.account_invoice_dunning.interest import (
+    compute_interest, half_year_start, next_half_year)
+from trytond.modules.account_invoice_dunning.penalty import (
+    compute_penalties, round_half_up)
+from trytond.modules.account_invoice_dunning.tests.test_engine import (
+    MODULE, create_invoices)
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, with_transaction
+
+D = Decimal
+
+
+class InterestTestCase(unittest.TestCase):
+    "The computation itself, with rates given by hand"
+
+    def test_half_years(self):
+        self.assertEqual(half_year_start(dt.date(2026, 6, 30)),
+            dt.date(2026, 1, 1))
+        self.assertEqual(half_year_start(dt.date(2026, 7, 1)),
+            dt.date(2026, 7, 1))
+        self.assertEqual(next_half_year(dt.date(2026, 12, 31)),
+            dt.date(2027, 1, 1))
+
+    def test_days_count_from_the_day_after_due_date(self):
+        # 365.00 at 10 % for 1 day is exactly 0.10
+        interest = compute_interest([(dt.date(2026, 3, 1), D('365'))], [],
+            dt.date(2026, 3, 1), dt.date(2026, 3, 2), lambda h: D('0.10'))
+        self.assertEqual(interest, D('0.1'))
+        # Nothing on the due date itself
+        self.assertEqual(compute_interest(
+                [(dt.date(2026, 3, 1), D('365'))], [],
+                dt.date(2026, 3, 1), dt.date(2026, 3, 1),
+                lambda h: D('0.10')), 0)
+
+    def test_payment_before_a_later_installment(self):
+        # 500 due 4 Feb, 500 due 6 Mar, 700 paid 20 Feb, until 16 Mar at
+        # 10 %/365 days: 500 x 16 days + 0 x 14 days + 300 x 10 days
+        interest = compute_interest(
+            [(dt.date(2026, 2, 4), D(500)), (dt.date(2026, 3, 6), D(500))],
+            [(dt.date(2026, 2, 20), D(700))],
+            dt.date(2026, 2, 4), dt.date(2026, 3, 16), lambda h: D('0.10'))
+        self.assertEqual(interest, (D(500) * 16 + D(300) * 10) * D('0.10')
+            / 365)
+
+    def test_round_half_up(self):
+        class Currency:
+            digits = 2
+        self.assertEqual(round_half_up(D('2.345'), Currency), D('2.35'))
+        self.assertEqual(round_half_up(D('2.3449'), Currency), D('2.34'))
+
+
+class PenaltyTestCase(unittest.TestCase):
+    "Penalties computed from the database, on SQLite and PostgreSQL"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module(MODULE)
+
+    def _invoice(self, date, amount, customer_type='professional'):
+        pool = Pool()
+        Party = pool.get('party.party')
+        company, (invoice,) = create_invoices(1, date=date, amount=amount)
+        Party.write([invoice.party], {'customer_type': customer_type})
+        return company, invoice
+
+    def _pay(self, invoice, amount, date):
+        pool = Pool()
+        Journal = pool.get('account.journal')
+        Account = pool.get('account.account')
+        Method = pool.get('account.invoice.payment.method')
+        journal, = Journal.search([('type', '=', 'cash')], limit=1)
+        cash, = Account.search([
+                ('company', '=', invoice.company.id),
+                ('code', '=', '1.1.1')])
+        method = Method(name="Transfer", journal=journal,
+            credit_account=cash, debit_account=cash)
+        method.save()
+        invoice.pay_invoice(D(amount), method, date)
+
+    def _level(self, xml_id):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Level = pool.get('account.invoice.dunning.level')
+        return Level(ModelData.get_id(MODULE, xml_id))
+
+    def _penalties(self, invoice, date, level='level_second_reminder'):
+        return compute_penalties({
+                0: (invoice, self._level(level), date, D(0))})[0]
+
+    @with_transaction()
+    def test_inside_a_half_year(self):
+        "1,200.00 due 4 February 2026, 30 days late at ECB 2.15 % + 10"
+        # 1200 x 12.15 % x 30 / 365 = 11.98356... -> 11.98
+        company, invoice = self._invoice(dt.date(2026, 1, 5), 1200)
+        with set_company(company):
+            penalties = self._penalties(invoice, dt.date(2026, 3, 6))
+        self.assertEqual(penalties.interest, D('11.98'))
+        self.assertEqual(penalties.indemnity, D('40.00'))
+        self.assertEqual(penalties.fee, D('0'))
+
+    @with_transaction()
+    def test_across_30_june(self):
+        "1,000.00 due 15 June 2025 until 15 July 2025: two half-years"
+        # 15 days at 3.15 + 10 = 13.15 %, 15 days at 2.15 + 10 = 12.15 %:
+        # 1000 x (0.1315 x 15 + 0.1215 x 15) / 365 = 3795 / 365
+        # = 10.39726... -> 10.40
+        company, invoice = self._invoice(dt.date(2025, 5, 16), 1000)
+        with set_company(company):
+            self.assertEqual(invoice.lines_to_pay[0].maturity_date,
+                dt.date(2025, 6, 15))
+            penalties = self._penalties(invoice, dt.date(2025, 7, 15))
+        self.assertEqual(penalties.interest, D('10.40'))
+
+    @with_transaction()
+    def test_partial_payment(self):
+        "2,000.00 due 31 January 2026, 500 paid on 21 February"
+        # 21 days on 2000 and 20 days on 1500 at 12.15 %:
+        # (42000 + 30000) x 0.1215 / 365 = 23.96712... -> 23.97
+        # The 40 EUR are due once, not split by the partial payment
+        company, invoice = self._invoice(dt.date(2026, 1, 1), 2000)
+        with set_company(company):
+            self._pay(invoice, 500, dt.date(2026, 2, 21))
+            penalties = self._penalties(invoice, dt.date(2026, 3, 13))
+        self.assertEqual(penalties.interest, D('23.97'))
+        self.assertEqual(penalties.indemnity, D('40.00'))
+
+    @with_transaction()
+    def test_paid_late_stops_interest_at_payment(self):
+        "Fully paid 10 days late: interest up to the payment only"
+        # 3650 x 12.15 % x 10 / 365 = 12.15
+        company, invoice = self._invoice(dt.date(2026, 1, 5), 3650)
+        with set_company(company):
+            self._pay(invoice, 3650, dt.date(2026, 2, 14))
+            penalties = self._penalties(invoice, dt.date(2026, 4, 1))
+        self.assertEqual(penalties.interest, D('12.15'))
+        self.assertEqual(penalties.indemnity, D('40.00'))
+
+    @with_transaction()
+    def test_consumer_from_formal_notice(self):
+        "800.00 of a consumer, formal notice on 2 March 2026"
+        # Nothing before the formal notice, no indemnity; then 30 days at
+        # the legal rate 2.62 %: 800 x 0.0262 x 30 / 365 = 1.72273... -> 1.72
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, invoice = self._invoice(
+            dt.date(2025, 12, 16), 800, customer_type='consumer')
+        notice = self._level('level_formal_notice')
+        with set_company(company):
+            before = self._penalties(
+                invoice, dt.date(2026, 3, 2), 'level_formal_notice')
+            self.assertEqual(before, (D(0), D(0), D(0)))
+            Dunning.create([{
+                        'company': company.id,
+                        'invoice': invoice.id,
+                        'party': invoice.party.id,
+                        'procedure': notice.procedure.id,
+                        'level': notice.id,
+                        'channel': notice.channel,
+                        'date': dt.date(2026, 3, 2),
+                        'currency': invoice.currency.id,
+                        'amount': D(800),
+                        'state': 'done',
+                        }])
+            penalties = self._penalties(
+                invoice, dt.date(2026, 4, 1), 'level_formal_notice')
+        self.assertEqual(penalties.interest, D('1.72'))
+        self.assertEqual(penalties.indemnity, D('0'))
+
+    @with_transaction()
+    def test_not_shown_before_its_level(self):
+        "The default penalties start with the second reminder"
+        company, invoice = self._invoice(dt.date(2026, 1, 5), 1200)
+        with set_company(company):
+            penalties = self._penalties(
+                invoice, dt.date(2026, 3, 6), 'level_first_reminder')
+        self.assertEqual(penalties, (D(0), D(0), D(0)))
+
+    @with_transaction()
+    def test_waived(self):
+        "A waived invoice owes nothing, and the waiver records who"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        company, invoice = self._invoice(dt.date(2026, 1, 5), 1200)
+        Invoice.write([invoice], {
+                'dunning_penalty_waived': True,
+                'dunning_penalty_waiver_reason': "Long-standing customer",
+                })
+        self.assertTrue(invoice.dunning_penalty_waived_by)
+        with set_company(company):
+            penalties = self._penalties(invoice, dt.date(2026, 3, 6))
+        self.assertEqual(penalties, (D(0), D(0), D(0)))
+
+    @with_transaction()
+    def test_contractual_rate_below_floor(self):
+        "A contractual rate below 3 times the legal rate is rejected"
+        # Floor for 2026-H1: 3 x 2.62 % = 7.86 %; 7 % is refused, 8 % is
+        # charged: 1200 x 0.08 x 30 / 365 = 7.89041... -> 7.89
+        pool = Pool()
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        ModelData = pool.get('ir.model.data')
+        company, invoice = self._invoice(dt.date(2026, 1, 5), 1200)
+        Penalty.write([Penalty(ModelData.get_id(
+                        MODULE, 'penalty_interest_professional'))], {
+                'rate_table': None,
+                'margin': None,
+                'rate': D('0.07'),
+                'floor_table': ModelData.get_id(
+                    MODULE, 'rate_fr_legal_professional'),
+                'floor_multiplier': D(3),
+                })
+        with set_company(company):
+            with self.assertRaisesRegex(PenaltyError, '7.86'):
+                self._penalties(invoice, dt.date(2026, 3, 6))
+            Penalty.write(Penalty.search([('rate', '=', D('0.07'))]), {
+                    'rate': D('0.08')})
+            penalties = self._penalties(invoice, dt.date(2026, 3, 6))
+        self.assertEqual(penalties.interest, D('7.89'))
+
+    @with_transaction()
+    def test_missing_half_year(self):
+        "A computation that needs a rate not entered names the half-year"
+        company, invoice = self._invoice(dt.date(2026, 5, 1), 1000)
+        with set_company(company):
+            with self.assertRaisesRegex(PenaltyError, '2026-H2'):
+                self._penalties(invoice, dt.date(2026, 8, 1))
