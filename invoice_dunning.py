@@ -12,6 +12,7 @@ from sql.conditionals import Case, Coalesce
 from sql.operators import Equal
 
 from trytond import backend
+import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Exclude, Index, ModelSQL, ModelView, Workflow, fields,
@@ -901,8 +902,33 @@ class Dunning(Workflow, ModelSQL, ModelView):
         user = User(Transaction().user) if Transaction().user else None
         for dunning in dunnings:
             dunning.processed_by = user
-            if dunning.channel in LETTER_CHANNELS:
-                dunning.letter_format, dunning.letter = dunning.render_letter()
+        cls.save(dunnings)
+        to_archive = [d for d in dunnings if d.channel in LETTER_CHANNELS]
+        if not to_archive:
+            return
+        if config.getboolean('queue', 'worker', default=False):
+            # trytond-worker processes render the letters by batches, each
+            # in its own transaction, once this one is committed
+            with Transaction().set_context(queue_batch=True):
+                cls.__queue__.archive_letters(to_archive)
+        else:
+            cls._archive_letters(to_archive)
+
+    @classmethod
+    def archive_letters(cls, dunnings):
+        "Archive the letters of processed reminders (run by the queue)"
+        dunnings = [d for d in cls.browse(dunnings) if d.state == 'done']
+        cls.lock(dunnings)
+        cls._archive_letters(dunnings)
+
+    @classmethod
+    def _archive_letters(cls, dunnings):
+        """Render and archive the letters of reminders that have none yet: a
+        letter once archived is never rendered again"""
+        dunnings = [d for d in dunnings
+            if not d.letter_format and d.channel in LETTER_CHANNELS]
+        for dunning in dunnings:
+            dunning.letter_format, dunning.letter = dunning.render_letter()
         cls.save(dunnings)
 
     @classmethod

@@ -6,6 +6,7 @@ import zipfile
 from io import BytesIO
 from types import SimpleNamespace
 
+from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.modules.company import CompanyReport
 from trytond.pool import Pool
@@ -14,6 +15,8 @@ from trytond.tools import slugify
 from trytond.transaction import Transaction
 
 from .exceptions import DunningError
+from .interest import half_year_start
+from .penalty import penalty_rules
 
 # Languages that write the names of months in lower case
 LOWERCASE_MONTHS = {'ca', 'es', 'fr', 'it', 'nl', 'pl', 'pt', 'ro', 'sl'}
@@ -155,7 +158,53 @@ class Letter(CompanyReport):
             signatory=config_value('dunning_signatory'),
             signatory_title=config_value('dunning_signatory_title'),
             previous=previous,
+            penalties=cls.get_penalties(dunning, lang, money),
+            interest_amount=money(dunning.interest_amount),
+            indemnity_amount=money(dunning.indemnity_amount),
+            fee_amount=money(dunning.fee_amount),
+            total_amount_claimed=money(dunning.total_amount),
+            has_penalties=bool(dunning.interest_amount
+                or dunning.indemnity_amount or dunning.fee_amount),
             )
+
+    @classmethod
+    def get_penalties(cls, dunning, lang, money):
+        """The penalties of the reminder as printable lines: name, legal
+        basis, annual rate (for interest) and amount"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        party = dunning.party
+        segment = party.get_dunning_segment(dunning.company)
+        customer_type = Party.customer_type_of(party)
+        amounts = {
+            'interest': dunning.interest_amount,
+            'fixed': dunning.indemnity_amount,
+            'percentage': dunning.fee_amount,
+            }
+        lines, seen = [], set()
+        with Transaction().set_context(language=lang.code):
+            rules = Penalty.browse(penalty_rules(dunning.procedure, segment))
+            for rule in rules:
+                amount = amounts.get(rule.kind)
+                if (not amount or rule.kind in seen
+                        or not rule.applies_to(customer_type, dunning.level)):
+                    continue
+                seen.add(rule.kind)
+                rate = ''
+                if rule.kind == 'interest':
+                    try:
+                        rate = '%s %%' % lang.format('%.2f', rule.annual_rate(
+                                half_year_start(dunning.date)) * 100)
+                    except UserError:
+                        rate = ''
+                lines.append(SimpleNamespace(
+                        kind=rule.kind,
+                        name=rule.name,
+                        legal_basis=rule.legal_basis or '',
+                        rate=rate,
+                        amount=money(amount)))
+        return lines
 
     @classmethod
     def get_bank_accounts(cls, company):
