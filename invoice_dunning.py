@@ -290,6 +290,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
             'company': Eval('company', -1),
             },
         depends={'company'})
+    segment = fields.Many2One(
+        'account.invoice.dunning.segment', "Segment", readonly=True,
+        ondelete='RESTRICT',
+        help="The segment of the party when the reminder was made.")
     procedure = fields.Many2One(
         'account.invoice.dunning.procedure', "Procedure", required=True,
         ondelete='RESTRICT', states=_DRAFT)
@@ -647,7 +651,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _candidate_invoices(cls, company_ids):
-        """Return {invoice id: (company, party, currency, procedure)} of the
+        """Return {invoice id: (company, party, currency, procedure, segment)}
+        of the
         posted customer invoices not blocked, with the procedure of the
         party's segment or of the company default segment."""
         pool = Pool()
@@ -676,7 +681,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 & (segment.active == Literal(True)))
             .select(
                 invoice.id, invoice.company, invoice.party, invoice.currency,
-                segment.procedure,
+                segment.procedure, segment.id,
                 where=cls._open_invoice_where(invoice, company_ids)
                 & (Coalesce(invoice.dunning_blocked, False)
                     == Literal(False))))
@@ -771,7 +776,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 list({c[2] for c in candidates.values()}))}
 
         to_create, keep = [], set()
-        for invoice_id, (company, party, currency, procedure_id) in (
+        for invoice_id, (company, party, currency, procedure_id, segment) in (
                 candidates.items()):
             invoice_figures = figures.get(invoice_id)
             if not invoice_figures:
@@ -797,7 +802,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 continue
             to_create.append(cls._dunning_values(
                     invoice_id, company, party, currencies[currency], level,
-                    date, invoice_figures))
+                    date, invoice_figures, segment=segment))
 
         to_cancel = [d[0] for d in drafts.values() if d[0] not in keep]
         # Drafts of invoices no longer posted or blocked
@@ -858,12 +863,13 @@ class Dunning(Workflow, ModelSQL, ModelView):
         return True
 
     @classmethod
-    def _dunning_values(
-            cls, invoice_id, company, party, currency, level, date, figures):
+    def _dunning_values(cls, invoice_id, company, party, currency, level,
+            date, figures, segment=None):
         return {
             'company': company,
             'invoice': invoice_id,
             'party': party,
+            'segment': segment,
             'currency': currency.id,
             'procedure': level.procedure.id,
             'level': level.id,
