@@ -120,6 +120,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
     min_amount = Monetary(
         "Minimum Amount", digits=(16, 2),
         help="The level waits while the overdue amount is lower.")
+    min_party_amount = Monetary(
+        "Minimum Party Amount", digits=(16, 2),
+        help="The level waits while the amount overdue of all the invoices "
+        "of the party is lower.")
     channel = fields.Selection(CHANNELS, "Channel", required=True)
     payment_delay = fields.Integer(
         "Payment Delay", required=True,
@@ -263,6 +267,59 @@ class Segment(PenaltyWaiverMixin, sequence_ordered(), DeactivableMixin,
     penalties = fields.One2Many(
         'account.invoice.dunning.penalty', 'segment', "Penalties",
         help="Replace the penalties of the procedure for this segment.")
+    automatic = fields.Boolean(
+        "Automatic",
+        help="Assign the segment to the parties whose payment behaviour "
+        "meets its criteria.")
+    priority = fields.Integer(
+        "Priority",
+        states={
+            'invisible': ~Eval('automatic'),
+            },
+        help="The automatic segments are tried by priority, lower first.")
+    lookback_days = fields.Integer(
+        "Look-back Days",
+        states={
+            'invisible': ~Eval('automatic'),
+            'required': Eval('automatic', False),
+            },
+        help="The days of payment history the criteria look at.")
+    min_late_invoices = fields.Integer(
+        "Minimum Late Invoices",
+        states={
+            'invisible': ~Eval('automatic'),
+            },
+        help="At least this number of invoices paid late (or this average).")
+    min_average_days_late = fields.Integer(
+        "Minimum Average Days Late",
+        states={
+            'invisible': ~Eval('automatic'),
+            },
+        help="An average of days late above this (or the late invoices).")
+    max_days_late = fields.Integer(
+        "Maximum Days Late",
+        states={
+            'invisible': ~Eval('automatic'),
+            },
+        help="No invoice paid later than this number of days (good "
+        "payers).")
+    min_outstanding = Monetary(
+        "Minimum Outstanding", digits=(16, 2),
+        states={
+            'invisible': ~Eval('automatic'),
+            },
+        help="At least this amount overdue.")
+    logs = fields.One2Many(
+        'account.invoice.dunning.segment.log', 'new_segment', "Changes",
+        readonly=True)
+
+    @classmethod
+    def default_automatic(cls):
+        return False
+
+    @classmethod
+    def default_lookback_days(cls):
+        return 365
 
 
 _DRAFT = {
@@ -775,6 +832,12 @@ class Dunning(Workflow, ModelSQL, ModelView):
         currencies = {c.id: c for c in Currency.browse(
                 list({c[2] for c in candidates.values()}))}
 
+        party_overdue = defaultdict(Decimal)
+        for invoice_id, candidate in candidates.items():
+            if invoice_id in figures:
+                party_overdue[candidate[1], candidate[2]] += (
+                    figures[invoice_id].overdue)
+
         to_create, keep = [], set()
         for invoice_id, (company, party, currency, procedure_id, segment) in (
                 candidates.items()):
@@ -790,7 +853,9 @@ class Dunning(Workflow, ModelSQL, ModelView):
             if not level:
                 continue
             applies = cls._level_applies(
-                level, date, invoice_figures, last_date)
+                level, date, invoice_figures, last_date) and (
+                not level.min_party_amount
+                or party_overdue[party, currency] >= level.min_party_amount)
             if invoice_id in drafts:
                 draft_id, draft_level, draft_date = drafts[invoice_id]
                 if draft_date > date or (
@@ -1081,6 +1146,9 @@ class Cron(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.method.selection.append(
-            ('account.invoice.dunning|dunning_cron',
-                "Generate and Process Invoice Dunnings"))
+        cls.method.selection.extend([
+                ('account.invoice.dunning|dunning_cron',
+                    "Generate and Process Invoice Dunnings"),
+                ('party.party|dunning_segment_cron',
+                    "Classify Parties in Dunning Segments"),
+                ])

@@ -107,7 +107,7 @@ class Letter(CompanyReport):
         email = company_party.contact_mechanism_get('email')
         website = company_party.contact_mechanism_get('website')
         tax_identifier = getattr(company_party, 'tax_identifier', None)
-        customer_address = invoice.invoice_address
+        customer_address, recipient = cls.get_recipient(dunning)
         place = (company_address.city if company_address
             and company_address.city else '')
 
@@ -130,7 +130,10 @@ class Letter(CompanyReport):
             company_header=(company.header_used or ''
                 if hasattr(company, 'header_used') else ''),
             customer_name=party.full_name or party.rec_name,
-            customer_address=_address_lines(customer_address),
+            customer_address=(
+                ([recipient] if recipient else [])
+                + _address_lines(customer_address)),
+            recipient_email=cls.get_recipient_email(dunning),
             customer_code=party.code or '',
             place=place,
             date=long_date(dunning.date),
@@ -205,6 +208,29 @@ class Letter(CompanyReport):
                         rate=rate,
                         amount=money(amount)))
         return lines
+
+    @classmethod
+    def get_recipient(cls, dunning):
+        """Return the address the letter goes to and the name of its
+        department: the party's address flagged for dunning (e.g. the
+        accounts payable department), else the invoice address"""
+        addresses = [a for a in dunning.party.addresses
+            if getattr(a, 'dunning', False) and a.active]
+        if addresses:
+            address = addresses[0]
+            return address, address.party_name or ''
+        return dunning.invoice.invoice_address, ''
+
+    @classmethod
+    def get_recipient_email(cls, dunning):
+        "The email the reminders go to: flagged for dunning, else invoice"
+        mechanisms = [m for m in dunning.party.contact_mechanisms
+            if m.type == 'email' and m.active]
+        for usage in ['dunning', 'invoice']:
+            for mechanism in mechanisms:
+                if getattr(mechanism, usage, False):
+                    return mechanism.value
+        return mechanisms[0].value if mechanisms else ''
 
     @classmethod
     def get_bank_accounts(cls, company):
