@@ -82,7 +82,8 @@ class Letter(CompanyReport):
             return '%d %s %d' % (value.day, month, value.year)
 
         def money(value):
-            return lang.currency(value, currency) if value is not None else ''
+            return (lang.currency(value, currency, grouping=True)
+                if value is not None else '')
 
         def config_value(name):
             return config.get_multivalue(name, company=company.id) or ''
