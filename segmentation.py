@@ -76,7 +76,7 @@ def payment_behaviour(company_id, date, lookback_days, party_ids=None):
             invoice.party.as_('party'),
             amount.as_('amount'),
             Max(line.maturity_date).as_('due_date'),
-            Case((Count(line.reconciliation) == Count(Literal('*')),
+            Case((Count(line.reconciliation) == Count(line.id),
                     Max(reconciliation.date)), else_=Null).as_('paid_date'),
             where=(invoice.type == 'out')
             & invoice.state.in_(['posted', 'paid'])
@@ -143,7 +143,7 @@ def payment_behaviour(company_id, date, lookback_days, party_ids=None):
     query = (dunning
         .join(level, condition=level.id == dunning.level)
         .select(
-            dunning.party, Count(Literal('*')), Max(level.days),
+            dunning.party, Count(dunning.id), Max(level.days),
             where=(dunning.state == 'done')
             & (dunning.company == company_id)
             & (dunning.date > start) & (dunning.date <= date)
