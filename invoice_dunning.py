@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sql import Literal, Null
 from sql.aggregate import Sum
-from sql.conditionals import Case, Coalesce
+from sql.conditionals import Coalesce
 from sql.operators import Equal
 
 from trytond import backend
@@ -21,12 +21,13 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder
-from trytond.tools import grouped_slice, sqlite_apply_types
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import DunningError, LevelValidationError
 from .penalty import NO_PENALTIES, PenaltyWaiverMixin, compute_penalties
+from .sql_invoice import apply_types, invoice_amount, invoice_moves
 
 CHANNELS = [
     ('letter', "Letter"),
@@ -531,7 +532,6 @@ class Dunning(Workflow, ModelSQL, ModelView):
     @classmethod
     def get_previous_dunnings(cls, dunnings, name):
         "The done reminders of the same invoice before each reminder"
-        pool = Pool()
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         result = {d.id: [] for d in dunnings}
@@ -628,34 +628,15 @@ class Dunning(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Invoice = pool.get('account.invoice')
         MoveLine = pool.get('account.move.line')
-        AdditionalMove = pool.get('account.invoice-additional-account.move')
         InvoicePaymentLine = pool.get('account.invoice-account.move.line')
         cursor = Transaction().connection.cursor()
         invoice = Invoice.__table__()
         line = MoveLine.__table__()
-        additional = AdditionalMove.__table__()
         payment = InvoicePaymentLine.__table__()
-
-        def amount(line):
-            return Case(
-                (line.second_currency == invoice.currency,
-                    line.amount_second_currency),
-                else_=line.debit - line.credit)
-
-        def apply_types(query):
-            if backend.name == 'sqlite':
-                sqlite_apply_types(query, [None, 'DATE', 'NUMERIC'])
-            return query
+        types = [None, 'DATE', 'NUMERIC']
 
         where = cls._open_invoice_where(invoice, company_ids, invoice_ids)
-        moves = (invoice.select(
-                invoice.id.as_('invoice'), invoice.move.as_('move'),
-                where=where)
-            | invoice.join(additional,
-                condition=additional.invoice == invoice.id).select(
-                additional.invoice.as_('invoice'),
-                additional.move.as_('move'),
-                where=where))
+        moves = invoice_moves(invoice, where)
         query = (moves
             .join(invoice, condition=invoice.id == moves.invoice)
             .join(line, condition=(line.move == moves.move)
@@ -664,11 +645,11 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 invoice.id.as_('invoice'),
                 Coalesce(line.maturity_date, invoice.invoice_date).as_(
                     'maturity_date'),
-                amount(line).as_('amount'),
+                invoice_amount(line, invoice).as_('amount'),
                 where=line.reconciliation == Null,
                 order_by=[invoice.id, Coalesce(
                         line.maturity_date, invoice.invoice_date)]))
-        cursor.execute(*apply_types(query))
+        cursor.execute(*apply_types(query, types))
         lines = defaultdict(list)
         for invoice_id, maturity_date, line_amount in cursor:
             lines[invoice_id].append((maturity_date, line_amount))
@@ -679,10 +660,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
             .select(
                 invoice.id.as_('invoice'),
                 Literal(None).as_('unused'),
-                Sum(amount(line)).as_('amount'),
+                Sum(invoice_amount(line, invoice)).as_('amount'),
                 where=where & (line.reconciliation == Null),
                 group_by=[invoice.id]))
-        cursor.execute(*apply_types(query))
+        cursor.execute(*apply_types(query, types))
         payments = {i: a or 0 for i, _, a in cursor}
 
         result = {}

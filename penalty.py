@@ -9,21 +9,21 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
 from sql import Literal, Null, Union
-from sql.conditionals import Case, Coalesce
+from sql.conditionals import Coalesce
 
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, PYSONEncoder
-from trytond.tools import sqlite_apply_types
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import PenaltyError
-from .interest import compute_interest, half_year_start
+from .interest import compute_interest
+from .sql_invoice import apply_types, invoice_amount, invoice_moves
 
 # The penalties of a reminder, in the invoice currency, rounded
 Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee'])
@@ -355,37 +355,22 @@ def _invoice_history(invoice_ids):
     Invoice = pool.get('account.invoice')
     MoveLine = pool.get('account.move.line')
     Move = pool.get('account.move')
-    AdditionalMove = pool.get('account.invoice-additional-account.move')
     InvoicePaymentLine = pool.get('account.invoice-account.move.line')
     cursor = Transaction().connection.cursor()
     invoice = Invoice.__table__()
     line = MoveLine.__table__()
     other = MoveLine.__table__()
     move = Move.__table__()
-    additional = AdditionalMove.__table__()
     payment = InvoicePaymentLine.__table__()
+    types = [None, None, 'DATE', 'NUMERIC']
 
     def amount(line):
-        return Case(
-            (line.second_currency == invoice.currency,
-                line.amount_second_currency),
-            else_=line.debit - line.credit)
-
-    def apply_types(query):
-        if backend.name == 'sqlite':
-            sqlite_apply_types(query, [None, None, 'DATE', 'NUMERIC'])
-        return query
+        return invoice_amount(line, invoice)
 
     lines, payments = defaultdict(list), defaultdict(list)
     for sub_ids in _slices(invoice_ids):
         where = fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
-        moves = Union(
-            invoice.select(invoice.id.as_('invoice'),
-                invoice.move.as_('move'), where=where),
-            invoice.join(additional,
-                condition=additional.invoice == invoice.id).select(
-                additional.invoice.as_('invoice'),
-                additional.move.as_('move'), where=where))
+        moves = invoice_moves(invoice, where)
         to_pay = (moves
             .join(invoice, condition=invoice.id == moves.invoice)
             .join(line, condition=(line.move == moves.move)
@@ -399,7 +384,7 @@ def _invoice_history(invoice_ids):
         query = to_pay.select(to_pay.invoice.as_('invoice'),
             to_pay.line.as_('line'), to_pay.date.as_('date'),
             to_pay.amount.as_('amount'))
-        cursor.execute(*apply_types(query))
+        cursor.execute(*apply_types(query, types))
         paid_lines = set()
         for invoice_id, line_id, date, value in cursor:
             paid_lines.add(line_id)
@@ -427,7 +412,7 @@ def _invoice_history(invoice_ids):
         query = query.select(query.invoice.as_('invoice'),
             query.line.as_('line'), query.date.as_('date'),
             query.amount.as_('amount'))
-        cursor.execute(*apply_types(query))
+        cursor.execute(*apply_types(query, types))
         seen = set()
         for invoice_id, line_id, date, value in cursor:
             if line_id in paid_lines or (invoice_id, line_id) in seen:

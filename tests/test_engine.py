@@ -161,13 +161,11 @@ class EngineTestCase(unittest.TestCase):
         "Generating for 30 invoices runs as many queries as for 3"
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
-        ignore = None
-        if backend.name == 'sqlite':
+        def ignore(query):
             # Tryton's ORM inserts one row per query on SQLite, which can not
             # allocate ids in advance; PostgreSQL inserts them in one query.
-            def ignore(query):
-                return query.startswith(
-                    'INSERT INTO "account_invoice_dunning"')
+            return backend.name == 'sqlite' and query.startswith(
+                'INSERT INTO "account_invoice_dunning"')
         counts = []
         # The first run fills the caches (access rights, levels)
         for count in [1, 3, 30]:
