@@ -944,17 +944,14 @@ class Dunning(Workflow, ModelSQL, ModelView):
     def process(cls, dunnings):
         """Check the invoices are still due, refresh the amounts, render the
         letters and archive them"""
-        pool = Pool()
-        User = pool.get('res.user')
         cls.lock(dunnings)
         dunnings = [d for d in dunnings if d.state == 'draft']
         if not dunnings:
             return
         cls._refresh_amounts(dunnings)
-        user = User(Transaction().user) if Transaction().user else None
-        for dunning in dunnings:
-            dunning.processed_by = user
-        cls.save(dunnings)
+        # Most reminders are processed as generated: write only the changes
+        cls.save([d for d in dunnings if d._values])
+        cls.write(dunnings, {'processed_by': Transaction().user or None})
         to_archive = [d for d in dunnings if d.channel in LETTER_CHANNELS]
         if not to_archive:
             return
@@ -1016,10 +1013,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
                             'account_invoice_dunning.msg_dunning_invoice_paid',
                             dunning=dunning.rec_name,
                             invoice=invoice.rec_name))
-                dunning.amount = dunning.currency.round(amount)
-                dunning.remaining_amount = dunning.currency.round(
-                    invoice_figures.remaining)
-                dunning.due_date = invoice_figures.due_date
+                _set_changed(dunning, 'amount', dunning.currency.round(amount))
+                _set_changed(dunning, 'remaining_amount',
+                    dunning.currency.round(invoice_figures.remaining))
+                _set_changed(dunning, 'due_date', invoice_figures.due_date)
                 if not dunning.deadline or (
                         dunning.deadline < invoice_figures.due_date):
                     dunning.deadline = dunning.level.deadline(
@@ -1030,7 +1027,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
         for dunning in valid:
             for name, value in cls._penalty_values(
                     penalties[dunning.id]).items():
-                setattr(dunning, name, value)
+                _set_changed(dunning, name, value)
         return valid
 
     def render_letter(self):
@@ -1075,6 +1072,12 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 cls.generate_dunnings(
                     date=today, companies=[company], strict=False)
                 cls.process_automatic([company])
+
+
+def _set_changed(record, name, value):
+    "Set the value of the field of record only when it changes"
+    if getattr(record, name) != value:
+        setattr(record, name, value)
 
 
 class CreateDunningStart(ModelView):

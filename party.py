@@ -4,11 +4,13 @@
 """Party extension: the dunning segment of a customer per company, its
 payment behaviour, its classification and whom the reminders go to."""
 import operator
+from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.company.model import CompanyValueMixin
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .penalty import CUSTOMER_TYPES, PenaltyWaiverMixin
@@ -245,9 +247,26 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
     @classmethod
     def customer_type_of(cls, party):
         "The customer type of party, guessed from its tax identifier"
-        if party.customer_type:
-            return party.customer_type
-        return 'professional' if party.tax_identifier else 'consumer'
+        return cls.customer_types([party])[party.id]
+
+    @classmethod
+    def customer_types(cls, parties):
+        """Return {party id: customer type}: the one set, else professional
+        for the parties with a tax identifier, in one query"""
+        pool = Pool()
+        Identifier = pool.get('party.identifier')
+        result = {p.id: p.customer_type for p in parties}
+        guess = [i for i, t in result.items() if not t]
+        professionals = set()
+        for sub_ids in grouped_slice(guess, backend.MAX_QUERY_PARAMS):
+            professionals.update(i.party.id for i in Identifier.search([
+                        ('party', 'in', list(sub_ids)),
+                        ('type', 'in', list(cls.tax_identifier_types())),
+                        ]))
+        for party_id in guess:
+            result[party_id] = ('professional' if party_id in professionals
+                else 'consumer')
+        return result
 
     @classmethod
     def copy(cls, parties, default=None):

@@ -466,29 +466,40 @@ def compute_penalties(requests):
 
     if not requests:
         return {}
-    invoices = {r[0].id: r[0] for r in requests.values()}
+    # The rules of each request, from the segments of the parties fetched
+    # at once; requests below the level of every rule cost nothing more
+    segments = _party_segments({(r[0].party.id, r[0].company.id)
+            for r in requests.values()})
+    rules_cache, applicable = {}, {}
+    result = {}
+    for key, (invoice, level, date, overdue) in requests.items():
+        segment = segments.get((invoice.party.id, invoice.company.id))
+        cache_key = (level.procedure.id, segment.id if segment else None)
+        if cache_key not in rules_cache:
+            rules_cache[cache_key] = penalty_rules(level.procedure, segment)
+        rules = [r for r in rules_cache[cache_key]
+            if r.applies_to(r.customer_type, level)]
+        if (not rules or invoice.dunning_penalty_waived
+                or invoice.party.dunning_penalty_waived
+                or (segment and segment.dunning_penalty_waived)):
+            result[key] = Penalties(
+                *(round_half_up(0, invoice.currency),) * 3)
+        else:
+            applicable[key] = rules
+    if not applicable:
+        return result
+    invoices = {requests[k][0].id: requests[k][0] for k in applicable}
+    customer_types = Party.customer_types(
+        list({i.party for i in invoices.values()}))
     history_lines, history_payments = _invoice_history(list(invoices))
     notices = _formal_notice_dates(list(invoices))
     rate_values = {t.id: sorted((v.date, v.rate) for v in t.values)
         for t in RateTable.search([])}
-    rules_cache = {}
-    result = {}
     with Transaction().set_context(_rate_values=rate_values):
-        for key, (invoice, level, date, overdue) in requests.items():
+        for key, rules in applicable.items():
+            invoice, level, date, overdue = requests[key]
             company = invoice.company
-            party = invoice.party
-            segment = party.get_dunning_segment(company)
-            cache_key = (level.procedure.id, segment.id if segment else None)
-            if cache_key not in rules_cache:
-                rules_cache[cache_key] = penalty_rules(
-                    level.procedure, segment)
-            rules = rules_cache[cache_key]
-            if (not rules or invoice.dunning_penalty_waived
-                    or party.dunning_penalty_waived
-                    or (segment and segment.dunning_penalty_waived)):
-                result[key] = NO_PENALTIES
-                continue
-            customer_type = Party.customer_type_of(party)
+            customer_type = customer_types[invoice.party.id]
             lines = history_lines.get(invoice.id, [])
             payments = history_payments.get(invoice.id, [])
             interest = indemnity = fee = Decimal(0)
@@ -517,6 +528,33 @@ def compute_penalties(requests):
                     fee += overdue * (rule.percentage or 0)
             result[key] = Penalties(*(round_half_up(v, invoice.currency)
                     for v in (interest, indemnity, fee)))
+    return result
+
+
+def _party_segments(party_companies):
+    """Return {(party, company): segment} of the parties, in one query: the
+    segment of the party, else the default segment of the company"""
+    pool = Pool()
+    PartySegment = pool.get('party.party.dunning_segment')
+    Configuration = pool.get('account.configuration')
+    config = Configuration(1)
+    party_ids = list({p for p, _ in party_companies})
+    values = {}
+    for sub_ids in _slices(party_ids):
+        for value in PartySegment.search([('party', 'in', sub_ids)]):
+            if value.dunning_segment and value.dunning_segment.active:
+                values[value.party.id, value.company.id] = (
+                    value.dunning_segment)
+    defaults = {}
+    result = {}
+    for party, company in party_companies:
+        segment = values.get((party, company))
+        if not segment:
+            if company not in defaults:
+                defaults[company] = config.get_multivalue(
+                    'default_dunning_segment', company=company)
+            segment = defaults[company]
+        result[party, company] = segment
     return result
 
 
