@@ -6,9 +6,10 @@ import datetime as dt
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
-from sql import Literal, Null
+from sql import Column, Literal, Null
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
+from sql.functions import CurrentTimestamp
 from sql.operators import Equal
 
 from trytond import backend
@@ -26,7 +27,9 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import DunningError, LevelValidationError
-from .penalty import NO_PENALTIES, PenaltyWaiverMixin, compute_penalties
+from .penalty import (
+    Penalties, PenaltyWaiverMixin, compute_penalties, reached_levels,
+    round_half_up)
 from .sql_invoice import apply_types, invoice_amount, invoice_moves
 
 CHANNELS = [
@@ -37,6 +40,18 @@ CHANNELS = [
     ]
 # Channels for which a letter is rendered and archived when processed
 LETTER_CHANNELS = {'letter', 'registered_letter', 'email'}
+
+
+# Records handled at once: Tryton's ORM slows down on long lists of records
+BATCH_SIZE = 200
+
+
+def browse(Model, ids):
+    "Browse ids by batches, as the instances of one browse share their list"
+    records = []
+    for sub_ids in grouped_slice(ids, BATCH_SIZE):
+        records.extend(Model.browse(list(sub_ids)))
+    return records
 
 
 def add_business_days(date, days):
@@ -430,17 +445,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
         super().__setup__()
         cls.__access__.add('invoice')
         table = cls.__table__()
-        cls._sql_constraints += [
-            ('invoice_level_exclude',
-                Exclude(table,
-                    (table.invoice, Equal), (table.level, Equal),
-                    where=table.state != 'cancelled'),
-                'account_invoice_dunning.msg_dunning_invoice_level_unique'),
-            ('invoice_draft_exclude',
-                Exclude(table, (table.invoice, Equal),
-                    where=table.state == 'draft'),
-                'account_invoice_dunning.msg_dunning_invoice_draft_unique'),
-            ]
+        # On SQLite the partial unique indexes of __register__ enforce them:
+        # Tryton would check the constraints in Python, one OR per record
+        if backend.name != 'sqlite':
+            cls._sql_constraints += cls._exclude_constraints(table)
         cls._sql_indexes.update({
                 Index(table,
                     (table.invoice, Index.Range()),
@@ -469,6 +477,20 @@ class Dunning(Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def _exclude_constraints(cls, table):
+        return [
+            ('invoice_level_exclude',
+                Exclude(table,
+                    (table.invoice, Equal), (table.level, Equal),
+                    where=table.state != 'cancelled'),
+                'account_invoice_dunning.msg_dunning_invoice_level_unique'),
+            ('invoice_draft_exclude',
+                Exclude(table, (table.invoice, Equal),
+                    where=table.state == 'draft'),
+                'account_invoice_dunning.msg_dunning_invoice_draft_unique'),
+            ]
 
     @classmethod
     def __register__(cls, module):
@@ -867,22 +889,70 @@ class Dunning(Workflow, ModelSQL, ModelView):
         if to_cancel:
             cls.cancel(cls.browse(to_cancel))
         cls._set_penalties(to_create, levels)
-        created = cls.create(to_create) if to_create else []
-        return created + cls.browse(sorted(keep))
+        created = cls._insert(to_create)
+        return browse(cls, created + sorted(keep))
+
+    @classmethod
+    def _insert(cls, vlist):
+        """Insert the new draft reminders of vlist in a few queries and
+        return their ids
+
+        The values come from the engine, consistent by construction; the
+        database enforces the uniqueness of the reminders."""
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        if not vlist:
+            return []
+        ModelAccess.check(cls.__name__, 'create')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        names = sorted(vlist[0])
+        columns = [table.create_uid, table.create_date, table.state] + [
+            Column(table, n) for n in names]
+        size = max(backend.MAX_QUERY_PARAMS // len(columns), 1)
+        ids = []
+        for sub_values in grouped_slice(vlist, size):
+            sub_values = list(sub_values)
+            rows = [[transaction.user, CurrentTimestamp(), 'draft']
+                + [cls._fields[n].sql_format(v[n]) for n in names]
+                for v in sub_values]
+            if transaction.database.has_returning():
+                cursor.execute(*table.insert(columns, rows, [table.id]))
+                ids.extend(r for r, in cursor)
+            else:
+                cursor.execute(*table.insert(columns, rows))
+                cursor.execute(*table.select(table.id,
+                        where=fields.SQL_OPERATORS['in'](table.invoice,
+                            [v['invoice'] for v in sub_values])
+                        & (table.state == 'draft')))
+                ids.extend(r for r, in cursor)
+        return ids
 
     @classmethod
     def _set_penalties(cls, vlist, levels):
         "Fill the penalties of the values of new reminders"
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        invoices = {i.id: i for i in Invoice.browse(
-                [v['invoice'] for v in vlist])}
+        Currency = pool.get('currency.currency')
+        reached = reached_levels({levels[v['level']] for v in vlist})
+        charged = [i for i, v in enumerate(vlist)
+            if levels[v['level']] in reached]
+        invoices = {i.id: i for i in browse(
+                Invoice, [vlist[i]['invoice'] for i in charged])}
         penalties = compute_penalties({
-                i: (invoices[v['invoice']], levels[v['level']], v['date'],
-                    v['amount'])
-                for i, v in enumerate(vlist)})
+                i: (invoices[vlist[i]['invoice']], levels[vlist[i]['level']],
+                    vlist[i]['date'], vlist[i]['amount'])
+                for i in charged})
+        zero = {}
         for i, values in enumerate(vlist):
-            values.update(cls._penalty_values(penalties.get(i, NO_PENALTIES)))
+            if i not in penalties:
+                currency = values['currency']
+                if currency not in zero:
+                    zero[currency] = Penalties(
+                        *(round_half_up(0, Currency(currency)),) * 3)
+                penalties[i] = zero[currency]
+            values.update(cls._penalty_values(penalties[i]))
 
     @staticmethod
     def _penalty_values(penalties):

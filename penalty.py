@@ -466,12 +466,21 @@ def compute_penalties(requests):
 
     if not requests:
         return {}
+    # Levels that no rule reaches cost nothing: most first reminders
+    reachable = reached_levels({r[1] for r in requests.values()})
+    result = {}
+    for key, (invoice, level, date, overdue) in list(requests.items()):
+        if level not in reachable:
+            result[key] = Penalties(
+                *(round_half_up(0, invoice.currency),) * 3)
+    requests = {k: v for k, v in requests.items() if k not in result}
+    if not requests:
+        return result
     # The rules of each request, from the segments of the parties fetched
-    # at once; requests below the level of every rule cost nothing more
+    # at once
     segments = _party_segments({(r[0].party.id, r[0].company.id)
             for r in requests.values()})
     rules_cache, applicable = {}, {}
-    result = {}
     for key, (invoice, level, date, overdue) in requests.items():
         segment = segments.get((invoice.party.id, invoice.company.id))
         cache_key = (level.procedure.id, segment.id if segment else None)
@@ -529,6 +538,18 @@ def compute_penalties(requests):
             result[key] = Penalties(*(round_half_up(v, invoice.currency)
                     for v in (interest, indemnity, fee)))
     return result
+
+
+def reached_levels(levels):
+    "Return the levels that at least one penalty rule reaches"
+    pool = Pool()
+    Penalty = pool.get('account.invoice.dunning.penalty')
+    rules = Penalty.search([])
+    return {level for level in levels
+        if any((r.procedure == level.procedure
+                    or (r.segment and r.segment.procedure == level.procedure))
+                and (not r.level or level.days >= r.level.days)
+                for r in rules)}
 
 
 def _party_segments(party_companies):

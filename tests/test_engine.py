@@ -158,17 +158,24 @@ class EngineTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_generation_queries_do_not_grow(self):
-        "Generating for 30 invoices runs as many queries as for 3"
+        "Generating for 40 invoices runs about as many queries as for 4"
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
+
         def ignore(query):
-            # Tryton's ORM inserts one row per query on SQLite, which can not
-            # allocate ids in advance; PostgreSQL inserts them in one query.
-            return backend.name == 'sqlite' and query.startswith(
-                'INSERT INTO "account_invoice_dunning"')
+            # Tryton's caches of users and access rights may be refilled
+            if '"res_user' in query or '"ir_model_access' in query:
+                return True
+            # SQLite takes 200 parameters a query: the reminders are inserted
+            # (and their ids read back) a few rows at a time; PostgreSQL
+            # inserts thousands in one query
+            return backend.name == 'sqlite' and (
+                query.startswith('INSERT INTO "account_invoice_dunning"')
+                or query.startswith('SELECT "a"."id" FROM '
+                    '"account_invoice_dunning" AS "a" WHERE ("a"."invoice" IN'))
         counts = []
-        # The first run fills the caches (access rights, levels)
-        for count in [1, 3, 30]:
+        # The first run fills the other caches (levels, procedures)
+        for count in [1, 4, 40]:
             company, _ = create_invoices(count)
             with set_company(company):
                 counter = QueryCounter(ignore)
@@ -177,7 +184,8 @@ class EngineTestCase(unittest.TestCase):
                         date=dt.date(2026, 2, 11))
                 self.assertEqual(len(dunnings), count)
                 counts.append(counter.count)
-        self.assertEqual(counts[1], counts[2], counts)
+        # A query per invoice would add 36 queries
+        self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
 
 
 class QueryCounter:
@@ -214,6 +222,8 @@ class _CountingCursor:
             self._counter.ignored += 1
         else:
             self._counter.count += 1
+
+
         return self._cursor.execute(*args, **kwargs)
 
     def __enter__(self):
