@@ -16,11 +16,12 @@ transaction:
 
 Usage:
   python bench/bench.py [--invoices N] [--backend sqlite|postgresql]
-      [--repeat R] [--json PATH] [--letters M] [--skip-core]
+      [--repeat R] [--json PATH] [--letters M] [--skip-core] [...]
 
 PostgreSQL runs in the cluster given by the libpq environment (PGHOST,
 PGPORT, PGUSER, PGPASSWORD), for example a throwaway one:
-  pg_virtualenv python bench/bench.py --backend postgresql
+  pg_virtualenv -t python bench/bench.py --backend postgresql
+See bench/README.rst.
 """
 import argparse
 import datetime as dt
@@ -69,34 +70,81 @@ def log(*args):
 # -- Keys, caches and databases (orchestrator side) ---------------------
 
 
-def module_hash():
-    "Hash of the module's python and xml files (and tryton.cfg)"
-    digest = hashlib.sha256()
+def module_files(root):
+    "The files of the module (what Tryton loads), relative to root"
     paths = []
-    for folder, dirs, files in os.walk(ROOT):
-        rel = os.path.relpath(folder, ROOT)
+    for folder, dirs, files in os.walk(root):
+        rel = os.path.relpath(folder, root)
         parts = rel.split(os.sep)
-        if parts[0] in {'bench', 'tests', 'scripts', 'doc', '.git',
-                    '.cache', '.venv', 'build', 'dist', 'demo-output'} \
+        if parts[0] in {'bench', 'tests', 'scripts', 'doc', 'build', 'dist',
+                    'demo-output', 'screenshots'} \
                 or any(p.startswith('.') and p != '.' for p in parts) \
                 or any(p.endswith('.egg-info') or p == '__pycache__'
                     for p in parts):
             dirs[:] = []
             continue
         for name in files:
-            if name.endswith(('.py', '.xml')) or name == 'tryton.cfg':
+            if not name.endswith(('.pyc', '.orig', '.rej', '~')):
                 paths.append(os.path.normpath(os.path.join(rel, name)))
-    for path in sorted(paths):
+    return sorted(paths)
+
+
+def module_hash(root=ROOT):
+    "Hash of the module's python and xml files (and tryton.cfg)"
+    digest = hashlib.sha256()
+    for path in module_files(root):
+        if not (path.endswith(('.py', '.xml')) or path == 'tryton.cfg'):
+            continue
         digest.update(path.encode())
-        with open(os.path.join(ROOT, path), 'rb') as fp:
+        with open(os.path.join(root, path), 'rb') as fp:
             digest.update(hashlib.sha256(fp.read()).digest())
     return digest.hexdigest()[:12]
 
 
-def cache_key(args):
+def take_snapshot():
+    """Copy the module to bench/.cache/module-HASH and return (path, hash)
+
+    The workers import this copy: a run builds and measures one version of
+    the module even when its files are edited meanwhile."""
+    for _ in range(5):
+        digest = module_hash()
+        path = os.path.join(CACHE_DIR, 'module-%s' % digest)
+        if os.path.exists(path) and module_hash(path) == digest:
+            return path, digest
+        tmp = path + '.tmp%d' % os.getpid()
+        shutil.rmtree(tmp, ignore_errors=True)
+        for rel in module_files(ROOT):
+            os.makedirs(os.path.dirname(os.path.join(tmp, rel)),
+                exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, rel), os.path.join(tmp, rel))
+        if module_hash(tmp) == digest:
+            shutil.rmtree(path, ignore_errors=True)
+            os.replace(tmp, path)
+            return path, digest
+        shutil.rmtree(tmp, ignore_errors=True)
+        time.sleep(2)
+    raise SystemExit("The module keeps changing: can not snapshot it")
+
+
+def use_snapshot(path):
+    "Import trytond.modules.account_invoice_dunning from path"
+    import importlib.util
+    name = 'trytond.modules.' + MODULE
+
+    class SnapshotFinder:
+        @classmethod
+        def find_spec(cls, fullname, target_path=None, target=None):
+            if fullname == name:
+                return importlib.util.spec_from_file_location(name,
+                    os.path.join(path, '__init__.py'),
+                    submodule_search_locations=[path])
+    sys.meta_path.insert(0, SnapshotFinder)
+
+
+def cache_key(args, digest):
     from importlib.metadata import version
     return 'n%d-%s-%s' % (args.invoices, args.date.strftime('%Y%m%d'),
-        hashlib.sha256(repr((BUILD_VERSION, SEED, module_hash(),
+        hashlib.sha256(repr((BUILD_VERSION, SEED, digest,
                         version('trytond'))).encode()).hexdigest()[:10])
 
 
@@ -113,10 +161,14 @@ def worker_env(backend, path=None):
     return env
 
 
-def run_worker(spec, backend, path=None):
-    "Run an action in a fresh python process; return its result"
-    cmd = [sys.executable, os.path.abspath(__file__),
-        '--worker', json.dumps(spec)]
+def run_worker(spec, backend, path=None, optimize=False):
+    """Run an action in a fresh python process; return its result
+
+    optimize runs python -O: without the asserts of Tryton, among which one
+    quadratic in the size of the batches of records (ModelStorage.__init__
+    checks all the ids of its batch for each instance)."""
+    cmd = [sys.executable] + (['-O'] if optimize else []) + [
+        os.path.abspath(__file__), '--worker', json.dumps(spec)]
     proc = subprocess.run(cmd, env=worker_env(backend, path),
         stdout=subprocess.PIPE, text=True)
     result = None
@@ -129,6 +181,23 @@ def run_worker(spec, backend, path=None):
         raise SystemExit('worker %s failed (exit %s)' % (
                 spec.get('action'), proc.returncode))
     return result
+
+
+def prune_caches(key, backend):
+    """Remove the caches of the same N and date built from other versions
+    of the module: they are of no more use"""
+    prefix = 'bench-%s-' % key.rsplit('-', 1)[0]
+    for name in os.listdir(CACHE_DIR):
+        if name.endswith(('-postgresql.dump', '-postgresql.json')):
+            name_backend = 'postgresql'
+        elif name.endswith(('.sqlite', '.json')):
+            name_backend = 'sqlite'
+        else:
+            continue
+        if (name.startswith(prefix) and backend == name_backend
+                and not name.startswith('bench-%s' % key)):
+            log("Removing the stale cache %s" % name)
+            os.remove(os.path.join(CACHE_DIR, name))
 
 
 class SQLiteStore:
@@ -154,6 +223,7 @@ class SQLiteStore:
         return name, WORK_DIR
 
     def store(self, name, meta):
+        prune_caches(self.key, 'sqlite')
         os.replace(os.path.join(WORK_DIR, name + '.sqlite'), self.template)
         meta['cache'] = self.template
         with open(self.meta, 'w') as fp:
@@ -226,6 +296,7 @@ class PostgreSQLStore:
             conn.execute('VACUUM ANALYZE')
 
     def store(self, name, meta):
+        prune_caches(self.key, 'postgresql')
         start = time.perf_counter()
         self.analyze(name)
         self._drop(self.template)
@@ -343,6 +414,13 @@ def build(spec):
     date = dt.date.fromisoformat(spec['date'])
     seconds = {}
 
+    if spec.get('fast_build'):
+        # Same data, without Tryton's checks of each record created or
+        # written (domains, required fields, constraints): they cost about
+        # a third of the build and the 10,000 invoices build passes them.
+        from trytond.model import ModelStorage
+        ModelStorage._validate = classmethod(
+            lambda cls, records, field_names=None: None)
     start = time.perf_counter()
     log("Activating %s (one database, both dunning modules)..."
         % ', '.join(MODULES))
@@ -770,30 +848,65 @@ def pick_distinct_parties(dunnings, count):
     return result
 
 
+class Step:
+    """A step to time: prepare (untimed, own transaction rolled back) gives
+    the input of run (timed, committed or rolled back), post (untimed, own
+    transaction) counts what run did; all three return dicts"""
+
+    def __init__(self, run, commit=True, prepare=None, post=None):
+        self.run = run
+        self.commit = commit
+        self.prepare = prepare or (lambda: {})
+        self.post = post or (lambda result: {})
+
+
+def select_drafts(Dunning, letters):
+    "Ids of the first drafts of distinct customers"
+    def prepare():
+        drafts = Dunning.search([('state', '=', 'draft')],
+            order=[('id', 'ASC')])
+        return {'ids': [d.id for d in pick_distinct_parties(
+                    drafts, letters)]}
+    return prepare
+
+
 def ours_step(pool, step, date, letters, company):
-    "Return (function to time, commit) of a step of our module"
+    "Return the Step of our module"
     Dunning = pool.get('account.invoice.dunning')
-    info = {}
+
+    def count(result):
+        dunnings = Dunning.browse(result['ids'])
+        return {'reminders': len(dunnings),
+            'invoices': len({d.invoice.id for d in dunnings}),
+            'levels': level_counts(dunnings)}
 
     if step in {'generate', 'escalate'}:
-        def func():
+        def run(_):
             dunnings = Dunning.generate_dunnings(
                 date=date, companies=[company])
-            info.update(reminders=len(dunnings),
-                invoices=len({d.invoice.id for d in dunnings}),
-                levels=level_counts(dunnings))
-        return func, True, info
+            return {'ids': [d.id for d in dunnings]}
+        return Step(run, post=count)
 
     if step == 'process':
-        # Without the letters: stub the rendering, measured by 'letters'
-        Dunning.render_letter = lambda self: (None, None)
+        # Without the letters, measured by 'letters': skip their archiving
+        # (rendering + save) or, in older versions, stub their rendering
+        if hasattr(Dunning, '_archive_letters'):
+            Dunning._archive_letters = classmethod(lambda cls, dunnings: None)
+            skipped = 'Dunning._archive_letters stubbed'
+        else:
+            Dunning.render_letter = lambda self: (None, None)
+            skipped = 'Dunning.render_letter stubbed'
 
-        def func():
+        def run(_):
             dunnings = Dunning.search([('state', '=', 'draft')])
             Dunning.process(dunnings)
-            info.update(reminders=len(dunnings),
-                levels=level_counts(dunnings))
-        return func, True, info
+            return {'ids': [d.id for d in dunnings],
+                'letters_skipped': skipped}
+
+        def post(result):
+            return dict(count(result),
+                letters_skipped=result['letters_skipped'])
+        return Step(run, post=post)
 
     if step == 'letters':
         render = Dunning.render_letter
@@ -809,54 +922,56 @@ def ours_step(pool, step, date, letters, company):
             return oext, content
         Dunning.render_letter = timed_render
 
-        def func():
-            drafts = Dunning.search([('state', '=', 'draft')],
-                order=[('id', 'ASC')])
-            dunnings = pick_distinct_parties(drafts, letters)
+        def run(prepared):
             rendering.update(seconds=0., count=0, bytes=0)
-            Dunning.process(dunnings)
-            info.update(reminders=len(dunnings), letters=rendering['count'],
-                levels=level_counts(dunnings),
+            Dunning.process(Dunning.browse(prepared['ids']))
+            return dict(prepared, letters=rendering['count'],
                 render_seconds=round(rendering['seconds'], 3),
                 letter_bytes=rendering['bytes'],
                 letter_format=rendering.get('format'))
+
+        def post(result):
+            info = count(result)
+            info.update((k, result[k]) for k in ['letters', 'render_seconds',
+                    'letter_bytes', 'letter_format'])
+            return info
         # Rolled back: the letters are measured, the drafts stay for (b)
-        return func, False, info
+        return Step(run, commit=False,
+            prepare=select_drafts(Dunning, letters), post=post)
     raise ValueError(step)
 
 
 def core_step(pool, step, date, letters, company):
-    "Return (function to time, commit) of a step of account_dunning"
+    "Return the Step of account_dunning"
     Dunning = pool.get('account.dunning')
-    info = {}
+
+    def count_drafts(result):
+        drafts = Dunning.search([('state', '=', 'draft')])
+        return {'reminders': len(drafts),
+            'invoices': len({d.line.move.origin for d in drafts}),
+            'levels': dict(sorted(_core_levels(drafts).items()))}
 
     if step in {'generate', 'escalate'}:
-        def func():
+        def run(_):
             Dunning.generate_dunnings(date=date)
-            drafts = Dunning.search([('state', '=', 'draft')])
-            info.update(reminders=len(drafts),
-                invoices=len({d.line.move.origin for d in drafts}),
-                levels=dict(sorted(
-                        (k, v) for k, v in _core_levels(drafts).items())))
-        return func, True, info
+            return {}
+        return Step(run, post=count_drafts)
 
     if step == 'process':
-        def func():
+        def run(_):
             dunnings = Dunning.search([('state', '=', 'draft')])
             Dunning.process(dunnings)
-            info.update(reminders=len(dunnings))
-        return func, True, info
+            return {'reminders': len(dunnings)}
+        return Step(run, post=lambda result: result)
 
     if step == 'letters':
         ModelData = pool.get('ir.model.data')
         Letter = pool.get('account.dunning.letter', type='report')
 
-        def func():
+        def run(prepared):
             action_id = ModelData.get_id('account_dunning_letter',
                 'report_letter')
-            drafts = Dunning.search([('state', '=', 'draft')],
-                order=[('id', 'ASC')])
-            dunnings = pick_distinct_parties(drafts, letters)
+            dunnings = Dunning.browse(prepared['ids'])
             Dunning.process(dunnings)
             # As the process wizard prints them: one report of the
             # processed dunnings of the levels printed on letter
@@ -869,11 +984,34 @@ def core_step(pool, step, date, letters, company):
                     'ids': ids,
                     'action_id': action_id,
                     })
-            info.update(reminders=len(dunnings), letters=len(ids),
+            return dict(prepared, printed=ids, content=content,
                 render_seconds=round(time.perf_counter() - start, 3),
-                letter_bytes=len(content), letter_format=oext)
-        return func, False, info
+                letter_format=oext)
+
+        def post(result):
+            return {'reminders': len(result['ids']),
+                'dunnings_on_letter': len(result['printed']),
+                'letters': count_core_letters(
+                    Dunning.browse(result['printed']), result['content']),
+                'render_seconds': result['render_seconds'],
+                'letter_bytes': len(result['content']),
+                'letter_format': result['letter_format']}
+        return Step(run, commit=False,
+            prepare=select_drafts(Dunning, letters), post=post)
     raise ValueError(step)
+
+
+def count_core_letters(dunnings, content):
+    """The letters in the document of core: one per party, but none for
+    the parties whose pending payments (unreconciled, on any invoice) cover
+    the amount dunned (Letter.get_context)"""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+    with zipfile.ZipFile(io.BytesIO(content)) as odt:
+        text = odt.read('content.xml').decode('utf-8')
+    return sum(1 for p in {d.party for d in dunnings}
+        if escape(p.rec_name) in text)
 
 
 def _core_levels(dunnings):
@@ -882,6 +1020,28 @@ def _core_levels(dunnings):
         name = core_level_name(dunning.level)
         counts[name] = counts.get(name, 0) + 1
     return counts
+
+
+def backend_name():
+    from trytond import backend
+    return backend.name
+
+
+def sqlite_exclude_workaround(pool):
+    """Do not check in Python the two EXCLUDE constraints of the reminders
+    that SQLite can not run: the module enforces them on SQLite with partial
+    unique indexes (Dunning.__register__), which stay.
+
+    Tryton checks such constraints after each create/write with one query
+    whose condition nests an OR per record created: past a few hundred
+    reminders in one run, it fails (RecursionError in python-sql, or
+    'parser stack overflow' in SQLite)."""
+    Dunning = pool.get('account.invoice.dunning')
+    names = {'invoice_level_exclude', 'invoice_draft_exclude'}
+    Dunning._sql_constraints = [c for c in Dunning._sql_constraints
+        if c[0] not in names]
+    return ("SQLite: EXCLUDE constraints %s checked by the partial unique "
+        "indexes only" % ', '.join(sorted(names)))
 
 
 def run_step(spec):
@@ -896,9 +1056,15 @@ def run_step(spec):
         User = pool.get('res.user')
         return User.get_preferences(context_only=True)
     context, _ = run_transaction(database, user, preferences, commit=False)
+    workaround = None
+    if (spec['module'] == 'ours' and spec.get('sqlite_exclude_workaround')
+            and backend_name() == 'sqlite'):
+        workaround = sqlite_exclude_workaround(pool)
     make = ours_step if spec['module'] == 'ours' else core_step
-    func, commit, info = make(pool, spec['step'], date, spec['letters'],
-        spec['company'])
+    step = make(pool, spec['step'], date, spec['letters'], spec['company'])
+    prepared, _ = run_transaction(database, user, step.prepare,
+        context=context, commit=False)
+    info, result = {}, None
 
     profiler = None
     if spec.get('profile'):
@@ -907,19 +1073,36 @@ def run_step(spec):
         profiler.enable()
     rss_before = max_rss_mb()
     start = time.perf_counter()
-    _, attempts = run_transaction(database, user, func, context=context,
-        commit=commit)
+    attempts = None
+    try:
+        result, attempts = run_transaction(database, user,
+            lambda: step.run(prepared), context=context, commit=step.commit)
+    except Exception as exception:
+        import traceback
+        traceback.print_exc(limit=-12)
+        info['error'] = '%s: %s' % (
+            exception.__class__.__name__, str(exception)[:300])
     seconds = time.perf_counter() - start
     if profiler:
         profiler.disable()
         profiler.dump_stats(spec['profile'])
+    peak = max_rss_mb()
+    if result is not None:
+        # Counted after the clock, in a transaction of its own
+        info.update(run_transaction(database, user,
+                lambda: step.post(result), context=context,
+                commit=False)[0])
+    if workaround:
+        info['workaround'] = workaround
     info.update(seconds=seconds, attempts=attempts,
         rss_before_mb=round(rss_before, 1),
-        peak_rss_mb=round(max_rss_mb(), 1))
+        peak_rss_mb=round(peak, 1))
     return info
 
 
 def worker(spec):
+    if spec.get('module_path'):
+        use_snapshot(spec['module_path'])
     if spec['action'] == 'build':
         result = build(spec)
     else:
@@ -939,10 +1122,12 @@ def machine_facts(store):
         'python': platform.python_version(),
         'platform': platform.platform(),
         'trytond': version('trytond'),
+        'module_hash': getattr(store, 'module_hash', None),
         'trytond_account_invoice': version('trytond_account_invoice'),
         'trytond_account_dunning': version('trytond_account_dunning'),
         'backend': store.backend,
         'run_at': dt.datetime.now().isoformat(timespec='seconds'),
+        'load_average_at_end': [round(x, 2) for x in os.getloadavg()],
         }
     try:
         with open('/proc/cpuinfo') as fp:
@@ -970,11 +1155,14 @@ def ensure_template(store, args):
     start = time.perf_counter()
     name, path = store.build_target()
     meta = run_worker({'action': 'build', 'database': name,
-            'invoices': args.invoices, 'date': args.date.isoformat()},
-        store.backend, path)
+            'invoices': args.invoices, 'date': args.date.isoformat(),
+            'module_path': args.module_path,
+            'fast_build': args.fast_build},
+        store.backend, path, optimize=True)
     meta['build_seconds']['total_before_cache'] = round(
         time.perf_counter() - start, 1)
     meta['key'] = store.key
+    meta['fast_build'] = args.fast_build
     meta['date'] = args.date.isoformat()
     store.store(name, meta)
     meta['build_seconds']['total'] = round(time.perf_counter() - start, 1)
@@ -987,7 +1175,8 @@ def ensure_template(store, args):
 
 
 def run_benchmark(store, args, meta):
-    modules = ['ours'] if args.skip_core else ['ours', 'core']
+    modules = [m for m in args.modules
+        if not (args.skip_core and m == 'core')]
     steps = [s for s in args.steps]
     runs = {m: {s: [] for s in steps} for m in modules}
     d30 = args.date + dt.timedelta(days=30)
@@ -1012,7 +1201,10 @@ def run_benchmark(store, args, meta):
                             else args.date).isoformat(),
                         'letters': args.letters,
                         'company': meta['setup']['company'],
-                        'admin': meta['setup']['admin']}
+                        'admin': meta['setup']['admin'],
+                        'sqlite_exclude_workaround':
+                            args.sqlite_exclude_workaround,
+                        'module_path': args.module_path}
                     profile = None
                     key = '%s:%s' % (module, step)
                     if key in args.profile and key not in profiled:
@@ -1022,16 +1214,25 @@ def run_benchmark(store, args, meta):
                             'profile-%s-%s-%d-%s.prof' % (store.backend,
                                 args.invoices, repeat, key.replace(':', '-')))
                     spec['profile'] = profile
-                    result = run_worker(spec, store.backend, path)
+                    result = run_worker(spec, store.backend, path,
+                        optimize=args.optimize)
                     if profile:
                         result['profile'] = profile
                         print_profile(profile)
-                    log("  run %d %-4s %-9s %8.2f s  %6s reminders  "
-                        "peak %.0f MB" % (repeat + 1, module, step,
-                            result['seconds'], result.get('reminders'),
-                            result['peak_rss_mb']))
+                    if 'error' in result:
+                        log("  run %d %-4s %-9s FAILED after %.2f s: %s" % (
+                                repeat + 1, module, step, result['seconds'],
+                                result['error']))
+                    else:
+                        log("  run %d %-4s %-9s %8.2f s  %6s reminders  "
+                            "peak %.0f MB" % (repeat + 1, module, step,
+                                result['seconds'], result.get('reminders'),
+                                result['peak_rss_mb']))
                     if step in steps:
                         runs[module][step].append(result)
+                    if 'error' in result and step in {'generate', 'process'}:
+                        # The next steps need the reminders of this one
+                        break
             finally:
                 store.drop(name)
     return runs
@@ -1052,6 +1253,12 @@ def summarize(runs, steps):
             results = by_step.get(step) or []
             if not results:
                 continue
+            failed = [r for r in results if 'error' in r]
+            if failed:
+                row[module] = {'error': failed[-1]['error'],
+                    'failed_after_seconds': round(failed[-1]['seconds'], 3),
+                    'failed_runs': len(failed), 'runs': len(results)}
+                continue
             times = [r['seconds'] for r in results]
             median = statistics.median(times)
             last = results[-1]
@@ -1068,6 +1275,7 @@ def summarize(runs, steps):
                 }
             if step == 'letters':
                 entry['letters'] = last.get('letters')
+                entry['dunnings_on_letter'] = last.get('dunnings_on_letter')
                 entry['render_seconds'] = statistics.median(
                     r['render_seconds'] for r in results)
                 entry['letter_format'] = last.get('letter_format')
@@ -1076,8 +1284,13 @@ def summarize(runs, steps):
                     last.get('letters', 0) / median, 1) if median else None
             if 'profile' in last:
                 entry['profile'] = last['profile']
+            if 'workaround' in last:
+                entry['workaround'] = last['workaround']
+            if 'letters_skipped' in last:
+                entry['letters_skipped'] = last['letters_skipped']
             row[module] = entry
-        if 'ours' in row and 'core' in row and row['ours']['seconds']:
+        if (row.get('ours', {}).get('seconds')
+                and row.get('core', {}).get('seconds')):
             row['ratio_core_ours'] = round(
                 row['core']['seconds'] / row['ours']['seconds'], 2)
         summary[step] = row
@@ -1088,31 +1301,48 @@ def print_table(summary, args, meta):
     def fmt(value, spec='%.2f'):
         return spec % value if value is not None else '-'
     print()
-    print("N=%d invoices, %d customers, %s, D=%s, median of %d run(s)" % (
-            args.invoices, meta['data']['customers'], args.backend,
-            args.date, args.repeat))
+    print("N=%d invoices, %d customers, %s, D=%s, median of %d run(s)%s"
+        % (args.invoices, meta['data']['customers'], args.backend,
+            args.date, args.repeat, ', python -O' if args.optimize else ''))
     header = ("%-28s | %9s | %9s | %11s | %14s | %14s | %9s | %9s" % (
             "step", "ours (s)", "core (s)", "core/ours", "reminders ours",
             "reminders core", "peak ours", "peak core"))
     print(header)
     print('-' * len(header))
+    failures = []
     for step, row in summary.items():
         ours, core = row.get('ours', {}), row.get('core', {})
+        for module, entry in [('ours', ours), ('core', core)]:
+            if 'error' in entry:
+                failures.append("%s %s: FAILED after %.1f s: %s" % (
+                        step, module, entry['failed_after_seconds'],
+                        entry['error']))
+
+        def seconds(entry):
+            return 'FAILED' if 'error' in entry else fmt(
+                entry.get('seconds'))
         print("%-28s | %9s | %9s | %11s | %14s | %14s | %9s | %9s" % (
                 STEP_TITLES[step],
-                fmt(ours.get('seconds')), fmt(core.get('seconds')),
+                seconds(ours), seconds(core),
                 fmt(row.get('ratio_core_ours')),
                 ours.get('reminders', '-'), core.get('reminders', '-'),
                 fmt(ours.get('peak_rss_mb'), '%.0f MB'),
                 fmt(core.get('peak_rss_mb'), '%.0f MB')))
+    for failure in failures:
+        print(failure)
+    workarounds = {e['workaround'] for row in summary.values()
+        for e in row.values() if isinstance(e, dict) and 'workaround' in e}
+    for workaround in workarounds:
+        print("WORKAROUND: %s" % workaround)
     if 'letters' in summary:
         row = summary['letters']
         for module in ['ours', 'core']:
-            if module in row:
+            if module in row and 'error' not in row[module]:
                 entry = row[module]
-                print("letters/s %-4s: %6.1f  (%d letters, %s; rendering "
-                    "alone %.2f s)" % (module, entry['letters_per_second'],
-                        entry['letters'], entry['letter_format'],
+                print("letters/s %-4s: %6.1f  (%d letters for %d reminders, "
+                    "%s; rendering alone %.2f s)" % (module,
+                        entry['letters_per_second'], entry['letters'],
+                        entry['reminders'], entry['letter_format'],
                         entry['render_seconds']))
     for step in ['generate', 'escalate']:
         if step not in summary:
@@ -1139,12 +1369,29 @@ def main():
         help="letters to render in step (c) (default: %(default)s)")
     parser.add_argument('--skip-core', action='store_true',
         help="time our module only (core is slow at 100,000 invoices)")
+    parser.add_argument('--sqlite-exclude-workaround', action='store_true',
+        help="SQLite: leave the two EXCLUDE constraints of our reminders to "
+        "their partial unique indexes (Tryton's check in Python fails past "
+        "a few hundred reminders in one run)")
+    parser.add_argument('--modules', default='ours,core',
+        help="modules to time among ours,core (default: both)")
     parser.add_argument('--steps', default=','.join(STEPS),
         help="comma separated steps among %s" % ','.join(STEPS))
     parser.add_argument('--date', type=dt.date.fromisoformat,
         default=DEFAULT_DATE, help="date D (default: %(default)s)")
     parser.add_argument('--rebuild', action='store_true',
         help="rebuild the cached template")
+    parser.add_argument('--optimize', '-O', action='store_true',
+        help="run the timed steps with python -O (without the asserts of "
+        "Tryton, one of which is quadratic in the size of the batches)")
+    parser.add_argument('--fast-build', action='store_true',
+        help="build the template without Tryton's validation of each "
+        "record (same data, faster: for 100,000 invoices)")
+    parser.add_argument('--build-only', action='store_true',
+        help="build (or restore) the template and stop")
+    parser.add_argument('--module-snapshot', metavar='HASH',
+        help="run the copy of the module taken by an earlier run "
+        "(bench/.cache/module-HASH) instead of a new copy of the work tree")
     parser.add_argument('--profile', default='',
         help="cProfile these steps, e.g. ours:generate,core:process "
         "(stats in bench/results/)")
@@ -1153,22 +1400,41 @@ def main():
     if args.worker:
         return worker(json.loads(args.worker))
     args.steps = [s for s in args.steps.split(',') if s]
+    args.modules = [m for m in args.modules.split(',') if m]
+    if set(args.modules) - {'ours', 'core'}:
+        parser.error("--modules: ours, core")
     args.profile = {p for p in args.profile.split(',') if p}
     unknown = set(args.steps) - set(STEPS)
     if unknown:
         parser.error("unknown steps: %s" % ', '.join(sorted(unknown)))
 
     os.makedirs(CACHE_DIR, exist_ok=True)
-    key = cache_key(args)
+    if args.module_snapshot:
+        digest = args.module_snapshot
+        module_path = os.path.join(CACHE_DIR, 'module-%s' % digest)
+        if not os.path.isdir(module_path) or module_hash(
+                module_path) != digest:
+            parser.error("no snapshot %s" % module_path)
+    else:
+        module_path, digest = take_snapshot()
+    args.module_path = module_path
+    args.module_hash = digest
+    log("Module %s snapshot %s" % (MODULE, module_path))
+    key = cache_key(args, digest)
     store = (SQLiteStore if args.backend == 'sqlite'
         else PostgreSQLStore)(key)
+    store.module_hash = digest
     meta = ensure_template(store, args)
+    if args.build_only:
+        return
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     runs = run_benchmark(store, args, meta)
     summary = summarize(runs, args.steps)
     print_table(summary, args, meta)
 
     result = {
-        'machine': machine_facts(store),
+        'machine': dict(machine_facts(store),
+            load_average_at_start=load_at_start),
         'params': {
             'invoices': args.invoices,
             'customers': meta['data']['customers'],
@@ -1179,6 +1445,8 @@ def main():
             'letters': args.letters,
             'repeat': args.repeat,
             'skip_core': args.skip_core,
+            'python_optimize': args.optimize,
+            'sqlite_exclude_workaround': args.sqlite_exclude_workaround,
             },
         'data': meta['data'],
         'build': {
