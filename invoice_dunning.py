@@ -28,8 +28,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import DunningError, LevelValidationError
 from .penalty import (
-    Penalties, PenaltyWaiverMixin, compute_penalties, reached_levels,
-    round_half_up)
+    PenaltyWaiverMixin, compute_penalties, no_penalties, reached_levels)
 from .sql_invoice import apply_types, invoice_amount, invoice_moves
 
 CHANNELS = [
@@ -949,8 +948,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
             if i not in penalties:
                 currency = values['currency']
                 if currency not in zero:
-                    zero[currency] = Penalties(
-                        *(round_half_up(0, Currency(currency)),) * 3)
+                    zero[currency] = no_penalties(Currency(currency))
                 penalties[i] = zero[currency]
             values.update(cls._penalty_values(penalties[i]))
 

@@ -18,6 +18,7 @@ from trytond.model import (
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, PYSONEncoder
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
@@ -27,7 +28,6 @@ from .sql_invoice import apply_types, invoice_amount, invoice_moves
 
 # The penalties of a reminder, in the invoice currency, rounded
 Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee'])
-NO_PENALTIES = Penalties(Decimal(0), Decimal(0), Decimal(0))
 
 
 class RateTable(ModelSQL, ModelView):
@@ -423,10 +423,8 @@ def _invoice_history(invoice_ids):
 
 
 def _slices(ids):
-    size = backend.MAX_QUERY_PARAMS // 2
-    ids = list(ids)
-    for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+    "Lists of ids small enough for an IN clause"
+    return (list(s) for s in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2))
 
 
 def _formal_notice_dates(invoice_ids):
@@ -471,8 +469,7 @@ def compute_penalties(requests):
     result = {}
     for key, (invoice, level, date, overdue) in list(requests.items()):
         if level not in reachable:
-            result[key] = Penalties(
-                *(round_half_up(0, invoice.currency),) * 3)
+            result[key] = no_penalties(invoice.currency)
     requests = {k: v for k, v in requests.items() if k not in result}
     if not requests:
         return result
@@ -491,8 +488,7 @@ def compute_penalties(requests):
         if (not rules or invoice.dunning_penalty_waived
                 or invoice.party.dunning_penalty_waived
                 or (segment and segment.dunning_penalty_waived)):
-            result[key] = Penalties(
-                *(round_half_up(0, invoice.currency),) * 3)
+            result[key] = no_penalties(invoice.currency)
         else:
             applicable[key] = rules
     if not applicable:
@@ -602,6 +598,11 @@ def penalty_rules(procedure, segment):
         if rules:
             return rules
     return Penalty.search([('procedure', '=', procedure.id)])
+
+
+def no_penalties(currency):
+    "Nothing owed, in the precision of currency"
+    return Penalties(*(round_half_up(0, currency),) * 3)
 
 
 def round_half_up(value, currency):
