@@ -17,7 +17,7 @@ from trytond.modules.account_invoice_dunning.interest import (
 from trytond.modules.account_invoice_dunning.penalty import (
     compute_penalties, round_half_up)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, QueryCounter, create_invoices, ignore_cache_queries)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
@@ -180,6 +180,36 @@ class PenaltyTestCase(unittest.TestCase):
                 invoice, dt.date(2026, 4, 1), 'level_formal_notice')
         self.assertEqual(penalties.interest, D('1.72'))
         self.assertEqual(penalties.indemnity, D('0'))
+
+    @with_transaction()
+    def test_queries_do_not_grow(self):
+        "The penalties of 40 invoices take about as many queries as of 4"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
+        level = self._level('level_second_reminder')
+        counts = []
+        # The first run fills the caches (rules, levels, rates)
+        for count in [1, 4, 40]:
+            company, invoices = create_invoices(
+                count, date=dt.date(2026, 1, 5), amount=1200)
+            Party.write([i.party for i in invoices],
+                {'customer_type': 'professional'})
+            with set_company(company):
+                invoices = Invoice.browse([i.id for i in invoices])
+                counter = QueryCounter(ignore_cache_queries)
+                with counter:
+                    penalties = compute_penalties({i.id: (
+                                i, level, dt.date(2026, 3, 6), D(0))
+                            for i in invoices})
+            # The same 11.98 + 40 as test_inside_a_half_year, for each
+            self.assertEqual(
+                {(p.interest, p.indemnity) for p in penalties.values()},
+                {(D('11.98'), D('40.00'))})
+            self.assertEqual(len(penalties), count)
+            counts.append(counter.count)
+        # A query per invoice would add 36 queries
+        self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
 
     @with_transaction()
     def test_not_shown_before_its_level(self):
