@@ -42,7 +42,11 @@ LETTER_CHANNELS = {'letter', 'registered_letter', 'email'}
 
 
 # Records handled at once: Tryton's ORM slows down on long lists of records
+# (each instance of a browse checks the whole list of its ids)
 BATCH_SIZE = 200
+# Reminders processed at once: each batch refreshes its amounts in a few
+# queries and stores its history, whatever the number of reminders
+PROCESS_BATCH_SIZE = 1000
 
 
 def browse(Model, ids):
@@ -1008,11 +1012,26 @@ class Dunning(Workflow, ModelSQL, ModelView):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('done')
     def process(cls, dunnings):
         """Check the invoices are still due, refresh the amounts, render the
-        letters and archive them"""
+        letters and archive them, by batches of the same transaction"""
+        transaction = Transaction()
+        # All at once: a lock asked later restarts the transaction
         cls.lock(dunnings)
+        for sub_ids in grouped_slice(
+                [d.id for d in dunnings], PROCESS_BATCH_SIZE):
+            cls._process(cls.browse(list(sub_ids)))
+            # The history of the transitions (ir.model.log) is saved at
+            # commit in one list, whose creation slows down with its
+            # length: save it batch by batch
+            store_log_records = getattr(
+                transaction, '_store_log_records', None)
+            if store_log_records:
+                store_log_records()
+
+    @classmethod
+    @Workflow.transition('done')
+    def _process(cls, dunnings):
         dunnings = [d for d in dunnings if d.state == 'draft']
         if not dunnings:
             return
