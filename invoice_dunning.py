@@ -1061,11 +1061,16 @@ class Dunning(Workflow, ModelSQL, ModelView):
     def _archive_letters(cls, dunnings):
         """Render and archive the letters of reminders that have none yet: a
         letter once archived is never rendered again"""
+        pool = Pool()
+        Letter = pool.get('account.invoice.dunning.letter', type='report')
         dunnings = [d for d in dunnings
             if not d.letter_format and d.channel in LETTER_CHANNELS]
-        for dunning in dunnings:
-            dunning.letter_format, dunning.letter = dunning.render_letter()
-        cls.save(dunnings)
+        for sub_dunnings in grouped_slice(dunnings, BATCH_SIZE):
+            sub_dunnings = list(sub_dunnings)
+            letters = Letter.render_letters(sub_dunnings)
+            for dunning in sub_dunnings:
+                dunning.letter_format, dunning.letter = letters[dunning.id]
+            cls.save(sub_dunnings)
 
     @classmethod
     def _refresh_amounts(cls, dunnings, strict=True):
@@ -1121,16 +1126,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
         "Render the letter of the reminder in the language of the party"
         pool = Pool()
         Letter = pool.get('account.invoice.dunning.letter', type='report')
-        report = self.level.get_report()
-        language = self.party.lang.code if self.party.lang else None
-        with Transaction().set_context(language=language):
-            oext, content, _, _ = Letter.execute([self.id], {
-                    'model': self.__name__,
-                    'id': self.id,
-                    'ids': [self.id],
-                    'action_id': report.id,
-                    })
-        return oext, content
+        return Letter.render_letters([self])[self.id]
 
     @classmethod
     def process_automatic(cls, companies):

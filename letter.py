@@ -2,15 +2,20 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 "Reminder letters: rendering, archived copies and the history of an invoice."
+import threading
 import zipfile
+from collections import defaultdict
 from io import BytesIO
 from types import SimpleNamespace
+
+import relatorio.reporting
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.modules.company import CompanyReport
 from trytond.pool import Pool
 from trytond.report import Report
+from trytond.report.report import MIMETYPES
 from trytond.tools import slugify
 from trytond.transaction import Transaction
 
@@ -20,6 +25,8 @@ from .penalty import penalty_rules
 
 # Languages that write the names of months in lower case
 LOWERCASE_MONTHS = {'ca', 'es', 'fr', 'it', 'nl', 'pl', 'pt', 'ro', 'sl'}
+# What the letters of a batch share (company, labels), while rendering it
+_batch = threading.local()
 
 
 def _address_lines(address):
@@ -45,6 +52,109 @@ class Letter(CompanyReport):
         return context
 
     @classmethod
+    def render_letters(cls, dunnings):
+        """Return {dunning id: (format, content)}: one document a reminder
+
+        The reminders of a batch are read together, each template is parsed
+        once for the batch, and what the letters of a company share is
+        computed once."""
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        Dunning = pool.get('account.invoice.dunning')
+        groups = defaultdict(list)
+        for dunning in dunnings:
+            report = dunning.level.get_report()
+            language = dunning.party.lang.code if dunning.party.lang else None
+            groups[report.id, language].append(dunning.id)
+        result = {}
+        _batch.memo = {}
+        try:
+            for (report_id, language), ids in groups.items():
+                action = ActionReport(report_id)
+                with Transaction().set_context(language=language):
+                    cls.check_access(action, Dunning.__name__, ids)
+                    template, translate = cls._letter_template(action)
+                    records = cls._get_records(ids, Dunning.__name__, {})
+                    for record in records:
+                        data = {
+                            'model': Dunning.__name__,
+                            'id': record.id,
+                            'ids': [record.id],
+                            'action_id': action.id,
+                            }
+                        header = dict(cls.header_key(record, data))
+                        # get_context may change the context (set_lang)
+                        with Transaction().set_context(
+                                Transaction().context):
+                            context = cls.get_context([record], header, data)
+                            if translate:
+                                context['gettext'] = translate.gettext
+                                context['ngettext'] = translate.ngettext
+                            content = template.generate(**context).render()
+                        if hasattr(content, 'getvalue'):
+                            content = content.getvalue()
+                        result[record.id] = cls.convert(action, content)
+        finally:
+            del _batch.memo
+        return result
+
+    @classmethod
+    def _letter_template(cls, action):
+        "A template of action parsed for the batch, and its translator"
+        loader = relatorio.reporting.MIMETemplateLoader()
+        klass = loader.factories[loader.get_type(
+                MIMETYPES[action.template_extension])]
+        template = klass(BytesIO(action.report_content))
+        return template, cls._callback_loader(action, template)
+
+    @classmethod
+    def _shared(cls, key, compute):
+        "compute(), once a batch for key when rendering a batch"
+        memo = getattr(_batch, 'memo', None)
+        if memo is None:
+            return compute()
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    @classmethod
+    def _company_values(cls, company):
+        "What the letters of company print of it"
+        pool = Pool()
+        Configuration = pool.get('account.configuration')
+        config = Configuration(1)
+        company_party = company.party
+        company_address = company_party.address_get(type='invoice')
+        phone = company_party.contact_mechanism_get({'phone', 'mobile'})
+        email = company_party.contact_mechanism_get('email')
+        website = company_party.contact_mechanism_get('website')
+        tax_identifier = getattr(company_party, 'tax_identifier', None)
+
+        def config_value(name):
+            return config.get_multivalue(name, company=company.id) or ''
+        return SimpleNamespace(
+            company_name=company_party.full_name or company_party.rec_name,
+            company_address=_address_lines(company_address),
+            company_phone=phone.value if phone else '',
+            company_email=email.value if email else '',
+            company_website=website.value if website else '',
+            company_tax_identifier=(
+                tax_identifier.code if tax_identifier else ''),
+            company_header=(company.header_used or ''
+                if hasattr(company, 'header_used') else ''),
+            place=(company_address.city if company_address
+                and company_address.city else ''),
+            bank_accounts=cls.get_bank_accounts(company),
+            contact_name=config_value('dunning_contact_name'),
+            contact_email=(config_value('dunning_contact_email')
+                or (email.value if email else '')),
+            contact_phone=(config_value('dunning_contact_phone')
+                or (phone.value if phone else '')),
+            signatory=config_value('dunning_signatory'),
+            signatory_title=config_value('dunning_signatory_title'),
+            )
+
+    @classmethod
     def _channel_labels(cls, language):
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
@@ -57,7 +167,6 @@ class Letter(CompanyReport):
         "Return the data printed on the letter of dunning"
         pool = Pool()
         Lang = pool.get('ir.lang')
-        Configuration = pool.get('account.configuration')
         Level = pool.get('account.invoice.dunning.level')
         Month = pool.get('ir.calendar.month')
 
@@ -66,8 +175,9 @@ class Letter(CompanyReport):
         party = dunning.party
         language = party.lang.code if party.lang else None
         lang = Lang.get(language)
-        config = Configuration(1)
         currency = dunning.currency
+        months = cls._shared(('months', lang.code),
+            lambda: Month.locale(lang))
 
         def date(value):
             return lang.strftime(value) if value else ''
@@ -76,7 +186,7 @@ class Letter(CompanyReport):
             # "19 novembre 2026": how letters write their dates
             if not value:
                 return ''
-            month = Month.locale(lang)[value.month]
+            month = months[value.month]
             if lang.code.split('_')[0] in LOWERCASE_MONTHS:
                 month = month.lower()
             return '%d %s %d' % (value.day, month, value.year)
@@ -85,14 +195,15 @@ class Letter(CompanyReport):
             return (lang.currency(value, currency, grouping=True)
                 if value is not None else '')
 
-        def config_value(name):
-            return config.get_multivalue(name, company=company.id) or ''
-
-        channels = cls._channel_labels(language)
+        channels = cls._shared(('channels', language),
+            lambda: cls._channel_labels(language))
         with Transaction().set_context(language=language):
-            levels = {l.id: l.name for l in Level.browse(
-                    [d.level.id for d in dunning.previous_dunnings]
-                    + [dunning.level.id])}
+            levels = cls._shared(('levels', language), dict)
+            for level in (
+                    [d.level for d in dunning.previous_dunnings]
+                    + [dunning.level]):
+                if level.id not in levels:
+                    levels[level.id] = Level(level.id).name
         previous = [SimpleNamespace(
                 date=date(d.date),
                 level=levels[d.level.id],
@@ -102,15 +213,9 @@ class Letter(CompanyReport):
                 deadline=date(d.deadline))
             for d in dunning.previous_dunnings]
 
-        company_party = company.party
-        company_address = company_party.address_get(type='invoice')
-        phone = company_party.contact_mechanism_get({'phone', 'mobile'})
-        email = company_party.contact_mechanism_get('email')
-        website = company_party.contact_mechanism_get('website')
-        tax_identifier = getattr(company_party, 'tax_identifier', None)
+        shared = cls._shared(('company', company.id),
+            lambda: cls._company_values(company))
         customer_address, recipient = cls.get_recipient(dunning)
-        place = (company_address.city if company_address
-            and company_address.city else '')
 
         lines = [l for l in invoice.lines if l.type == 'line']
         description = invoice.description or ', '.join(
@@ -119,24 +224,15 @@ class Letter(CompanyReport):
                     for l in lines[:3])))
 
         return SimpleNamespace(
+            **vars(shared),
             dunning=dunning,
             lang=language,
-            company_name=company_party.full_name or company_party.rec_name,
-            company_address=_address_lines(company_address),
-            company_phone=phone.value if phone else '',
-            company_email=email.value if email else '',
-            company_website=website.value if website else '',
-            company_tax_identifier=(
-                tax_identifier.code if tax_identifier else ''),
-            company_header=(company.header_used or ''
-                if hasattr(company, 'header_used') else ''),
             customer_name=party.full_name or party.rec_name,
             customer_address=(
                 ([recipient] if recipient else [])
                 + _address_lines(customer_address)),
             recipient_email=cls.get_recipient_email(dunning),
             customer_code=party.code or '',
-            place=place,
             date=long_date(dunning.date),
             level=levels[dunning.level.id],
             channel=channels.get(dunning.channel, ''),
@@ -152,15 +248,7 @@ class Letter(CompanyReport):
             remaining_amount=money(dunning.remaining_amount),
             amount=money(dunning.amount),
             deadline=long_date(dunning.deadline),
-            bank_accounts=cls.get_bank_accounts(company),
             payment_reference=invoice.number or '',
-            contact_name=config_value('dunning_contact_name'),
-            contact_email=(config_value('dunning_contact_email')
-                or (email.value if email else '')),
-            contact_phone=(config_value('dunning_contact_phone')
-                or (phone.value if phone else '')),
-            signatory=config_value('dunning_signatory'),
-            signatory_title=config_value('dunning_signatory_title'),
             previous=previous,
             penalties=cls.get_penalties(dunning, lang, money),
             interest_amount=money(dunning.interest_amount),
@@ -188,7 +276,10 @@ class Letter(CompanyReport):
             }
         lines, seen = [], set()
         with Transaction().set_context(language=lang.code):
-            rules = Penalty.browse(penalty_rules(dunning.procedure, segment))
+            rules = cls._shared(('rules', dunning.procedure.id,
+                    segment.id if segment else None, lang.code),
+                lambda: Penalty.browse(
+                    penalty_rules(dunning.procedure, segment)))
             for rule in rules:
                 amount = amounts.get(rule.kind)
                 if (not amount or rule.kind in seen

@@ -925,18 +925,36 @@ def ours_step(pool, step, date, letters, company):
         return Step(run, post=post)
 
     if step == 'letters':
-        render = Dunning.render_letter
         rendering = {'seconds': 0., 'count': 0, 'bytes': 0}
 
-        def timed_render(self):
-            start = time.perf_counter()
-            oext, content = render(self)
+        def add(start, results):
             rendering['seconds'] += time.perf_counter() - start
-            rendering['count'] += 1
-            rendering['bytes'] += len(content or b'')
-            rendering['format'] = oext
-            return oext, content
-        Dunning.render_letter = timed_render
+            for oext, content in results:
+                rendering['count'] += 1
+                rendering['bytes'] += len(content or b'')
+                rendering['format'] = oext
+
+        Letter = pool.get('account.invoice.dunning.letter', type='report')
+        if hasattr(Letter, 'render_letters'):
+            # Rendered by batches
+            render_letters = Letter.render_letters.__func__
+
+            def timed_render_letters(cls, dunnings):
+                start = time.perf_counter()
+                letters = render_letters(cls, dunnings)
+                add(start, letters.values())
+                return letters
+            Letter.render_letters = classmethod(timed_render_letters)
+        else:
+            # Older versions: one by one
+            render = Dunning.render_letter
+
+            def timed_render(self):
+                start = time.perf_counter()
+                result = render(self)
+                add(start, [result])
+                return result
+            Dunning.render_letter = timed_render
 
         def run(prepared):
             rendering.update(seconds=0., count=0, bytes=0)
