@@ -9,13 +9,14 @@ from io import BytesIO
 from types import SimpleNamespace
 
 import relatorio.reporting
+from genshi.filters import Translator
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.modules.company import CompanyReport
 from trytond.pool import Pool
 from trytond.report import Report
-from trytond.report.report import MIMETYPES
+from trytond.report.report import MIMETYPES, TranslateFactory
 from trytond.tools import slugify
 from trytond.transaction import Transaction
 
@@ -35,6 +36,27 @@ def _address_lines(address):
     with Transaction().set_context(address_with_party=False):
         full_address = address.full_address or ''
     return [l for l in full_address.splitlines() if l.strip()]
+
+
+class _BatchTranslate(TranslateFactory):
+    """The translations of a report, each text looked up once a batch for
+    each language: a letter prints the same texts as the others"""
+
+    def __init__(self, report_name, translation):
+        super().__init__(report_name, translation)
+        self._memo = {}
+
+    def gettext(self, text):
+        key = (Transaction().context.get('language'), text)
+        if key not in self._memo:
+            self._memo[key] = super().gettext(text)
+        return self._memo[key]
+
+    def ngettext(self, text, text_plural, n):
+        key = (Transaction().context.get('language'), text, text_plural, n)
+        if key not in self._memo:
+            self._memo[key] = super().ngettext(text, text_plural, n)
+        return self._memo[key]
 
 
 class Letter(CompanyReport):
@@ -100,12 +122,22 @@ class Letter(CompanyReport):
 
     @classmethod
     def _letter_template(cls, action):
-        "A template of action parsed for the batch, and its translator"
+        """A template of action parsed for the batch, and its translator
+        (as Report._callback_loader sets it, remembering its answers)"""
+        pool = Pool()
+        Translation = pool.get('ir.translation')
         loader = relatorio.reporting.MIMETemplateLoader()
         klass = loader.factories[loader.get_type(
                 MIMETYPES[action.template_extension])]
         template = klass(BytesIO(action.report_content))
-        return template, cls._callback_loader(action, template)
+        translate = None
+        if action.translatable:
+            translate = _BatchTranslate(cls.__name__, Translation)
+            translator = Translator(translate)
+            template.filters.append(translator)
+            if hasattr(template, 'add_directives'):
+                template.add_directives(Translator.NAMESPACE, translator)
+        return template, translate
 
     @classmethod
     def _shared(cls, key, compute):
