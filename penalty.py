@@ -458,81 +458,125 @@ def compute_penalties(requests):
     Nothing is due when the invoice, its party or the segment of the party
     waives penalties, or when no penalty rule applies."""
     pool = Pool()
+    Company = pool.get('company.company')
     Currency = pool.get('currency.currency')
     Party = pool.get('party.party')
     RateTable = pool.get('account.invoice.dunning.rate')
 
     if not requests:
         return {}
+    # What the computation needs of the invoices, read at once
+    invoices = _invoice_facts({r[0].id for r in requests.values()})
+    currencies = {c.id: c for c in Currency.browse(
+            list({f.currency for f in invoices.values()}))}
     # Levels that no rule reaches cost nothing: most first reminders
     reachable = reached_levels({r[1] for r in requests.values()})
     result = {}
     for key, (invoice, level, date, overdue) in list(requests.items()):
         if level not in reachable:
-            result[key] = no_penalties(invoice.currency)
+            result[key] = no_penalties(currencies[invoices[invoice.id].currency])
     requests = {k: v for k, v in requests.items() if k not in result}
     if not requests:
         return result
     # The rules of each request, from the segments of the parties fetched
     # at once
-    segments = _party_segments({(r[0].party.id, r[0].company.id)
+    segments = _party_segments({
+            (invoices[r[0].id].party, invoices[r[0].id].company)
             for r in requests.values()})
     rules_cache, applicable = {}, {}
     for key, (invoice, level, date, overdue) in requests.items():
-        segment = segments.get((invoice.party.id, invoice.company.id))
-        cache_key = (level.procedure.id, segment.id if segment else None)
+        facts = invoices[invoice.id]
+        segment = segments.get((facts.party, facts.company))
+        cache_key = (level.procedure.id, segment.id if segment else None,
+            level.id)
         if cache_key not in rules_cache:
-            rules_cache[cache_key] = penalty_rules(level.procedure, segment)
-        rules = [r for r in rules_cache[cache_key]
-            if r.applies_to(r.customer_type, level)]
-        if (not rules or invoice.dunning_penalty_waived
-                or invoice.party.dunning_penalty_waived
+            rules_cache[cache_key] = [r
+                for r in penalty_rules(level.procedure, segment)
+                if r.applies_to(r.customer_type, level)]
+        rules = rules_cache[cache_key]
+        if (not rules or facts.waived or facts.party_waived
                 or (segment and segment.dunning_penalty_waived)):
-            result[key] = no_penalties(invoice.currency)
+            result[key] = no_penalties(currencies[facts.currency])
         else:
             applicable[key] = rules
     if not applicable:
         return result
-    invoices = {requests[k][0].id: requests[k][0] for k in applicable}
-    customer_types = Party.customer_types(
-        list({i.party for i in invoices.values()}))
-    history_lines, history_payments = _invoice_history(list(invoices))
-    notices = _formal_notice_dates(list(invoices))
+    invoice_ids = list({requests[k][0].id for k in applicable})
+    customer_types = Party.customer_types(Party.browse(
+            list({invoices[i].party for i in invoice_ids})))
+    company_currencies = {c.id: c.currency.id for c in Company.browse(
+            list({invoices[i].company for i in invoice_ids}))}
+    history_lines, history_payments = _invoice_history(invoice_ids)
+    notices = _formal_notice_dates(invoice_ids)
     rate_values = {t.id: sorted((v.date, v.rate) for v in t.values)
         for t in RateTable.search([])}
+    # Whether a rule applies to a customer type at a level, once each
+    applies = {}
+
+    def rules_of(rules, customer_type, level):
+        key = (tuple(r.id for r in rules), customer_type, level.id)
+        if key not in applies:
+            applies[key] = [r for r in rules
+                if r.applies_to(customer_type, level)]
+        return applies[key]
+
     with Transaction().set_context(_rate_values=rate_values):
         for key, rules in applicable.items():
             invoice, level, date, overdue = requests[key]
-            company = invoice.company
-            customer_type = customer_types[invoice.party.id]
+            facts = invoices[invoice.id]
+            currency = currencies[facts.currency]
             lines = history_lines.get(invoice.id, [])
             payments = history_payments.get(invoice.id, [])
             interest = indemnity = fee = Decimal(0)
-            late = _is_late(lines, payments, date)
-            for rule in rules:
-                if not late or not rule.applies_to(customer_type, level):
-                    continue
-                if rule.kind == 'interest':
-                    interest += rule.interest(lines, payments, date,
-                        notices.get(invoice.id))
-                elif rule.kind == 'fixed':
-                    amount = rule.amount or 0
-                    if rule.currency and rule.currency != invoice.currency:
-                        with Transaction().set_context(date=date):
-                            amount = Currency.compute(
-                                rule.currency, amount, invoice.currency,
-                                round=False)
-                    elif (not rule.currency
-                            and company.currency != invoice.currency):
-                        with Transaction().set_context(date=date):
-                            amount = Currency.compute(
-                                company.currency, amount, invoice.currency,
-                                round=False)
-                    indemnity += amount
-                elif rule.kind == 'percentage':
-                    fee += overdue * (rule.percentage or 0)
-            result[key] = Penalties(*(round_half_up(v, invoice.currency)
+            if _is_late(lines, payments, date):
+                for rule in rules_of(
+                        rules, customer_types[facts.party], level):
+                    if rule.kind == 'interest':
+                        interest += rule.interest(lines, payments, date,
+                            notices.get(invoice.id))
+                    elif rule.kind == 'fixed':
+                        amount = rule.amount or 0
+                        source = (rule.currency.id if rule.currency
+                            else company_currencies[facts.company])
+                        if source != currency.id:
+                            with Transaction().set_context(date=date):
+                                amount = Currency.compute(
+                                    Currency(source), amount, currency,
+                                    round=False)
+                        indemnity += amount
+                    elif rule.kind == 'percentage':
+                        fee += overdue * (rule.percentage or 0)
+            result[key] = Penalties(*(round_half_up(v, currency)
                     for v in (interest, indemnity, fee)))
+    return result
+
+
+InvoiceFacts = namedtuple('InvoiceFacts',
+    ['party', 'company', 'currency', 'waived', 'party_waived'])
+
+
+def _invoice_facts(invoice_ids):
+    """Return {invoice: InvoiceFacts} of the invoices: party, company,
+    currency and the waivers of the invoice and of the party, in a query a
+    slice of ids"""
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    Party = pool.get('party.party')
+    invoice = Invoice.__table__()
+    party = Party.__table__()
+    cursor = Transaction().connection.cursor()
+    result = {}
+    for sub_ids in _slices(list(invoice_ids)):
+        cursor.execute(*invoice
+            .join(party, condition=party.id == invoice.party)
+            .select(invoice.id, invoice.party, invoice.company,
+                invoice.currency, invoice.dunning_penalty_waived,
+                party.dunning_penalty_waived,
+                where=fields.SQL_OPERATORS['in'](invoice.id, sub_ids)))
+        for (invoice_id, party_id, company_id, currency_id, waived,
+                party_waived) in cursor:
+            result[invoice_id] = InvoiceFacts(party_id, company_id,
+                currency_id, bool(waived), bool(party_waived))
     return result
 
 
