@@ -1004,6 +1004,7 @@ def penalties_step(pool, date, company):
     the reminders, letters and penalty invoices use, without writing"""
     from trytond.modules.account_invoice_dunning.penalty import (
         compute_penalties)
+    from trytond.tools import grouped_slice
     Dunning = pool.get('account.invoice.dunning')
     Invoice = pool.get('account.invoice')
     ModelData = pool.get('ir.model.data')
@@ -1017,7 +1018,11 @@ def penalties_step(pool, date, company):
     def run(prepared):
         level = Level(ModelData.get_id(MODULE, 'level_formal_notice'))
         overdue = prepared['overdue']
-        invoices = Invoice.browse(sorted(overdue))
+        # Browsed by slices, as the module does: Tryton checks the whole
+        # list of a browse for each of its instances
+        invoices = []
+        for sub_ids in grouped_slice(sorted(overdue), 1000):
+            invoices.extend(Invoice.browse(list(sub_ids)))
         penalties = compute_penalties({i.id: (i, level, date, overdue[i.id])
                 for i in invoices})
         return {'invoices': len(penalties),
