@@ -24,6 +24,7 @@ PGPORT, PGUSER, PGPASSWORD), for example a throwaway one:
 See bench/README.rst.
 """
 import argparse
+import atexit
 import datetime as dt
 import hashlib
 import json
@@ -32,6 +33,7 @@ import platform
 import random
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -54,7 +56,7 @@ SEED = 20261102
 INVOICES_PER_CUSTOMER = 10
 CHUNK = 1000
 STEPS = ['generate', 'process', 'letters', 'escalate', 'penalties',
-    'classify']
+    'classify', 'workers']
 STEP_TITLES = {
     'generate': "(a) generation on D",
     'process': "(b) process all drafts",
@@ -62,9 +64,13 @@ STEP_TITLES = {
     'escalate': "(d) escalation on D+30",
     'penalties': "(e) penalties on D+30",
     'classify': "(f) segments on D+30",
+    'workers': "(g) letters by W workers",
     }
 # Steps of our module that core account_dunning has no equivalent of
-OURS_ONLY = {'penalties', 'classify'}
+OURS_ONLY = {'penalties', 'classify', 'workers'}
+# Seconds given to trytond-worker processes to load the pool before the
+# clock starts
+WORKER_WARMUP = 20
 RESULT_MARK = 'BENCH-RESULT '
 
 
@@ -869,11 +875,14 @@ class Step:
     the input of run (timed, committed or rolled back), post (untimed, own
     transaction) counts what run did; all three return dicts"""
 
-    def __init__(self, run, commit=True, prepare=None, post=None):
+    def __init__(self, run, commit=True, prepare=None, post=None,
+            after_commit=None):
         self.run = run
         self.commit = commit
         self.prepare = prepare or (lambda: {})
         self.post = post or (lambda result: {})
+        # Timed too, after the commit of run (e.g. waiting for workers)
+        self.after_commit = after_commit
 
 
 def select_drafts(Dunning, letters):
@@ -975,6 +984,9 @@ def ours_step(pool, step, date, letters, company):
     if step == 'penalties':
         return penalties_step(pool, date, company)
 
+    if step.startswith('workers'):
+        return workers_step(pool, int(step[len('workers'):]), letters)
+
     if step == 'classify':
         from trytond.transaction import Transaction
         Party = pool.get('party.party')
@@ -1032,6 +1044,56 @@ def penalties_step(pool, date, company):
                 if p.interest)}
     return Step(run, commit=False, prepare=prepare,
         post=lambda result: result)
+
+
+def workers_step(pool, workers, letters):
+    """Process M drafts with the letters queued, and time until the W
+    trytond-worker processes (started by the orchestrator before the clock,
+    see start_workers) have archived them all"""
+    import trytond.config as config
+    from trytond.transaction import Transaction
+    from sql import Null
+    from sql.aggregate import Count
+    Dunning = pool.get('account.invoice.dunning')
+    Queue = pool.get('ir.queue')
+
+    def run(prepared):
+        # Until the end of wait: Tryton runs the tasks of a transaction at
+        # its commit when no worker is configured
+        config.set('queue', 'worker', 'True')
+        Dunning.process(Dunning.browse(prepared['ids']))
+        # The template was analyzed with an empty queue: with these
+        # statistics PostgreSQL runs the subquery of Tryton's Queue.pull
+        # (LIMIT 1 FOR UPDATE SKIP LOCKED) once per row, and a worker
+        # dequeues several tasks but runs one (see bench/README.rst)
+        Transaction().connection.cursor().execute('ANALYZE "ir_queue"')
+        return prepared
+
+    def wait(result):
+        "Committed: the workers take the tasks; wait for the last one"
+        queue = Queue.__table__()
+        deadline = time.monotonic() + int(os.environ.get('BENCH_WORKERS_TIMEOUT', 600))
+        try:
+            while time.monotonic() < deadline:
+                with Transaction().new_transaction() as transaction:
+                    cursor = transaction.connection.cursor()
+                    cursor.execute(*queue.select(Count(queue.id),
+                            where=(queue.finished_at == Null)))
+                    pending, = cursor.fetchone()
+                if not pending:
+                    break
+                time.sleep(.05)
+            return {'pending': pending}
+        finally:
+            config.set('queue', 'worker', 'False')
+
+    def post(result):
+        dunnings = Dunning.browse(result['ids'])
+        return {'reminders': len(dunnings),
+            'letters': sum(1 for d in dunnings if d.letter_format),
+            'workers': workers, 'pending': result.get('pending')}
+    return Step(run, prepare=select_drafts(Dunning, letters), post=post,
+        after_commit=wait)
 
 
 def core_step(pool, step, date, letters, company):
@@ -1217,6 +1279,10 @@ def run_step(spec):
         result, attempts = run_transaction(database, user,
             lambda: queries.run(step.run, prepared), context=context,
             commit=step.commit)
+        if step.after_commit:
+            result.update(run_transaction(database, user,
+                    lambda: step.after_commit(result), context=context,
+                    commit=False)[0])
     except Exception as exception:
         import traceback
         traceback.print_exc(limit=-12)
@@ -1386,6 +1452,34 @@ def fix_data():
     RateValue.create(values)
 
 
+def start_workers(database, path, backend, count):
+    """Start trytond-worker with count processes on database and give them
+    WORKER_WARMUP seconds to load the pool (not timed)"""
+    env = {k: v for k, v in os.environ.items()
+        if not k.startswith('TRYTOND_')}
+    env['TRYTOND_DATABASE__URI'] = 'postgresql://'
+    env['TRYTOND_DATABASE__PATH'] = path or WORK_DIR
+    env['TRYTOND_QUEUE__WORKER'] = 'True'
+    command = [os.path.join(os.path.dirname(sys.executable),
+            'trytond-worker'), '-v', '-d', database, '-n', str(count), '-t', '1']
+    worker = subprocess.Popen(command, env=env)
+    atexit.register(lambda: worker.poll() is None and worker.kill())
+    time.sleep(WORKER_WARMUP)
+    if worker.poll() is not None:
+        raise SystemExit("trytond-worker stopped (exit %s)" % worker.returncode)
+    return worker
+
+
+def stop_workers(worker):
+    # trytond-worker stops on an interrupt, as on Ctrl-C
+    worker.send_signal(signal.SIGINT)
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 def run_benchmark(store, args, meta):
     modules = [m for m in args.modules
         if not (args.skip_core and m == 'core')]
@@ -1400,8 +1494,10 @@ def run_benchmark(store, args, meta):
         order.append('process')
     if 'escalate' in steps:
         order.append('escalate')
-    # (e) rolls back, (f) commits: on the data of D+30
+    # (e) rolls back, (f) commits: on the data of D+30, then (g) processes
+    # drafts of D+30
     order += [s for s in ['penalties', 'classify'] if s in steps]
+    order += [s for s in steps if s.startswith('workers')]
     profiled = set()
     for repeat in range(args.repeat):
         for module in modules:
@@ -1431,8 +1527,16 @@ def run_benchmark(store, args, meta):
                             'profile-%s-%s-%d-%s.prof' % (store.backend,
                                 args.invoices, repeat, key.replace(':', '-')))
                     spec['profile'] = profile
-                    result = run_worker(spec, store.backend, path,
-                        optimize=args.optimize)
+                    workers = None
+                    if step.startswith('workers'):
+                        workers = start_workers(name, path, store.backend,
+                            int(step[len('workers'):]))
+                    try:
+                        result = run_worker(spec, store.backend, path,
+                            optimize=args.optimize)
+                    finally:
+                        if workers:
+                            stop_workers(workers)
                     if profile:
                         result['profile'] = profile
                         print_profile(profile)
@@ -1495,6 +1599,12 @@ def summarize(runs, steps):
                     'indemnity', 'with_interest']:
                 if key in last:
                     entry[key] = last[key]
+            if step.startswith('workers'):
+                entry['letters'] = last.get('letters')
+                entry['workers'] = last.get('workers')
+                entry['pending'] = last.get('pending')
+                entry['letters_per_second'] = round(
+                    last.get('letters', 0) / median, 1) if median else None
             if step == 'letters':
                 entry['letters'] = last.get('letters')
                 entry['dunnings_on_letter'] = last.get('dunnings_on_letter')
@@ -1517,6 +1627,12 @@ def summarize(runs, steps):
                 row['core']['seconds'] / row['ours']['seconds'], 2)
         summary[step] = row
     return summary
+
+
+def step_title(step):
+    if step.startswith('workers'):
+        return "(g) letters by %s worker(s)" % step[len('workers'):]
+    return STEP_TITLES[step]
 
 
 def print_table(summary, args, meta):
@@ -1544,7 +1660,7 @@ def print_table(summary, args, meta):
             return 'FAILED' if 'error' in entry else fmt(
                 entry.get('seconds'))
         print("%-28s | %9s | %9s | %9s | %14s | %14s | %9s | %9s | %7s"
-            % (STEP_TITLES[step],
+            % (step_title(step),
                 seconds(ours), 'n/a' if step in OURS_ONLY else seconds(core),
                 fmt(row.get('ratio_core_ours')),
                 ours.get('reminders') or '-', core.get('reminders') or '-',
@@ -1557,6 +1673,13 @@ def print_table(summary, args, meta):
         for e in row.values() if isinstance(e, dict) and 'workaround' in e}
     for workaround in workarounds:
         print("WORKAROUND: %s" % workaround)
+    for step, row in summary.items():
+        entry = row.get('ours')
+        if step.startswith('workers') and entry and 'error' not in entry:
+            print("letters/s with %d trytond-worker process(es): %6.1f  "
+                "(%d letters for %d reminders, processing included)" % (
+                    entry['workers'], entry['letters_per_second'],
+                    entry['letters'], entry['reminders']))
     if 'letters' in summary:
         row = summary['letters']
         for module in ['ours', 'core']:
@@ -1628,6 +1751,10 @@ def main():
     parser.add_argument('--profile', default='',
         help="cProfile these steps, e.g. ours:generate,core:process "
         "(stats in bench/results/)")
+    parser.add_argument('--workers', default='1,2',
+        type=lambda v: [int(w) for w in v.split(',') if w],
+        help="trytond-worker processes of step (g), each count a run "
+        "(default: %(default)s; PostgreSQL only)")
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -1640,6 +1767,15 @@ def main():
     unknown = set(args.steps) - set(STEPS)
     if unknown:
         parser.error("unknown steps: %s" % ', '.join(sorted(unknown)))
+    if 'workers' in args.steps:
+        index = args.steps.index('workers')
+        if args.backend == 'postgresql':
+            args.steps[index:index + 1] = ['workers%d' % w
+                for w in args.workers]
+        else:
+            # Tryton's queue shares the tasks through PostgreSQL
+            log("Step workers skipped: trytond-worker needs PostgreSQL")
+            del args.steps[index]
 
     os.makedirs(CACHE_DIR, exist_ok=True)
     if args.module_snapshot:
