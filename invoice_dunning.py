@@ -39,6 +39,9 @@ CHANNELS = [
     ]
 # Channels for which a letter is rendered and archived when processed
 LETTER_CHANNELS = {'letter', 'registered_letter', 'email'}
+# The time left to the queue to archive the letters of processed reminders
+# before the daily task archives them itself
+LETTER_GRACE = dt.timedelta(hours=1)
 
 
 # Records handled at once: Tryton's ORM slows down on long lists of records
@@ -1155,6 +1158,28 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 cls.generate_dunnings(
                     date=today, companies=[company], strict=False)
                 cls.process_automatic([company])
+                cls.archive_missing_letters([company])
+
+    @classmethod
+    def archive_missing_letters(cls, companies, delay=LETTER_GRACE):
+        """Archive again the letters of reminders processed more than delay
+        ago and still without their letter: a task of the queue lost on its
+        way (a worker stopped, a task dequeued but not run) loses no
+        letter"""
+        dunnings = cls.search([
+                ('company', 'in', [int(c) for c in companies]),
+                ('state', '=', 'done'),
+                ('channel', 'in', list(LETTER_CHANNELS)),
+                ('letter_format', '=', None),
+                ('write_date', '<', dt.datetime.now() - delay),
+                ])
+        if not dunnings:
+            return
+        if config.getboolean('queue', 'worker', default=False):
+            with Transaction().set_context(queue_batch=True):
+                cls.__queue__.archive_letters(dunnings)
+        else:
+            cls._archive_letters(dunnings)
 
 
 def _set_changed(record, name, value):

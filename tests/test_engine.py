@@ -6,6 +6,7 @@ database constraints and concurrent runs."""
 import datetime as dt
 import threading
 import unittest
+import unittest.mock
 from decimal import Decimal
 
 from sql import Table
@@ -143,6 +144,35 @@ class EngineTestCase(unittest.TestCase):
             # A cancelled reminder of the same level is history, allowed
             self._duplicate(dunning, state='cancelled')
             self.assertEqual(Dunning.search([], count=True), 2)
+
+    @with_transaction()
+    def test_daily_task_archives_lost_letters(self):
+        "A letter whose task was lost is archived by the daily task"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, _ = create_invoices(1)
+        with set_company(company):
+            dunning, = Dunning.generate_dunnings(date=dt.date(2026, 2, 11))
+            # The task of the queue that renders the letter is lost
+            with unittest.mock.patch.object(Dunning, '_archive_letters',
+                    classmethod(lambda cls, dunnings: None)):
+                Dunning.process([dunning])
+            dunning = Dunning(dunning.id)
+            self.assertEqual((dunning.state, dunning.letter_format),
+                ('done', None))
+            # Processed a moment ago: the queue may still be at work
+            Dunning.archive_missing_letters([company])
+            self.assertIsNone(Dunning(dunning.id).letter_format)
+
+            table = Dunning.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update([table.write_date],
+                    [dt.datetime.now() - dt.timedelta(hours=2)],
+                    where=table.id == dunning.id))
+            Dunning.dunning_cron()
+            dunning = Dunning(dunning.id)
+            self.assertEqual(dunning.letter_format, 'odt')
+            self.assertTrue(dunning.letter)
 
     @with_transaction()
     def test_one_draft_per_invoice_in_database(self):
