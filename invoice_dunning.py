@@ -1042,16 +1042,21 @@ class Dunning(Workflow, ModelSQL, ModelView):
         # Most reminders are processed as generated: write only the changes
         cls.save([d for d in dunnings if d._values])
         cls.write(dunnings, {'processed_by': Transaction().user or None})
-        to_archive = [d for d in dunnings if d.channel in LETTER_CHANNELS]
-        if not to_archive:
+        cls._archive_or_queue_letters(
+            [d for d in dunnings if d.channel in LETTER_CHANNELS])
+
+    @classmethod
+    def _archive_or_queue_letters(cls, dunnings):
+        "Archive the letters of dunnings now, or queue them for the workers"
+        if not dunnings:
             return
         if config.getboolean('queue', 'worker', default=False):
             # trytond-worker processes render the letters by batches, each
             # in its own transaction, once this one is committed
             with Transaction().set_context(queue_batch=True):
-                cls.__queue__.archive_letters(to_archive)
+                cls.__queue__.archive_letters(dunnings)
         else:
-            cls._archive_letters(to_archive)
+            cls._archive_letters(dunnings)
 
     @classmethod
     def archive_letters(cls, dunnings):
@@ -1135,7 +1140,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
     def process_automatic(cls, companies):
         """Process the draft reminders of the levels processed automatically;
         those whose invoice was paid or blocked since stay in draft"""
-        dunnings = cls.search([
+        dunnings = cls._search_by_batches([
                 ('state', '=', 'draft'),
                 ('company', 'in', [int(c) for c in companies]),
                 ('level.automatic', '=', True),
@@ -1161,25 +1166,29 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 cls.archive_missing_letters([company])
 
     @classmethod
+    def _search_by_batches(cls, domain):
+        """Search the reminders of domain, browsed by batches: a search
+        returns its records in one list, whose every instance checks all
+        its ids"""
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*cls.search(domain, order=[('id', 'ASC')],
+                query=True))
+        return browse(cls, [i for i, in cursor])
+
+    @classmethod
     def archive_missing_letters(cls, companies, delay=LETTER_GRACE):
         """Archive again the letters of reminders processed more than delay
         ago and still without their letter: a task of the queue lost on its
         way (a worker stopped, a task dequeued but not run) loses no
         letter"""
-        dunnings = cls.search([
+        dunnings = cls._search_by_batches([
                 ('company', 'in', [int(c) for c in companies]),
                 ('state', '=', 'done'),
                 ('channel', 'in', list(LETTER_CHANNELS)),
                 ('letter_format', '=', None),
                 ('write_date', '<', dt.datetime.now() - delay),
                 ])
-        if not dunnings:
-            return
-        if config.getboolean('queue', 'worker', default=False):
-            with Transaction().set_context(queue_batch=True):
-                cls.__queue__.archive_letters(dunnings)
-        else:
-            cls._archive_letters(dunnings)
+        cls._archive_or_queue_letters(dunnings)
 
 
 def _set_changed(record, name, value):
