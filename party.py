@@ -15,7 +15,8 @@ from trytond.transaction import Transaction
 
 from .penalty import CUSTOMER_TYPES, PenaltyWaiverMixin
 from .segmentation import (
-    NO_BEHAVIOUR, explain, payment_behaviour, segment_matches)
+    NO_BEHAVIOUR, SEGMENT_BATCH_SIZE, explain, payment_behaviour,
+    segment_matches)
 
 dunning_segment = fields.Many2One(
     'account.invoice.dunning.segment', "Dunning Segment",
@@ -181,10 +182,12 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
             party_ids = set()
             for values in behaviours.values():
                 party_ids.update(values)
-        values = {v.party.id: v for v in PartySegment.search([
-                    ('company', '=', company),
-                    ('party', 'in', list(party_ids)),
-                    ])}
+        values = {}
+        for sub_ids in grouped_slice(list(party_ids), SEGMENT_BATCH_SIZE):
+            values.update((v.party.id, v) for v in PartySegment.search([
+                        ('company', '=', company),
+                        ('party', 'in', list(sub_ids)),
+                        ]))
         targets, changes = {}, []
         for party_id in party_ids:
             current = values.get(party_id)
@@ -215,10 +218,11 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
                     'dunning_segment': segment.id,
                     } for i in ids if i not in values)
         with Transaction().set_context(_dunning_segment_log=False):
-            if to_write:
-                PartySegment.write(*to_write)
-            if to_create:
-                PartySegment.create(to_create)
+            for records, values_ in zip(to_write[::2], to_write[1::2]):
+                for sub_records in grouped_slice(records, SEGMENT_BATCH_SIZE):
+                    PartySegment.write(list(sub_records), values_)
+            for sub_values in grouped_slice(to_create, SEGMENT_BATCH_SIZE):
+                PartySegment.create(list(sub_values))
         Log.log(changes, automatic=True)
         return len(changes)
 

@@ -399,7 +399,11 @@ def _invoice_history(invoice_ids):
             .select(
                 to_pay.invoice.as_('invoice'), other.id.as_('line'),
                 move.date.as_('date'), amount(other).as_('amount'),
+                Literal(None).as_('reconciliation'),
                 where=to_pay.reconciliation != Null))
+        # The reconciled payment lines are left out in Python: a condition
+        # on the reconciliation makes SQLite scan all the unreconciled lines
+        # of the ledger for each slice instead of starting from the invoices
         unreconciled = (payment
             .join(invoice, condition=invoice.id == payment.invoice)
             .join(other, condition=other.id == payment.line)
@@ -407,15 +411,18 @@ def _invoice_history(invoice_ids):
             .select(
                 invoice.id.as_('invoice'), other.id.as_('line'),
                 move.date.as_('date'), amount(other).as_('amount'),
-                where=where & (other.reconciliation == Null)))
+                other.reconciliation.as_('reconciliation'),
+                where=fields.SQL_OPERATORS['in'](payment.invoice, sub_ids)))
         query = Union(reconciled, unreconciled)
         query = query.select(query.invoice.as_('invoice'),
             query.line.as_('line'), query.date.as_('date'),
-            query.amount.as_('amount'))
-        cursor.execute(*apply_types(query, types))
+            query.amount.as_('amount'),
+            query.reconciliation.as_('reconciliation'))
+        cursor.execute(*apply_types(query, types + [None]))
         seen = set()
-        for invoice_id, line_id, date, value in cursor:
-            if line_id in paid_lines or (invoice_id, line_id) in seen:
+        for invoice_id, line_id, date, value, reconciliation in cursor:
+            if (reconciliation is not None or line_id in paid_lines
+                    or (invoice_id, line_id) in seen):
                 continue
             seen.add((invoice_id, line_id))
             payments[invoice_id].append((date, -Decimal(value)))
@@ -502,8 +509,11 @@ def compute_penalties(requests):
     if not applicable:
         return result
     invoice_ids = list({requests[k][0].id for k in applicable})
-    customer_types = Party.customer_types(Party.browse(
-            list({invoices[i].party for i in invoice_ids})))
+    # Browsed by slices: the instances of one browse check all its ids
+    customer_types = {}
+    for sub_ids in grouped_slice(
+            sorted({invoices[i].party for i in invoice_ids}), 1000):
+        customer_types.update(Party.customer_types(Party.browse(sub_ids)))
     company_currencies = {c.id: c.currency.id for c in Company.browse(
             list({invoices[i].company for i in invoice_ids}))}
     history_lines, history_payments = _invoice_history(invoice_ids)

@@ -16,8 +16,11 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.tools import sqlite_apply_types
+from trytond.tools import grouped_slice, sqlite_apply_types
 from trytond.transaction import Transaction
+
+# Parties written at once by the classification
+SEGMENT_BATCH_SIZE = 1000
 
 Behaviour = namedtuple('Behaviour', [
         'invoice_count', 'late_invoice_count', 'late_invoice_share',
@@ -251,13 +254,15 @@ class SegmentLog(ModelSQL, ModelView):
         """Record changes: (party, company, old, new, reason) with ids"""
         now = dt.datetime.now()
         user = Transaction().user or None
-        cls.create([{
-                    'party': party,
-                    'company': company,
-                    'date': now,
-                    'old_segment': old,
-                    'new_segment': new,
-                    'automatic': automatic,
-                    'reason': reason,
-                    'user': user,
-                    } for party, company, old, new, reason in changes])
+        # By batches: Tryton's create slows down with the length of its list
+        for sub_changes in grouped_slice(changes, SEGMENT_BATCH_SIZE):
+            cls.create([{
+                        'party': party,
+                        'company': company,
+                        'date': now,
+                        'old_segment': old,
+                        'new_segment': new,
+                        'automatic': automatic,
+                        'reason': reason,
+                        'user': user,
+                        } for party, company, old, new, reason in sub_changes])
