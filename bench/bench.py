@@ -307,7 +307,7 @@ class PostgreSQLStore:
 
     def _drop(self, name):
         with self.connect() as conn:
-            conn.execute('DROP DATABASE IF EXISTS "%s"' % name)
+            conn.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
     def analyze(self, name):
         with self.connect(name) as conn:
@@ -1478,8 +1478,10 @@ def start_workers(database, path, backend, count):
     env['TRYTOND_QUEUE__WORKER'] = 'True'
     command = [os.path.join(os.path.dirname(sys.executable),
             'trytond-worker'), '-v', '-d', database, '-n', str(count), '-t', '1']
-    worker = subprocess.Popen(command, env=env)
-    atexit.register(lambda: worker.poll() is None and worker.kill())
+    # A session of its own: stopped with its pool of processes
+    worker = subprocess.Popen(command, env=env, start_new_session=True)
+    atexit.register(lambda: worker.poll() is None
+        and os.killpg(worker.pid, signal.SIGKILL))
     time.sleep(WORKER_WARMUP)
     if worker.poll() is not None:
         raise SystemExit("trytond-worker stopped (exit %s)" % worker.returncode)
@@ -1487,13 +1489,18 @@ def start_workers(database, path, backend, count):
 
 
 def stop_workers(worker):
-    # trytond-worker stops on an interrupt, as on Ctrl-C
-    worker.send_signal(signal.SIGINT)
+    # trytond-worker stops on an interrupt, as on Ctrl-C; its processes
+    # with it
+    os.killpg(worker.pid, signal.SIGINT)
     try:
-        worker.wait(timeout=60)
+        worker.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+        pass
+    try:
+        os.killpg(worker.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    worker.wait()
 
 
 def run_benchmark(store, args, meta):
