@@ -1130,12 +1130,6 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 _set_changed(dunning, name, value)
         return valid
 
-    def render_letter(self):
-        "Render the letter of the reminder in the language of the party"
-        pool = Pool()
-        Letter = pool.get('account.invoice.dunning.letter', type='report')
-        return Letter.render_letters([self])[self.id]
-
     @classmethod
     def process_automatic(cls, companies):
         """Process the draft reminders of the levels processed automatically;
