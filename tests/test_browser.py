@@ -29,6 +29,8 @@ from collections import Counter
 
 import pytest
 
+from trytond.modules.account_invoice_dunning.tests import process
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -342,36 +344,75 @@ def test_dunning_in_web_client(tmp_path, screenshots):
     config_file = web.write_config(str(tmp_path / 'trytond.conf'), data,
         listen='127.0.0.1:%d' % port, web_root=web_root)
     url = 'http://127.0.0.1:%d/' % port
-    with open(tmp_path / 'trytond.log', 'wb') as log:
-        server = web.start_trytond(config_file, log=log)
-        try:
-            web.wait_until_up(url, server, timeout=120)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                    headless=True, timeout=TIMEOUT)
+    # trytond and Chromium each in a process group of their own, stopped
+    # with all their processes whatever happens
+    with start_trytond(config_file, str(tmp_path / 'trytond.log')) as server:
+        web.wait_until_up(url, server, timeout=120)
+        with start_chromium(str(tmp_path / 'chromium')) as chromium, \
+                sync_playwright() as playwright:
+            browser = playwright.chromium.connect_over_cdp(
+                devtools_url(chromium, str(tmp_path / 'chromium')),
+                timeout=TIMEOUT)
+            try:
+                context = browser.new_context(
+                    viewport={'width': 1440, 'height': 900},
+                    accept_downloads=True, locale='en-US')
+                page = context.new_page()
+                page.set_default_timeout(TIMEOUT)
+                errors = []
+                page.on('pageerror', lambda e: errors.append(str(e)))
+                page.on('console', lambda m: errors.append(m.text)
+                    if m.type == 'error' and '405' not in m.text
+                    else None)
+                client = Client(page, url, screenshots)
                 try:
-                    context = browser.new_context(
-                        viewport={'width': 1440, 'height': 900},
-                        accept_downloads=True, locale='en-US')
-                    page = context.new_page()
-                    page.set_default_timeout(TIMEOUT)
-                    errors = []
-                    page.on('pageerror', lambda e: errors.append(str(e)))
-                    page.on('console', lambda m: errors.append(m.text)
-                        if m.type == 'error' and '405' not in m.text
-                        else None)
-                    client = Client(page, url, screenshots)
-                    try:
-                        run_dunning(client, database, today, screenshots)
-                    except Exception:
-                        client.shot('failure')
-                        print("Errors of the page:\n" + '\n'.join(errors))
-                        raise
-                finally:
-                    browser.close()
-        finally:
-            web.stop_trytond(server)
+                    run_dunning(client, database, today, screenshots)
+                except Exception:
+                    client.shot('failure')
+                    print("Errors of the page:\n" + '\n'.join(errors))
+                    raise
+            finally:
+                browser.close()
+
+
+def start_trytond(config_file, log):
+    "Start trytond with the web client, in a process group of its own"
+    env = web.clean_environment()
+    env.setdefault('PYTHONWARNINGS', 'ignore')
+    return process.start([
+            os.path.join(os.path.dirname(sys.executable), 'trytond'),
+            '-c', config_file, '-d', web.DATABASE],
+        env=env, output=log)
+
+
+def start_chromium(profile):
+    """Start headless Chromium in a process group of its own, with its
+    DevTools on a free port of the loopback"""
+    os.makedirs(profile, exist_ok=True)
+    return process.start([CHROMIUM] + CHROMIUM_ARGS + [
+            '--remote-debugging-address=127.0.0.1',
+            '--remote-debugging-port=0', '--user-data-dir=%s' % profile,
+            'about:blank'],
+        output=profile + '.log')
+
+
+def devtools_url(chromium, profile):
+    "The URL of the DevTools of the Chromium started with profile"
+    port_file = os.path.join(profile, 'DevToolsActivePort')
+
+    def port():
+        if chromium.poll() is not None:
+            raise AssertionError("Chromium stopped (exit code %s):\n%s"
+                % (chromium.returncode, chromium.output()[-5000:]))
+        try:
+            with open(port_file) as fp:
+                return fp.readline().strip()
+        except FileNotFoundError:
+            return None
+    found = process.wait_for(port, TIMEOUT / 1000)
+    assert found, "Chromium does not open its DevTools:\n%s" % (
+        chromium.output()[-5000:])
+    return 'http://127.0.0.1:%s' % found
 
 
 def picture_of_letter(letter, client):

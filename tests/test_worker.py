@@ -5,19 +5,30 @@
 import datetime as dt
 import os
 import signal
-import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import unittest
 
 import trytond.config as config
 from trytond import backend
+from trytond.modules.account_invoice_dunning.tests.process import (
+    group_alive, group_pids, start, wait_for)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, create_invoices, run_in_transaction)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
 from trytond.transaction import Transaction
+
+
+def start_worker(config_file, processes, database=DB_NAME):
+    "Start trytond-worker with processes on database, in a group of its own"
+    return start([
+            os.path.join(os.path.dirname(sys.executable), 'trytond-worker'),
+            '-c', config_file, '-d', database, '-n', str(processes),
+            '-t', '1'],
+        env=dict(os.environ))
 
 
 @unittest.skipUnless(backend.name == 'postgresql',
@@ -88,29 +99,16 @@ class WorkerTestCase(unittest.TestCase):
             conf.write('[queue]\nworker = True\nbatch_size = %s\n'
                 % batch_size)
             conf.flush()
-            worker = subprocess.Popen([
-                    os.path.join(os.path.dirname(sys.executable),
-                        'trytond-worker'),
-                    '-c', conf.name, '-d', DB_NAME, '-n', '2', '-t', '1'],
-                env=dict(os.environ),
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + 180
-                while time.monotonic() < deadline:
-                    states, letters, batches, finished = run_in_transaction(
-                        state)
-                    if all(finished):
-                        break
-                    time.sleep(1)
-            finally:
+            # A process group of its own, stopped with its processes
+            with start_worker(conf.name, 2) as worker:
+                wait_for(lambda: all(run_in_transaction(state)[3]), 180,
+                    interval=1)
+                states, letters, batches, finished = run_in_transaction(
+                    state)
                 # trytond-worker stops on an interrupt, as on Ctrl-C
-                worker.send_signal(signal.SIGINT)
-                try:
-                    output = worker.communicate(timeout=30)[0]
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    output = worker.communicate()[0]
-        self.assertTrue(all(finished), output.decode(errors='replace'))
+                worker.stop(signal.SIGINT)
+                output = worker.output()
+        self.assertTrue(all(finished), output)
         self.assertEqual(letters, [True] * count)
         # Each reminder was in one batch, and archiving again renders nothing
         self.assertEqual(batches, [1, 2, 2])
@@ -126,3 +124,78 @@ class WorkerTestCase(unittest.TestCase):
             Dunning.archive_letters(ids)
         run_in_transaction(archive_again)
         self.assertEqual(run_in_transaction(letter_ids), archived)
+
+
+# A worker whose processes outlive it: its children ignore SIGINT and
+# SIGTERM and keep its output open, as the pool of trytond-worker may
+FAKE_WORKER = textwrap.dedent('''\
+    import os, signal, sys, time
+    ready = sys.argv[1]
+    children = []
+    for i in range(2):
+        pid = os.fork()
+        if not pid:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            while True:
+                print("child %d working" % i, flush=True)
+                time.sleep(0.2)
+        children.append(pid)
+    with open(ready + '.tmp', 'w') as fp:
+        fp.write(' '.join(map(str, children)))
+    os.rename(ready + '.tmp', ready)
+    while True:
+        time.sleep(0.2)
+    ''')
+
+
+class ProcessGroupTestCase(unittest.TestCase):
+    "A process a test starts is stopped with all its processes, in time"
+
+    def test_stop_worker_whose_children_ignore_interrupt(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            script = os.path.join(tmp, 'worker.py')
+            ready = os.path.join(tmp, 'ready')
+            with open(script, 'w') as fp:
+                fp.write(FAKE_WORKER)
+            worker = start([sys.executable, script, ready])
+            try:
+                self.assertTrue(wait_for(
+                        lambda: os.path.exists(ready), 30),
+                    worker.output())
+                with open(ready) as fp:
+                    children = [int(p) for p in fp.read().split()]
+                self.assertEqual(
+                    sorted(group_pids(worker.pgid)),
+                    sorted([worker.pid] + children))
+
+                started = time.monotonic()
+                worker.stop(signal.SIGINT, timeout=2)
+                elapsed = time.monotonic() - started
+            finally:
+                worker.kill()
+                worker.close()
+            # The interrupt ended the main process, the children were
+            # killed after the timeout, and the whole stop took its timeout
+            # and no more than the kill
+            self.assertIsNotNone(worker.returncode)
+            self.assertGreaterEqual(elapsed, 2)
+            self.assertLess(elapsed, 2 + 10)
+            self.assertFalse(group_alive(worker.pgid))
+            for pid in children:
+                self.assertFalse(os.path.exists('/proc/%d' % pid)
+                    and pid in group_pids(worker.pgid))
+
+    def test_stop_quiet_process(self):
+        "A process that stops on its signal is not waited for longer"
+        worker = start([sys.executable, '-c',
+                'import time\nwhile True: time.sleep(0.1)'])
+        try:
+            started = time.monotonic()
+            returncode = worker.stop(signal.SIGINT, timeout=30)
+            elapsed = time.monotonic() - started
+        finally:
+            worker.close()
+        self.assertLess(elapsed, 10)
+        self.assertNotEqual(returncode, 0)
+        self.assertFalse(group_alive(worker.pgid))
