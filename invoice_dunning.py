@@ -449,7 +449,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('invoice')
+        # No __access__ on the invoice: it would grant the invoice's rights
+        # (the accountants' write, create and delete) on the reminders
         table = cls.__table__()
         # On SQLite the partial unique indexes of __register__ enforce them:
         # Tryton would check the constraints in Python, one OR per record

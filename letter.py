@@ -18,7 +18,7 @@ from trytond.pool import Pool
 from trytond.report import Report
 from trytond.report.report import MIMETYPES, TranslateFactory
 from trytond.tools import slugify
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, check_access
 
 from .exceptions import DunningError
 from .interest import half_year_start
@@ -378,6 +378,24 @@ class Letter(CompanyReport):
         return result
 
 
+def _check_report_access(report, model, ids, data):
+    """Check that the user may print the records ids of model with report,
+    as Report.execute does: the groups of the report, the read access to
+    model and its record rules (e.g. the companies of the user)"""
+    pool = Pool()
+    ActionReport = pool.get('ir.action.report')
+    action = None
+    if data.get('action_id') is not None:
+        action = ActionReport(data['action_id'])
+        if action.report_name != report.__name__:
+            action = None
+    if action is None:
+        action, = ActionReport.search([
+                ('report_name', '=', report.__name__),
+                ], limit=1)
+    report.check_access(action, model, ids)
+
+
 def _letters_result(dunnings, name):
     "Return the archived letters of dunnings as a report result"
     if len(dunnings) == 1:
@@ -405,6 +423,8 @@ class ArchivedLetter(Report):
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
         Letter = pool.get('account.invoice.dunning.letter', type='report')
+        ids = list(map(int, ids))
+        _check_report_access(cls, Dunning.__name__, ids, data)
         dunnings = Dunning.browse(ids)
         name = gettext('account_invoice_dunning.msg_letter_name')
         drafts = [d for d in dunnings if d.state == 'draft']
@@ -434,13 +454,23 @@ class InvoiceLetter(Report):
     def execute(cls, ids, data):
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        Dunning = pool.get('account.invoice.dunning')
+        ModelAccess = pool.get('ir.model.access')
         name = gettext('account_invoice_dunning.msg_letter_name')
+        ids = list(map(int, ids))
+        _check_report_access(cls, Invoice.__name__, ids, data)
         letters = []
         for invoice in Invoice.browse(ids):
             archived = [d for d in invoice.dunnings
                 if d.state == 'done' and d.letter]
             if archived:
                 letters.append(archived[-1])
+        if Transaction().user:
+            # What is printed is a reminder: the user must be allowed to
+            # read it too
+            with check_access():
+                ModelAccess.check(Dunning.__name__, 'read')
+                Dunning.read([l.id for l in letters], ['id'])
         if not letters:
             raise DunningError(gettext(
                     'account_invoice_dunning.msg_invoice_letter_none'))

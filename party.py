@@ -276,6 +276,11 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
     def copy(cls, parties, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('invoice_dunnings', None)
+        # A new customer: classified again, and set by hand only by the
+        # account administrators (who may change these fields)
+        default.setdefault('dunning_segments', None)
+        default.setdefault('dunning_segment', None)
+        default.setdefault('dunning_segment_pinned', False)
         return super().copy(parties, default=default)
 
 

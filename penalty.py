@@ -341,7 +341,10 @@ class PenaltyWaiverMixin:
     @classmethod
     def copy(cls, records, default=None):
         default = default.copy() if default is not None else {}
-        for name in ['dunning_penalty_waived', 'dunning_penalty_waiver_reason',
+        # The default value (False, not None): copy leaves it out, so that
+        # users who may not change the waiver can still copy
+        default.setdefault('dunning_penalty_waived', False)
+        for name in ['dunning_penalty_waiver_reason',
                 'dunning_penalty_waived_by', 'dunning_penalty_waived_date']:
             default.setdefault(name, None)
         return super().copy(records, default=default)
