@@ -169,6 +169,9 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        # A level is a part of its procedure: the same rights (everyone
+        # reads, the account administrators change), so this grants nothing
+        # more (__access__ takes the stronger rights of both models)
         cls.__access__.add('procedure')
 
     @classmethod
