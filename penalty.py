@@ -7,14 +7,13 @@ import datetime as dt
 from collections import defaultdict, namedtuple
 from decimal import ROUND_HALF_UP, Decimal
 
-from dateutil.relativedelta import relativedelta
 from sql import Literal, Null, Union
 from sql.conditionals import Coalesce
 
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, ModelSQL, ModelView, Unique, fields, sequence_ordered)
+    DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, PYSONEncoder
@@ -24,77 +23,11 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import PenaltyError
 from .interest import compute_interest
+from .rate import half_year_label
 from .sql_invoice import apply_types, invoice_amount, invoice_moves
 
 # The penalties of a reminder, in the invoice currency, rounded
 Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee'])
-
-
-class RateTable(ModelSQL, ModelView):
-    "A reference interest rate published by half-year (ECB, legal rate)"
-    __name__ = 'account.invoice.dunning.rate'
-    __string__ = "Reference Interest Rate"
-    name = fields.Char("Name", required=True, translate=True)
-    code = fields.Char("Code", required=True)
-    values = fields.One2Many(
-        'account.invoice.dunning.rate.value', 'rate_table', "Values")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('code_unique', Unique(t, t.code),
-                'account_invoice_dunning.msg_rate_code_unique'),
-            ]
-        cls._order.insert(0, ('name', 'ASC'))
-
-    def rate_in_force(self, half_year):
-        """Return the rate in force on the first day of the half-year
-
-        The value must have been entered during the previous half-year at
-        the latest: a table not updated for the half-year is an error."""
-        values = [v for v in self._sorted_values() if v[0] <= half_year]
-        if not values or values[-1][0] <= half_year - relativedelta(months=6):
-            raise PenaltyError(gettext(
-                    'account_invoice_dunning.msg_rate_missing',
-                    table=self.rec_name,
-                    half_year=half_year_label(half_year)))
-        return values[-1][1]
-
-    def _sorted_values(self):
-        cache = Transaction().context.get('_rate_values')
-        if cache is not None and self.id in cache:
-            return cache[self.id]
-        return sorted((v.date, v.rate) for v in self.values)
-
-
-def half_year_label(date):
-    return '%s-H%s' % (date.year, 1 if date.month <= 6 else 2)
-
-
-class RateValue(ModelSQL, ModelView):
-    "The value of a reference rate from a date"
-    __name__ = 'account.invoice.dunning.rate.value'
-    __string__ = "Reference Interest Rate Value"
-    rate_table = fields.Many2One(
-        'account.invoice.dunning.rate', "Rate Table", required=True,
-        ondelete='CASCADE')
-    date = fields.Date("Date", required=True,
-        help="The date from which the rate is in force.")
-    rate = fields.Numeric("Rate", digits=(None, 6), required=True,
-        help="The annual rate as a fraction: 0.045 for 4.50 %.")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.__access__.add('rate_table')
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('date_unique', Unique(t, t.rate_table, t.date),
-                'account_invoice_dunning.msg_rate_value_date_unique'),
-            ]
-        cls._order.insert(0, ('date', 'DESC'))
 
 
 CUSTOMER_TYPES = [

@@ -64,7 +64,8 @@ setup(
         'trytond.modules.%s' % MODULE: (info.get('xml', [])
             + ['tryton.cfg', 'view/*.xml', 'locale/*.po', 'report/*.fodt',
                 'COPYRIGHT', 'CHANGELOG', 'README.rst']),
-        'trytond.modules.%s.tests' % MODULE: ['*.rst', '*.json'],
+        'trytond.modules.%s.tests' % MODULE: ['*.rst', '*.json',
+            'data/*.csv'],
         },
     install_requires=requires,
     extras_require={
