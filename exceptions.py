@@ -15,3 +15,11 @@ class LevelValidationError(ValidationError):
 
 class PenaltyError(UserError):
     pass
+
+
+class RateError(UserError):
+    pass
+
+
+class RateValidationError(ValidationError):
+    pass

@@ -19,13 +19,14 @@ from decimal import Decimal, InvalidOperation
 from dateutil.relativedelta import relativedelta
 
 from trytond.config import config
+from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .exceptions import PenaltyError, PenaltyValidationError
+from .exceptions import PenaltyError, RateError, RateValidationError
 from .interest import half_year_start, next_half_year
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class RateTable(ModelSQL, ModelView):
         nothing."""
         for table in tables:
             if table.fetcher is None:
-                raise PenaltyError(gettext(
+                raise RateError(gettext(
                         'account_invoice_dunning.msg_rate_update_no_source',
                         table=table.rec_name))
         for table in tables:
@@ -165,7 +166,7 @@ class RateTable(ModelSQL, ModelView):
                 continue
             try:
                 table._update()
-            except PenaltyError as exception:
+            except UserError as exception:
                 logger.warning(
                     "update of rate %s failed: %s", table.code,
                     exception.message)
@@ -191,7 +192,7 @@ class RateTable(ModelSQL, ModelView):
         for date, rate in fetched.items():
             # Checked before any change: the update is all or nothing
             if not (MIN_RATE <= rate <= MAX_RATE):
-                raise PenaltyError(gettext(
+                raise RateError(gettext(
                         'account_invoice_dunning.msg_rate_update_bad_answer',
                         table=self.rec_name,
                         error='%s: %s' % (
@@ -237,7 +238,7 @@ class RateTable(ModelSQL, ModelView):
         except (OSError, ValueError) as exception:
             # URLError, HTTPError and timeouts are OSError; a bad encoding
             # is a ValueError
-            raise PenaltyError(gettext(
+            raise RateError(gettext(
                     'account_invoice_dunning.msg_rate_update_unreachable',
                     table=table.rec_name, source=url,
                     error=str(exception))) from exception
@@ -250,7 +251,7 @@ class RateTable(ModelSQL, ModelView):
         reader = csv.DictReader(io.StringIO(text))
         columns = reader.fieldnames or []
         if 'TIME_PERIOD' not in columns or 'OBS_VALUE' not in columns:
-            raise PenaltyError(gettext(
+            raise RateError(gettext(
                     'account_invoice_dunning.msg_rate_update_bad_answer',
                     table=table.rec_name, error=','.join(columns)[:100]))
         changes = []
@@ -259,7 +260,7 @@ class RateTable(ModelSQL, ModelView):
                 continue
             if None in row or None in row.values():
                 # Not as many cells as columns
-                raise PenaltyError(gettext(
+                raise RateError(gettext(
                         'account_invoice_dunning.msg_rate_update_bad_answer',
                         table=table.rec_name,
                         error='line %s' % reader.line_num))
@@ -271,13 +272,13 @@ class RateTable(ModelSQL, ModelView):
                 date = dt.date.fromisoformat(row['TIME_PERIOD'])
                 rate = Decimal(value) / 100
             except (TypeError, ValueError, InvalidOperation) as exception:
-                raise PenaltyError(gettext(
+                raise RateError(gettext(
                         'account_invoice_dunning.msg_rate_update_bad_answer',
                         table=table.rec_name,
                         error=str(exception))) from exception
             changes.append((date, rate))
         if not changes:
-            raise PenaltyError(gettext(
+            raise RateError(gettext(
                     'account_invoice_dunning.msg_rate_update_bad_answer',
                     table=table.rec_name, error=ECB_MRO_KEY))
         return sorted(changes)
@@ -298,13 +299,13 @@ class RateTable(ModelSQL, ModelView):
         Date = Pool().get('ir.date')
         values = sorted((v.date, v.rate) for v in table.values)
         if not values:
-            raise PenaltyError(gettext(
+            raise RateError(gettext(
                     'account_invoice_dunning.msg_rate_update_no_anchor',
                     table=table.rec_name))
         anchor, base = values[-1]
         ecb = values_in_force(cls.ecb_mro_changes(table), Date.today())
         if anchor not in ecb:
-            raise PenaltyError(gettext(
+            raise RateError(gettext(
                     'account_invoice_dunning.msg_rate_update_no_anchor',
                     table=table.rec_name))
         return {d: base + r - ecb[anchor]
@@ -346,7 +347,7 @@ class RateValue(ModelSQL, ModelView):
         for value in values:
             if value.rate is not None and not (
                     MIN_RATE <= value.rate <= MAX_RATE):
-                raise PenaltyValidationError(gettext(
+                raise RateValidationError(gettext(
                         'account_invoice_dunning.msg_rate_value_range',
                         table=value.rate_table.rec_name,
                         date=value.date.isoformat() if value.date else '',

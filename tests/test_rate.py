@@ -20,7 +20,7 @@ from decimal import Decimal
 from unittest import mock
 
 from trytond.model.exceptions import ValidationError
-from trytond.modules.account_invoice_dunning.exceptions import PenaltyError
+from trytond.modules.account_invoice_dunning.exceptions import RateError
 from trytond.modules.account_invoice_dunning.rate import (
     ECB_MRO_URL, values_in_force)
 from trytond.modules.account_invoice_dunning.tests.test_engine import MODULE
@@ -195,7 +195,7 @@ class RateTestCase(unittest.TestCase):
         values = self._values(table)
         for error in [urllib.error.URLError('Name or service not known'),
                 TimeoutError('timed out')]:
-            with answer(error), self.assertRaisesRegex(PenaltyError,
+            with answer(error), self.assertRaisesRegex(RateError,
                     'could not be fetched from .*data-api.ecb.europa.eu'):
                 RateTable.update_rates([table])
         self.assertEqual(self._values(table), values)
@@ -210,7 +210,7 @@ class RateTestCase(unittest.TestCase):
         for data in [b'<html><body>Maintenance</body></html>',
                 ECB_MRO_CSV.replace(b',2.15,', b',2,15,'),
                 ECB_MRO_CSV.replace(b',2.15,', b',215,')]:
-            with answer(data), self.assertRaisesRegex(PenaltyError,
+            with answer(data), self.assertRaisesRegex(RateError,
                     'can not be read'):
                 RateTable.update_rates([table])
         self.assertEqual(self._values(table), values)
@@ -289,7 +289,7 @@ class RateTestCase(unittest.TestCase):
         Value = pool.get('account.invoice.dunning.rate.value')
         table = self._table('de_base_rate')
         Value.delete(list(table.values))
-        with answer(), self.assertRaisesRegex(PenaltyError,
+        with answer(), self.assertRaisesRegex(RateError,
                 'enter one by hand first'):
             RateTable.update_rates([table])
 
@@ -299,7 +299,7 @@ class RateTestCase(unittest.TestCase):
         RateTable = Pool().get('account.invoice.dunning.rate')
         table = self._table('fr_legal_professional')
         self.assertFalse(table.automatic)
-        with answer() as urlopen, self.assertRaisesRegex(PenaltyError,
+        with answer() as urlopen, self.assertRaisesRegex(RateError,
                 'has no automatic source'):
             RateTable.update_rates([table])
         urlopen.assert_not_called()
