@@ -1,11 +1,19 @@
 # This file is part of account_invoice_dunning.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-from trytond.exceptions import UserError
+from trytond.exceptions import UserError, UserWarning
 from trytond.model.exceptions import ValidationError
 
 
 class DunningError(UserError):
+    pass
+
+
+class DunningWarning(UserWarning):
+    pass
+
+
+class DunningValidationError(ValidationError):
     pass
 
 
@@ -14,6 +22,10 @@ class LevelValidationError(ValidationError):
 
 
 class PenaltyError(UserError):
+    pass
+
+
+class PenaltyValidationError(ValidationError):
     pass
 
 

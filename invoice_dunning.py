@@ -3,17 +3,20 @@
 # license terms.
 "Procedures, levels, segments, reminders and the escalation engine."
 import datetime as dt
+import logging
+import os
+import time
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
 from sql import Column, Literal, Null
-from sql.aggregate import Sum
 from sql.conditionals import Coalesce
 from sql.functions import CurrentTimestamp
 from sql.operators import Equal
 
 from trytond import backend
 import trytond.config as config
+from trytond.filestore import filestore
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Exclude, Index, ModelSQL, ModelView, Workflow, fields,
@@ -23,13 +26,16 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
-from .exceptions import DunningError, LevelValidationError
+from .exceptions import (
+    DunningError, DunningValidationError, DunningWarning,
+    LevelValidationError)
 from .penalty import (
     PenaltyWaiverMixin, compute_penalties, no_penalties, reached_levels)
-from .sql_invoice import apply_types, invoice_amount, invoice_moves
+from .sql_invoice import (
+    apply_types, invoice_debit_credit, invoice_moves, line_amount)
 
 CHANNELS = [
     ('letter', "Letter"),
@@ -39,10 +45,38 @@ CHANNELS = [
     ]
 # Channels for which a letter is rendered and archived when processed
 LETTER_CHANNELS = {'letter', 'registered_letter', 'email'}
-# The time left to the queue to archive the letters of processed reminders
-# before the daily task archives them itself
-LETTER_GRACE = dt.timedelta(hours=1)
+# The time given to a trytond-worker to start a task it took before the
+# letters of its reminders are archived again (a running task is known by
+# the locks it holds on its reminders, on PostgreSQL)
+LETTER_GRACE = dt.timedelta(minutes=1)
+# The letters are stored in this folder of the database's folder of the file
+# store: the files of a run that never committed can be told apart
+LETTER_FOLDER = 'account_invoice_dunning'
+# The age after which a file of the folder that no reminder refers to is
+# removed: the transaction that wrote it is over
+ORPHAN_LETTER_AGE = dt.timedelta(days=1)
 
+logger = logging.getLogger(__name__)
+
+
+class LetterBinary(fields.Binary):
+    """A binary field whose files are stored in LETTER_FOLDER of the folder
+    of the database in the file store"""
+
+    @property
+    def store_prefix(self):
+        database = Transaction().database
+        if database:
+            return os.path.join(database.name, LETTER_FOLDER)
+
+    @store_prefix.setter
+    def store_prefix(self, value):
+        pass
+
+
+# The bounds of the days of a level and of its payment delay
+MAX_DAYS = 3650
+MAX_PAYMENT_DELAY = 365
 
 # Records handled at once: Tryton's ORM slows down on long lists of records
 # (each instance of a browse checks the whole list of its ids)
@@ -102,12 +136,13 @@ class Procedure(ModelSQL, ModelView):
         default.setdefault('segments', None)
         return super().copy(procedures, default=default)
 
-    def next_level(self, last_level, date, figures):
+    def next_level(self, last_level, date, figures, sent=()):
         """Return the level to reach on date after last_level (or None)
 
         Only the level following the last one is considered: an invoice
         climbs one level per run. A pre-reminder (negative days) is skipped
-        once the invoice is overdue."""
+        once the invoice is overdue, and so is a level already sent (the
+        ids of sent)."""
         levels = list(self.levels)
         if last_level is None:
             following = levels
@@ -118,7 +153,7 @@ class Procedure(ModelSQL, ModelView):
             following = [l for l in levels if l.days > last_level.days]
         overdue = figures.due_date <= date
         for level in following:
-            if level.days < 0 and overdue:
+            if (level.days < 0 and overdue) or level.id in sent:
                 continue
             return level
 
@@ -173,6 +208,9 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         # reads, the account administrators change), so this grants nothing
         # more (__access__ takes the stronger rights of both models)
         cls.__access__.add('procedure')
+        # Levels of the same sequence follow their days, whatever the order
+        # in which they were created
+        cls._order.insert(1, ('days', 'ASC'))
 
     @classmethod
     def default_days(cls):
@@ -209,22 +247,74 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def check_values(cls, levels, field_names=None):
-        if field_names and not (
-                field_names & {'payment_delay', 'delay', 'min_amount'}):
-            return
+        "Check the timing and amounts of levels are within sane bounds"
+        bounds = {
+            'days': (-MAX_DAYS, MAX_DAYS, 'msg_level_days'),
+            'delay': (0, MAX_DAYS, 'msg_level_delay'),
+            'payment_delay': (0, MAX_PAYMENT_DELAY,
+                'msg_level_payment_delay'),
+            'min_amount': (0, None, 'msg_level_min_amount'),
+            'min_party_amount': (0, None, 'msg_level_min_amount'),
+            }
+        if field_names:
+            bounds = {n: b for n, b in bounds.items() if n in field_names}
         for level in levels:
-            if level.payment_delay is not None and level.payment_delay < 0:
-                raise LevelValidationError(gettext(
-                        'account_invoice_dunning.msg_level_payment_delay',
-                        level=level.rec_name))
-            if level.delay is not None and level.delay < 0:
-                raise LevelValidationError(gettext(
-                        'account_invoice_dunning.msg_level_delay',
-                        level=level.rec_name))
-            if level.min_amount is not None and level.min_amount < 0:
-                raise LevelValidationError(gettext(
-                        'account_invoice_dunning.msg_level_min_amount',
-                        level=level.rec_name))
+            for name, (minimum, maximum, message) in bounds.items():
+                value = getattr(level, name)
+                if value is not None and (value < minimum
+                        or (maximum is not None and value > maximum)):
+                    raise LevelValidationError(gettext(
+                            'account_invoice_dunning.%s' % message,
+                            level=level.rec_name,
+                            field=cls.__names__(name)['field'],
+                            minimum=minimum, maximum=maximum))
+
+    def comes_after(self, other):
+        "Test if the level comes after the level other in a ladder"
+        if self.procedure == other.procedure:
+            levels = list(self.procedure.levels)
+            return levels.index(self) > levels.index(other)
+        # Another procedure (the party changed of segment): by the days
+        return self.days > other.days
+
+    @classmethod
+    def check_modification(cls, mode, levels, values=None, external=False):
+        super().check_modification(
+            mode, levels, values=values, external=external)
+        if mode == 'delete':
+            deleted = set(levels)
+            for procedure in {l.procedure for l in levels}:
+                if (procedure.segments
+                        and not set(procedure.levels) - deleted):
+                    raise AccessError(gettext(
+                            'account_invoice_dunning'
+                            '.msg_procedure_without_levels',
+                            procedure=procedure.rec_name,
+                            segment=procedure.segments[0].rec_name))
+        if mode == 'write' and 'procedure' in values:
+            sent = cls._sent_levels(levels)
+            for level in levels:
+                if (level.id in sent
+                        and values['procedure'] != level.procedure.id):
+                    raise AccessError(gettext(
+                            'account_invoice_dunning.msg_level_procedure_sent',
+                            level=level.rec_name))
+
+    @classmethod
+    def _sent_levels(cls, levels):
+        "Return the ids of the levels of the processed reminders"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        dunning = Dunning.__table__()
+        cursor = Transaction().connection.cursor()
+        result = set()
+        for sub_ids in grouped_slice([l.id for l in levels]):
+            cursor.execute(*dunning.select(dunning.level,
+                    where=fields.SQL_OPERATORS['in'](dunning.level, sub_ids)
+                    & (dunning.state == 'done'),
+                    group_by=[dunning.level]))
+            result.update(r for r, in cursor)
+        return result
 
     @classmethod
     def check_order(cls, levels, field_names=None):
@@ -346,6 +436,24 @@ class Segment(PenaltyWaiverMixin, sequence_ordered(), DeactivableMixin,
     def default_lookback_days(cls):
         return 365
 
+    @classmethod
+    def validate_fields(cls, segments, field_names):
+        super().validate_fields(segments, field_names)
+        cls.check_procedure(segments, field_names)
+
+    @classmethod
+    def check_procedure(cls, segments, field_names=None):
+        "Check the procedure of segments has levels: its customers are chased"
+        if field_names and 'procedure' not in field_names:
+            return
+        for segment in segments:
+            if not segment.procedure.levels:
+                raise DunningValidationError(gettext(
+                        'account_invoice_dunning'
+                        '.msg_procedure_without_levels',
+                        procedure=segment.procedure.rec_name,
+                        segment=segment.rec_name))
+
 
 _DRAFT = {
     'readonly': Eval('state') != 'draft',
@@ -364,10 +472,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
             ('company', '=', Eval('company', -1)),
             ('type', '=', 'out'),
             ],
-        states=_DRAFT)
+        readonly=True)
     party = fields.Many2One(
         'party.party', "Party", required=True, ondelete='RESTRICT',
-        states=_DRAFT,
+        readonly=True,
         context={
             'company': Eval('company', -1),
             },
@@ -378,18 +486,21 @@ class Dunning(Workflow, ModelSQL, ModelView):
         help="The segment of the party when the reminder was made.")
     procedure = fields.Many2One(
         'account.invoice.dunning.procedure', "Procedure", required=True,
-        ondelete='RESTRICT', states=_DRAFT)
+        ondelete='RESTRICT', readonly=True)
     level = fields.Many2One(
         'account.invoice.dunning.level', "Level", required=True,
         ondelete='RESTRICT',
         domain=[
             ('procedure', '=', Eval('procedure', -1)),
             ],
-        states=_DRAFT)
+        readonly=True)
+    level_name = fields.Char(
+        "Level Name", readonly=True,
+        help="The name of the level printed on the letter, kept as sent.")
     channel = fields.Selection(
         CHANNELS, "Channel", required=True, states=_DRAFT)
     date = fields.Date(
-        "Date", required=True, states=_DRAFT,
+        "Date", required=True, readonly=True,
         help="The date of the reminder, printed on the letter.")
     due_date = fields.Date(
         "Due Date", readonly=True,
@@ -415,6 +526,13 @@ class Dunning(Workflow, ModelSQL, ModelView):
         help="The fixed amounts owed once per late invoice.")
     fee_amount = Monetary(
         "Fees", currency='currency', digits='currency', readonly=True)
+    penalty_error = fields.Text(
+        "Penalty Error", readonly=True,
+        states={
+            'invisible': ~Eval('penalty_error'),
+            },
+        help="Why the penalties could not be computed: the reminder "
+        "claims none until the cause is corrected.")
     total_amount = fields.Function(Monetary(
             "Total Claimed", currency='currency', digits='currency',
             help="The amount overdue plus the penalties."),
@@ -436,7 +554,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
         help="The number of the registered letter with acknowledgement "
         "of receipt.")
     note = fields.Text("Note")
-    letter = fields.Binary(
+    letter = LetterBinary(
         "Letter", filename='letter_filename', readonly=True,
         file_id='letter_id')
     letter_id = fields.Char("Letter ID", readonly=True)
@@ -505,6 +623,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
     @classmethod
     def __register__(cls, module):
         super().__register__(module)
+        cls._migrate_letter_store()
         if backend.name == 'sqlite':
             # SQLite can not run EXCLUDE constraints with parameters:
             # enforce them with partial unique indexes.
@@ -587,7 +706,9 @@ class Dunning(Workflow, ModelSQL, ModelView):
         return result
 
     def get_rec_name(self, name):
-        return '%s @ %s' % (self.level.rec_name, self.invoice.rec_name)
+        # The name of the level as sent, even if it was renamed since
+        return '%s @ %s' % (
+            self.level_name or self.level.rec_name, self.invoice.rec_name)
 
     @classmethod
     def search_rec_name(cls, name, clause):
@@ -612,19 +733,69 @@ class Dunning(Workflow, ModelSQL, ModelView):
                     raise AccessError(gettext(
                             'account_invoice_dunning.msg_dunning_delete_done',
                             dunning=dunning.rec_name))
+        elif mode == 'create' and external:
+            # Reminders are made by the run, from the invoices' figures
+            raise AccessError(gettext(
+                    'account_invoice_dunning.msg_dunning_create'))
         elif mode == 'write' and external:
-            # A processed reminder is proof: only its follow-up is editable
-            editable = {'tracking_number', 'note'}
             for dunning in dunnings:
-                if dunning.state == 'draft':
-                    continue
-                if (values.keys() - editable
-                        or (dunning.state == 'cancelled'
-                            and 'tracking_number' in values)):
+                forbidden = values.keys() - cls._editable_fields(dunning)
+                if forbidden:
+                    if dunning.state == 'draft':
                         raise AccessError(gettext(
                                 'account_invoice_dunning'
-                                '.msg_dunning_modify_done',
-                                dunning=dunning.rec_name))
+                                '.msg_dunning_modify_draft',
+                                dunning=dunning.rec_name,
+                                fields=', '.join(sorted(
+                                        cls.__names__(f)['field']
+                                        for f in forbidden))))
+                    raise AccessError(gettext(
+                            'account_invoice_dunning.msg_dunning_modify_done',
+                            dunning=dunning.rec_name))
+
+    @classmethod
+    def _editable_fields(cls, dunning):
+        """The fields a user may change on dunning: only the workflow and
+        the run write the others (a processed reminder is proof)"""
+        if dunning.state == 'draft':
+            return {'channel', 'deadline', 'note'}
+        elif dunning.state == 'done':
+            return {'tracking_number', 'note'}
+        return {'note'}
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and (values.get('state', 'draft') != 'draft'
+                or any(values.get(n) for n in cls._processing_fields())):
+            # Whoever creates it, a reminder starts in draft with no letter
+            raise AccessError(gettext(
+                    'account_invoice_dunning.msg_dunning_create_processed'))
+        return values
+
+    @classmethod
+    def _processing_fields(cls):
+        "The fields that only processing fills"
+        return ['letter', 'letter_id', 'letter_format', 'processed_by',
+            'level_name']
+
+    @classmethod
+    def validate_fields(cls, dunnings, field_names):
+        super().validate_fields(dunnings, field_names)
+        cls.check_party(dunnings, field_names)
+
+    @classmethod
+    def check_party(cls, dunnings, field_names=None):
+        "Check a reminder goes to the party of its invoice"
+        if field_names and not (field_names & {'party', 'invoice'}):
+            return
+        for dunning in dunnings:
+            if dunning.party != dunning.invoice.party:
+                raise DunningValidationError(gettext(
+                        'account_invoice_dunning.msg_dunning_party',
+                        dunning=dunning.rec_name,
+                        party=dunning.party.rec_name,
+                        invoice=dunning.invoice.rec_name))
 
     @classmethod
     def copy(cls, dunnings, default=None):
@@ -665,7 +836,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
         invoice = Invoice.__table__()
         line = MoveLine.__table__()
         payment = InvoicePaymentLine.__table__()
-        types = [None, 'DATE', 'NUMERIC']
+        types = [None, 'DATE', 'NUMERIC', 'NUMERIC']
+        debit, credit = invoice_debit_credit(line, invoice)
 
         where = cls._open_invoice_where(invoice, company_ids, invoice_ids)
         moves = invoice_moves(invoice, where)
@@ -677,14 +849,15 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 invoice.id.as_('invoice'),
                 Coalesce(line.maturity_date, invoice.invoice_date).as_(
                     'maturity_date'),
-                invoice_amount(line, invoice).as_('amount'),
+                debit.as_('debit'), credit.as_('credit'),
                 where=line.reconciliation == Null,
                 order_by=[invoice.id, Coalesce(
                         line.maturity_date, invoice.invoice_date)]))
         cursor.execute(*apply_types(query, types))
         lines = defaultdict(list)
-        for invoice_id, maturity_date, line_amount in cursor:
-            lines[invoice_id].append((maturity_date, line_amount))
+        for invoice_id, maturity_date, line_debit, line_credit in cursor:
+            lines[invoice_id].append(
+                (maturity_date, line_amount(line_debit, line_credit)))
 
         query = (payment
             .join(invoice, condition=payment.invoice == invoice.id)
@@ -692,11 +865,13 @@ class Dunning(Workflow, ModelSQL, ModelView):
             .select(
                 invoice.id.as_('invoice'),
                 Literal(None).as_('unused'),
-                Sum(invoice_amount(line, invoice)).as_('amount'),
-                where=where & (line.reconciliation == Null),
-                group_by=[invoice.id]))
+                debit.as_('debit'), credit.as_('credit'),
+                where=where & (line.reconciliation == Null)))
         cursor.execute(*apply_types(query, types))
-        payments = {i: a or 0 for i, _, a in cursor}
+        # Summed in Python: SQLite sums with floats
+        payments = defaultdict(Decimal)
+        for invoice_id, _, line_debit, line_credit in cursor:
+            payments[invoice_id] += line_amount(line_debit, line_credit)
 
         result = {}
         for invoice_id, invoice_lines in lines.items():
@@ -704,10 +879,9 @@ class Dunning(Workflow, ModelSQL, ModelView):
             credit = -Decimal(payments.get(invoice_id, 0))
             remaining = overdue = Decimal(0)
             due_date = None
-            for maturity_date, line_amount in invoice_lines:
-                line_amount = Decimal(line_amount)
-                unpaid = max(line_amount - credit, Decimal(0))
-                credit = max(credit - line_amount, Decimal(0))
+            for maturity_date, amount in invoice_lines:
+                unpaid = max(amount - credit, Decimal(0))
+                credit = max(credit - amount, Decimal(0))
                 remaining += unpaid
                 if unpaid > 0:
                     if due_date is None:
@@ -760,8 +934,9 @@ class Dunning(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _invoice_dunnings(cls, company_ids):
-        """Return the latest done reminder as (level, date) and the draft
-        reminder as (id, level, date) of the posted invoices of companies"""
+        """Return the latest done reminder as (level, date), the draft
+        reminder as (id, level, date) and the set of the levels sent of the
+        posted invoices of companies"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         invoice = Invoice.__table__()
@@ -775,13 +950,14 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 where=cls._open_invoice_where(invoice, company_ids)
                 & table.state.in_(['draft', 'done']),
                 order_by=[table.date.asc, table.id.asc]))
-        last_done, drafts = {}, {}
+        last_done, drafts, sent = {}, {}, defaultdict(set)
         for invoice_id, id_, level, date, state in cursor:
             if state == 'done':
                 last_done[invoice_id] = (level, date)
+                sent[invoice_id].add(level)
             else:
                 drafts[invoice_id] = (id_, level, date)
-        return last_done, drafts
+        return last_done, drafts, sent
 
     @classmethod
     def generate_dunnings(cls, date=None, companies=None, strict=True):
@@ -819,7 +995,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
 
         candidates = cls._candidate_invoices(company_ids)
         figures = cls.invoice_figures(date, company_ids)
-        last_done, drafts = cls._invoice_dunnings(company_ids)
+        last_done, drafts, sent = cls._invoice_dunnings(company_ids)
 
         late = [i for i, (_, d) in last_done.items()
             if i in candidates and d > date]
@@ -862,7 +1038,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
             if invoice_id in last_done:
                 level_id, last_date = last_done[invoice_id]
                 last_level = levels[level_id]
-            level = procedure.next_level(last_level, date, invoice_figures)
+            level = procedure.next_level(
+                last_level, date, invoice_figures, sent=sent[invoice_id])
             if not level:
                 continue
             applies = cls._level_applies(
@@ -882,7 +1059,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
                     invoice_id, company, party, currencies[currency], level,
                     date, invoice_figures, segment=segment))
 
-        to_cancel = [d[0] for d in drafts.values() if d[0] not in keep]
+        to_cancel = {d[0] for d in drafts.values() if d[0] not in keep}
         # Drafts of invoices no longer posted or blocked
         table = cls.__table__()
         invoice = Invoice.__table__()
@@ -895,9 +1072,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 & ((invoice.state != 'posted')
                     | (Coalesce(invoice.dunning_blocked, False)
                         == Literal(True)))))
-        to_cancel.extend(r for r, in cursor)
+        # A draft may be both replaced and of a blocked invoice
+        to_cancel.update(r for r, in cursor)
         if to_cancel:
-            cls.cancel(cls.browse(to_cancel))
+            cls.cancel(browse(cls, sorted(to_cancel)))
         cls._set_penalties(to_create, levels)
         created = cls._insert(to_create)
         return browse(cls, created + sorted(keep))
@@ -969,6 +1147,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
             'interest_amount': penalties.interest,
             'indemnity_amount': penalties.indemnity,
             'fee_amount': penalties.fee,
+            'penalty_error': penalties.error,
             }
 
     @classmethod
@@ -1088,11 +1267,12 @@ class Dunning(Workflow, ModelSQL, ModelView):
     def _refresh_amounts(cls, dunnings, strict=True):
         """Recompute the amounts of the reminders and return them
 
-        A reminder whose invoice was paid, cancelled or blocked since raises
-        an error, or is left out when not strict."""
+        A reminder whose invoice was paid, cancelled or blocked since, or
+        that would not follow the reminders already sent, raises an error,
+        or is left out when not strict."""
         valid = []
         by_key = defaultdict(list)
-        for dunning in dunnings:
+        for dunning in cls.check_history(dunnings, strict=strict):
             by_key[(dunning.company.id, dunning.date)].append(dunning)
         for (company_id, date), c_dunnings in by_key.items():
             figures = cls.invoice_figures(date, [company_id],
@@ -1128,11 +1308,91 @@ class Dunning(Workflow, ModelSQL, ModelView):
                 valid.append(dunning)
         penalties = compute_penalties({
                 d.id: (d.invoice, d.level, d.date, d.amount) for d in valid})
+        level_names = cls._level_names(valid)
         for dunning in valid:
             for name, value in cls._penalty_values(
                     penalties[dunning.id]).items():
                 _set_changed(dunning, name, value)
+            _set_changed(dunning, 'level_name', level_names[dunning.id])
+        return cls.check_penalties(valid, strict=strict)
+
+    @classmethod
+    def check_history(cls, dunnings, strict=True):
+        """Return the dunnings that follow the reminders already sent for
+        their invoice: not dated before them, at a later level
+
+        The others raise an error, or are left out when not strict."""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        sent = defaultdict(list)
+        for sub_ids in grouped_slice(
+                list({d.invoice.id for d in dunnings}),
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(
+                    table.invoice, table.id,
+                    where=fields.SQL_OPERATORS['in'](table.invoice, sub_ids)
+                    & (table.state == 'done')))
+            for invoice_id, id_ in cursor:
+                sent[invoice_id].append(id_)
+        done = {d.id: d for d in browse(
+                cls, [i for ids in sent.values() for i in ids])}
+        valid = []
+        for dunning in dunnings:
+            previous = [done[i] for i in sent[dunning.invoice.id]
+                if i != dunning.id]
+            wrong = [d for d in previous if d.date > dunning.date
+                or not dunning.level.comes_after(d.level)]
+            if not wrong:
+                valid.append(dunning)
+            elif strict:
+                lang = Lang.get()
+                raise DunningError(gettext(
+                        'account_invoice_dunning.msg_dunning_history_order',
+                        dunning=dunning.rec_name,
+                        done=wrong[0].rec_name,
+                        date=lang.strftime(wrong[0].date)))
         return valid
+
+    @classmethod
+    def check_penalties(cls, dunnings, strict=True):
+        """Return the dunnings whose penalties could be computed, and the
+        others after the user accepts to send them without penalties, or
+        leave them out (for review) when not strict"""
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        failed = [d for d in dunnings if d.penalty_error]
+        if not failed:
+            return dunnings
+        if not strict:
+            return [d for d in dunnings if not d.penalty_error]
+        key = Warning.format('dunning_penalty_error', failed)
+        if Warning.check(key):
+            raise DunningWarning(key, gettext(
+                    'account_invoice_dunning.msg_dunning_penalty_error',
+                    dunning=failed[0].rec_name,
+                    error=failed[0].penalty_error,
+                    count=len(failed)))
+        return dunnings
+
+    @classmethod
+    def _level_names(cls, dunnings):
+        """Return {dunning id: name of its level in the language of its
+        party}, read once a language: the name printed on the letter"""
+        pool = Pool()
+        Level = pool.get('account.invoice.dunning.level')
+        by_language = defaultdict(list)
+        for dunning in dunnings:
+            lang = dunning.party.lang
+            by_language[lang.code if lang else None].append(dunning)
+        result = {}
+        for language, l_dunnings in by_language.items():
+            with Transaction().set_context(language=language):
+                names = {l.id: l.name for l in Level.browse(
+                        list({d.level.id for d in l_dunnings}))}
+            result.update((d.id, names[d.level.id]) for d in l_dunnings)
+        return result
 
     @classmethod
     def process_automatic(cls, companies):
@@ -1162,6 +1422,19 @@ class Dunning(Workflow, ModelSQL, ModelView):
                     date=today, companies=[company], strict=False)
                 cls.process_automatic([company])
                 cls.archive_missing_letters([company])
+        cls.remove_orphan_letters()
+
+    @classmethod
+    def letter_cron(cls):
+        """Frequent task: archive the letters that a lost task of the queue
+        left missing"""
+        pool = Pool()
+        Company = pool.get('company.company')
+        company = Transaction().context.get('company')
+        companies = [company] if company else Company.search([])
+        for company in companies:
+            with Transaction().set_context(company=int(company)):
+                cls.archive_missing_letters([company])
 
     @classmethod
     def _search_by_batches(cls, domain):
@@ -1175,18 +1448,162 @@ class Dunning(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def archive_missing_letters(cls, companies, delay=LETTER_GRACE):
-        """Archive again the letters of reminders processed more than delay
-        ago and still without their letter: a task of the queue lost on its
-        way (a worker stopped, a task dequeued but not run) loses no
-        letter"""
+        """Archive again the letters of processed reminders still without
+        their letter that no task of the queue is about to archive: a task
+        lost on its way (its worker killed, a task taken but never run)
+        loses no letter.
+
+        A reminder is left to its task while the task waits in the queue,
+        was taken less than delay ago, or holds its lock (PostgreSQL); the
+        others are locked here so that no letter is rendered twice."""
+        transaction = Transaction()
+        now = dt.datetime.now()
         dunnings = cls._search_by_batches([
                 ('company', 'in', [int(c) for c in companies]),
                 ('state', '=', 'done'),
                 ('channel', 'in', list(LETTER_CHANNELS)),
                 ('letter_format', '=', None),
-                ('write_date', '<', dt.datetime.now() - delay),
+                ('write_date', '<', now - delay),
                 ])
+        if not dunnings:
+            return []
+        queued = cls._queued_letters(now - delay)
+        ids = [d.id for d in dunnings if d.id not in queued]
+        database = transaction.database
+        if database.has_select_for():
+            # Those whose lock a running task holds are skipped
+            table = cls.__table__()
+            cursor = transaction.connection.cursor()
+            For = database.get_select_for_skip_locked()
+            free = []
+            for sub_ids in grouped_slice(ids):
+                query = table.select(table.id,
+                    where=table.id.in_(list(sub_ids))
+                    & (table.letter_format == Null))
+                query.for_ = For('UPDATE')
+                cursor.execute(*query)
+                free.extend(i for i, in cursor)
+            ids = sorted(free)
+        dunnings = browse(cls, ids)
+        if dunnings:
+            logger.info("archive the %d missing letters of %s",
+                len(dunnings), cls.__name__)
         cls._archive_or_queue_letters(dunnings)
+        return dunnings
+
+    @classmethod
+    def _queued_letters(cls, taken_after):
+        """The ids of the reminders whose letter a task of the queue is to
+        archive: waiting, or taken after taken_after and not finished"""
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        ids = set()
+        with without_check_access():
+            tasks = Queue.search([
+                    ('finished_at', '=', None),
+                    ['OR',
+                        ('dequeued_at', '=', None),
+                        ('dequeued_at', '>=', taken_after),
+                        ],
+                    ])
+        for task in tasks:
+            data = task.data or {}
+            if (data.get('model') == cls.__name__
+                    and data.get('method') == 'archive_letters'):
+                instances = data.get('instances')
+                if isinstance(instances, int):
+                    instances = [instances]
+                ids.update(instances or [])
+        return ids
+
+    @classmethod
+    def _migrate_letter_store(cls):
+        """Move the letters archived in the database's folder of the file
+        store, before they had a folder of their own, to LETTER_FOLDER;
+        the old files are left to the removal queue of the file store"""
+        pool = Pool()
+        FileQueue = pool.get('ir.filestore.queue')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        queue = FileQueue.__table__()
+        prefix = cls._fields['letter'].store_prefix
+        old_prefix = transaction.database.name
+        cursor.execute(*table.select(table.id, table.letter_id,
+                where=(table.letter_id != Null) & (table.letter_id != ''),
+                order_by=[table.id.asc]))
+        moved = []
+        for id_, file_id in cursor.fetchall():
+            try:
+                filestore.size(file_id, prefix=prefix)
+                continue
+            except OSError:
+                pass
+            try:
+                data = filestore.get(file_id, prefix=old_prefix)
+            except OSError:
+                logger.warning("letter %s of %s %d is missing from the "
+                    "file store", file_id, cls.__name__, id_)
+                continue
+            moved.append((id_, filestore.set(data, prefix=prefix), file_id))
+        for id_, new_id, _ in moved:
+            cursor.execute(*table.update([table.letter_id], [new_id],
+                    where=table.id == id_))
+        for sub_moved in grouped_slice(moved):
+            cursor.execute(*queue.insert(
+                    [queue.create_date, queue.create_uid, queue.file_id,
+                        queue.model, queue.prefix, queue.field],
+                    [[CurrentTimestamp(), transaction.user, old_id,
+                            cls.__name__, old_prefix, 'letter']
+                        for _, _, old_id in sub_moved]))
+        if moved:
+            logger.info("%d letters of %s moved to the folder %s of the file "
+                "store", len(moved), cls.__name__, prefix)
+
+    @classmethod
+    def remove_orphan_letters(cls, age=ORPHAN_LETTER_AGE):
+        """Remove the files of the letters' folder of the file store older
+        than age that no reminder refers to: written by a run that never
+        committed (killed, or rolled back). Return their ids.
+
+        Only the file store of Tryton can be listed: nothing is removed when
+        another class is configured."""
+        pool = Pool()
+        FileQueue = pool.get('ir.filestore.queue')
+        if config.get('database', 'class'):
+            return []
+        prefix = cls._fields['letter'].store_prefix
+        folder = os.path.join(filestore.path, prefix)
+        limit = time.time() - age.total_seconds()
+        candidates = []
+        for root, _, names in os.walk(folder):
+            for name in names:
+                try:
+                    mtime = os.stat(os.path.join(root, name)).st_mtime
+                except FileNotFoundError:
+                    continue
+                if mtime <= limit:
+                    candidates.append(name)
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        queue = FileQueue.__table__()
+        kept = set()
+        for sub_ids in grouped_slice(candidates):
+            sub_ids = list(sub_ids)
+            cursor.execute(*table.select(table.letter_id,
+                    where=table.letter_id.in_(sub_ids)))
+            kept.update(i for i, in cursor)
+            # Replaced letters are kept for the removal queue's retention
+            cursor.execute(*queue.select(queue.file_id,
+                    where=queue.file_id.in_(sub_ids)
+                    & (queue.model == cls.__name__)))
+            kept.update(i for i, in cursor)
+        orphans = sorted(set(candidates) - kept)
+        if orphans:
+            logger.info("remove %d orphan letters of %s", len(orphans),
+                cls.__name__)
+            filestore.delete_many(orphans, prefix=prefix)
+        return orphans
 
 
 def _set_changed(record, name, value):
@@ -1248,6 +1665,8 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend([
                 ('account.invoice.dunning|dunning_cron',
                     "Generate and Process Invoice Dunnings"),
+                ('account.invoice.dunning|letter_cron',
+                    "Archive Missing Invoice Dunning Letters"),
                 ('party.party|dunning_segment_cron',
                     "Classify Parties in Dunning Segments"),
                 ])

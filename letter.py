@@ -238,7 +238,8 @@ class Letter(CompanyReport):
                     levels[level.id] = Level(level.id).name
         previous = [SimpleNamespace(
                 date=date(d.date),
-                level=levels[d.level.id],
+                # As printed on that letter, even if renamed since
+                level=d.level_name or levels[d.level.id],
                 channel=channels.get(d.channel, ''),
                 tracking_number=d.tracking_number or '',
                 amount=money(d.amount),
@@ -266,7 +267,7 @@ class Letter(CompanyReport):
             recipient_email=cls.get_recipient_email(dunning),
             customer_code=party.code or '',
             date=long_date(dunning.date),
-            level=levels[dunning.level.id],
+            level=dunning.level_name or levels[dunning.level.id],
             channel=channels.get(dunning.channel, ''),
             registered=dunning.channel == 'registered_letter',
             tracking_number=dunning.tracking_number or '',

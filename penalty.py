@@ -11,6 +11,7 @@ from sql import Literal, Null, Union
 from sql.conditionals import Coalesce
 
 from trytond import backend
+from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
@@ -21,13 +22,23 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
-from .exceptions import PenaltyError
-from .interest import compute_interest
+from .exceptions import PenaltyError, PenaltyValidationError
+from .interest import compute_interest, half_year_start
 from .rate import half_year_label
-from .sql_invoice import apply_types, invoice_amount, invoice_moves
+from .sql_invoice import (
+    apply_types, invoice_debit_credit, invoice_moves, line_amount)
 
-# The penalties of a reminder, in the invoice currency, rounded
-Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee'])
+# The penalties of a reminder, in the invoice currency, rounded, and why
+# they could not be computed (then they are zero)
+Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee', 'error'],
+    defaults=[None])
+# The bound of the rates and percentages, as fractions: 100 %
+MAX_RATE = Decimal(1)
+# The currency of the fixed amounts of the rules without currency: the
+# recovery indemnity of Directive 2011/7/EU is 40 EUR
+DEFAULT_FIXED_CURRENCY = 'EUR'
+# The days of a year of the interest computation: 360, 365 or 366
+MIN_DIVISOR, MAX_DIVISOR = 360, 366
 
 
 CUSTOMER_TYPES = [
@@ -129,7 +140,10 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         states={
             'invisible': Eval('kind') != 'fixed',
             },
-        help="Leave empty for the currency of the company.")
+        help="The currency of the amount, converted at the invoice date "
+        "into the currency of an invoice in another one.\n"
+        "Leave empty for euros (the 40 EUR recovery indemnity of "
+        "Directive 2011/7/EU).")
     percentage = fields.Numeric("Percentage", digits=(None, 6),
         states={
             'invisible': Eval('kind') != 'percentage',
@@ -164,19 +178,60 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def validate_fields(cls, penalties, field_names):
         super().validate_fields(penalties, field_names)
+        cls.check_values(penalties)
+        cls.check_floor(penalties)
+
+    @classmethod
+    def check_values(cls, penalties):
+        "Check the amounts and rates of penalties are within sane bounds"
         for penalty in penalties:
             for name in ['rate', 'margin', 'amount', 'percentage',
                     'floor_multiplier']:
                 value = getattr(penalty, name)
                 if value is not None and value < 0:
-                    raise PenaltyError(gettext(
+                    raise PenaltyValidationError(gettext(
                             'account_invoice_dunning.msg_penalty_negative',
                             penalty=penalty.rec_name,
                             field=cls.__names__(name)['field']))
-            if penalty.divisor is not None and penalty.divisor <= 0:
-                raise PenaltyError(gettext(
+            for name in ['rate', 'margin', 'percentage']:
+                value = getattr(penalty, name)
+                if value is not None and value > MAX_RATE:
+                    raise PenaltyValidationError(gettext(
+                            'account_invoice_dunning.msg_penalty_rate_range',
+                            penalty=penalty.rec_name,
+                            field=cls.__names__(name)['field']))
+            if penalty.divisor is not None and not (
+                    MIN_DIVISOR <= penalty.divisor <= MAX_DIVISOR):
+                raise PenaltyValidationError(gettext(
                         'account_invoice_dunning.msg_penalty_divisor',
+                        penalty=penalty.rec_name,
+                        minimum=MIN_DIVISOR, maximum=MAX_DIVISOR))
+            if (penalty.kind == 'interest'
+                    and penalty.rate is not None and penalty.rate_table):
+                raise PenaltyValidationError(gettext(
+                        'account_invoice_dunning'
+                        '.msg_penalty_rate_and_table',
                         penalty=penalty.rec_name))
+
+    @classmethod
+    def check_floor(cls, penalties):
+        """Check the contractual rates are not below their floor in the
+        current half-year, when the floor is known"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        half_year = half_year_start(Date.today())
+        for penalty in penalties:
+            if (penalty.kind != 'interest' or penalty.rate is None
+                    or not penalty.floor_table):
+                continue
+            try:
+                floor = penalty.floor_rate(half_year)
+            except PenaltyError:
+                # The floor of the half-year is not entered yet
+                continue
+            if penalty.rate < floor:
+                raise PenaltyValidationError(
+                    penalty._below_floor_message(floor, half_year))
 
     def applies_to(self, customer_type, level):
         "Test if the penalty applies to the customer type at level"
@@ -193,16 +248,47 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
                 + (self.margin or 0))
         rate = self.rate
         if self.floor_table:
-            floor = (self.floor_table.rate_in_force(half_year)
-                * self.floor_multiplier)
+            floor = self.floor_rate(half_year)
             if rate < floor:
-                raise PenaltyError(gettext(
-                        'account_invoice_dunning.msg_penalty_below_floor',
-                        penalty=self.rec_name,
-                        rate='%s %%' % (rate * 100).normalize(),
-                        floor='%s %%' % (floor * 100).normalize(),
-                        half_year=half_year_label(half_year)))
+                raise PenaltyError(
+                    self._below_floor_message(floor, half_year))
         return rate
+
+    def floor_rate(self, half_year):
+        "The lowest contractual rate allowed in the half-year"
+        return (self.floor_table.rate_in_force(half_year)
+            * (self.floor_multiplier or 0))
+
+    def _below_floor_message(self, floor, half_year):
+        return gettext('account_invoice_dunning.msg_penalty_below_floor',
+            penalty=self.rec_name,
+            rate='%s %%' % (self.rate * 100).normalize(),
+            floor='%s %%' % (floor * 100).normalize(),
+            half_year=half_year_label(half_year))
+
+    def fixed_amount(self, currency, date):
+        """The fixed amount in currency, converted at date from the currency
+        of the rule (euros when empty) when it is another one"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        amount = self.amount or 0
+        source = self.currency
+        if not source:
+            if currency.code == DEFAULT_FIXED_CURRENCY:
+                return amount
+            source = Currency.search(
+                [('code', '=', DEFAULT_FIXED_CURRENCY)], limit=1)
+            if not source:
+                raise PenaltyError(gettext(
+                        'account_invoice_dunning'
+                        '.msg_penalty_currency_missing',
+                        penalty=self.rec_name,
+                        code=DEFAULT_FIXED_CURRENCY))
+            source, = source
+        if source == currency:
+            return amount
+        with Transaction().set_context(date=date):
+            return Currency.compute(source, amount, currency, round=False)
 
     def interest(self, lines, payments, date, notice_date):
         "The unrounded interest owed on date for the lines and payments"
@@ -298,10 +384,11 @@ def _invoice_history(invoice_ids):
     other = MoveLine.__table__()
     move = Move.__table__()
     payment = InvoicePaymentLine.__table__()
-    types = [None, None, 'DATE', 'NUMERIC']
+    types = [None, None, 'DATE', 'NUMERIC', 'NUMERIC']
 
     def amount(line):
-        return invoice_amount(line, invoice)
+        debit, credit = invoice_debit_credit(line, invoice)
+        return debit.as_('debit'), credit.as_('credit')
 
     lines, payments = defaultdict(list), defaultdict(list)
     for sub_ids in _slices(invoice_ids):
@@ -315,16 +402,16 @@ def _invoice_history(invoice_ids):
                 invoice.id.as_('invoice'), line.id.as_('line'),
                 Coalesce(line.maturity_date, invoice.invoice_date).as_(
                     'date'),
-                amount(line).as_('amount'),
+                *amount(line),
                 line.reconciliation.as_('reconciliation')))
         query = to_pay.select(to_pay.invoice.as_('invoice'),
             to_pay.line.as_('line'), to_pay.date.as_('date'),
-            to_pay.amount.as_('amount'))
+            to_pay.debit.as_('debit'), to_pay.credit.as_('credit'))
         cursor.execute(*apply_types(query, types))
         paid_lines = set()
-        for invoice_id, line_id, date, value in cursor:
+        for invoice_id, line_id, date, debit, credit in cursor:
             paid_lines.add(line_id)
-            lines[invoice_id].append((date, Decimal(value)))
+            lines[invoice_id].append((date, line_amount(debit, credit)))
         # Payments: the other lines of the reconciliations of the lines to
         # pay, and the payment lines not reconciled yet
         reconciled = (to_pay
@@ -334,7 +421,7 @@ def _invoice_history(invoice_ids):
             .join(move, condition=move.id == other.move)
             .select(
                 to_pay.invoice.as_('invoice'), other.id.as_('line'),
-                move.date.as_('date'), amount(other).as_('amount'),
+                move.date.as_('date'), *amount(other),
                 Literal(None).as_('reconciliation'),
                 where=to_pay.reconciliation != Null))
         # The reconciled payment lines are left out in Python: a condition
@@ -346,17 +433,19 @@ def _invoice_history(invoice_ids):
             .join(move, condition=move.id == other.move)
             .select(
                 invoice.id.as_('invoice'), other.id.as_('line'),
-                move.date.as_('date'), amount(other).as_('amount'),
+                move.date.as_('date'), *amount(other),
                 other.reconciliation.as_('reconciliation'),
                 where=fields.SQL_OPERATORS['in'](payment.invoice, sub_ids)))
         query = Union(reconciled, unreconciled)
         query = query.select(query.invoice.as_('invoice'),
             query.line.as_('line'), query.date.as_('date'),
-            query.amount.as_('amount'),
+            query.debit.as_('debit'), query.credit.as_('credit'),
             query.reconciliation.as_('reconciliation'))
         cursor.execute(*apply_types(query, types + [None]))
         seen = set()
-        for invoice_id, line_id, date, value, reconciliation in cursor:
+        for (invoice_id, line_id, date, debit, credit,
+                reconciliation) in cursor:
+            value = line_amount(debit, credit)
             if (reconciliation is not None or line_id in paid_lines
                     or (invoice_id, line_id) in seen):
                 continue
@@ -401,7 +490,6 @@ def compute_penalties(requests):
     Nothing is due when the invoice, its party or the segment of the party
     waives penalties, or when no penalty rule applies."""
     pool = Pool()
-    Company = pool.get('company.company')
     Currency = pool.get('currency.currency')
     Party = pool.get('party.party')
     RateTable = pool.get('account.invoice.dunning.rate')
@@ -450,8 +538,6 @@ def compute_penalties(requests):
     for sub_ids in grouped_slice(
             sorted({invoices[i].party for i in invoice_ids}), 1000):
         customer_types.update(Party.customer_types(Party.browse(sub_ids)))
-    company_currencies = {c.id: c.currency.id for c in Company.browse(
-            list({invoices[i].company for i in invoice_ids}))}
     history_lines, history_payments = _invoice_history(invoice_ids)
     notices = _formal_notice_dates(invoice_ids)
     rate_values = {t.id: sorted((v.date, v.rate) for v in t.values)
@@ -471,34 +557,40 @@ def compute_penalties(requests):
             invoice, level, date, overdue = requests[key]
             facts = invoices[invoice.id]
             currency = currencies[facts.currency]
-            lines = history_lines.get(invoice.id, [])
-            payments = history_payments.get(invoice.id, [])
-            interest = indemnity = fee = Decimal(0)
-            if _is_late(lines, payments, date):
-                for rule in rules_of(
-                        rules, customer_types[facts.party], level):
-                    if rule.kind == 'interest':
-                        interest += rule.interest(lines, payments, date,
-                            notices.get(invoice.id))
-                    elif rule.kind == 'fixed':
-                        amount = rule.amount or 0
-                        source = (rule.currency.id if rule.currency
-                            else company_currencies[facts.company])
-                        if source != currency.id:
-                            with Transaction().set_context(date=date):
-                                amount = Currency.compute(
-                                    Currency(source), amount, currency,
-                                    round=False)
-                        indemnity += amount
-                    elif rule.kind == 'percentage':
-                        fee += overdue * (rule.percentage or 0)
-            result[key] = Penalties(*(round_half_up(v, currency)
-                    for v in (interest, indemnity, fee)))
+            try:
+                result[key] = _penalties_of(
+                    rules_of(rules, customer_types[facts.party], level),
+                    facts, currency, date, overdue,
+                    history_lines.get(invoice.id, []),
+                    history_payments.get(invoice.id, []),
+                    notices.get(invoice.id))
+            except UserError as exception:
+                # A missing rate or a bad rule stops this invoice's
+                # penalties only: the reminder says why
+                result[key] = no_penalties(currency)._replace(
+                    error=exception.message)
     return result
 
 
+def _penalties_of(rules, facts, currency, date, overdue, lines, payments,
+        notice_date):
+    "The rounded Penalties of rules for an invoice at date"
+    interest = indemnity = fee = Decimal(0)
+    if _is_late(lines, payments, date):
+        for rule in rules:
+            if rule.kind == 'interest':
+                interest += rule.interest(lines, payments, date, notice_date)
+            elif rule.kind == 'fixed':
+                indemnity += rule.fixed_amount(currency, facts.invoice_date)
+            elif rule.kind == 'percentage':
+                fee += overdue * (rule.percentage or 0)
+    return Penalties(*(round_half_up(v, currency)
+            for v in (interest, indemnity, fee)))
+
+
 InvoiceFacts = namedtuple('InvoiceFacts',
-    ['party', 'company', 'currency', 'waived', 'party_waived'])
+    ['party', 'company', 'currency', 'waived', 'party_waived',
+        'invoice_date'])
 
 
 def _invoice_facts(invoice_ids):
@@ -517,12 +609,15 @@ def _invoice_facts(invoice_ids):
             .join(party, condition=party.id == invoice.party)
             .select(invoice.id, invoice.party, invoice.company,
                 invoice.currency, invoice.dunning_penalty_waived,
-                party.dunning_penalty_waived,
+                party.dunning_penalty_waived, invoice.invoice_date,
                 where=fields.SQL_OPERATORS['in'](invoice.id, sub_ids)))
         for (invoice_id, party_id, company_id, currency_id, waived,
-                party_waived) in cursor:
+                party_waived, invoice_date) in cursor:
+            if isinstance(invoice_date, str):
+                # SQLite returns the dates of raw queries as strings
+                invoice_date = dt.date.fromisoformat(invoice_date)
             result[invoice_id] = InvoiceFacts(party_id, company_id,
-                currency_id, bool(waived), bool(party_waived))
+                currency_id, bool(waived), bool(party_waived), invoice_date)
     return result
 
 

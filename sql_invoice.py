@@ -2,6 +2,9 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 "SQL pieces shared by the engine and the penalties: what an invoice asks."
+from decimal import Decimal
+
+from sql import Literal
 from sql.conditionals import Case
 
 from trytond import backend
@@ -9,12 +12,19 @@ from trytond.pool import Pool
 from trytond.tools import sqlite_apply_types
 
 
-def invoice_amount(line, invoice):
-    "The amount of a move line in the currency of the invoice"
-    return Case(
-        (line.second_currency == invoice.currency,
-            line.amount_second_currency),
-        else_=line.debit - line.credit)
+def invoice_debit_credit(line, invoice):
+    """The debit and the credit of a move line in the currency of the
+    invoice, as two columns subtracted in Python: SQLite computes with
+    floats, which round amounts of 15 digits or more"""
+    second = line.second_currency == invoice.currency
+    return (
+        Case((second, line.amount_second_currency), else_=line.debit),
+        Case((second, Literal(0)), else_=line.credit))
+
+
+def line_amount(debit, credit):
+    "The amount of a line from the columns of invoice_debit_credit"
+    return Decimal(debit or 0) - Decimal(credit or 0)
 
 
 def invoice_moves(invoice, where):

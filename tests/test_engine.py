@@ -18,6 +18,8 @@ from trytond.modules.account_invoice.tests.test_module import (
 from trytond.modules.account_invoice_dunning.invoice_dunning import (
     add_business_days)
 from trytond.modules.company.tests import create_company, set_company
+from trytond.modules.currency.tests import (
+    add_currency_rate, create_currency)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, USER, activate_module, drop_db, with_transaction)
@@ -26,9 +28,23 @@ from trytond.transaction import Transaction, TransactionError
 MODULE = 'account_invoice_dunning'
 
 
-def create_invoices(count, date=dt.date(2026, 1, 5), amount=100):
-    """Create a company with count posted customer invoices of amount dated
-    date, due 30 days later, dunned with the default procedure"""
+def euro():
+    "The euro, created with a rate the first time"
+    pool = Pool()
+    Currency = pool.get('currency.currency')
+    currencies = Currency.search([('code', '=', 'EUR')], limit=1)
+    if currencies:
+        return currencies[0]
+    currency = create_currency('EUR')
+    add_currency_rate(currency, 1)
+    return currency
+
+
+def create_invoices(count, date=dt.date(2026, 1, 5), amount=100,
+        company_currency=None, currency=None):
+    """Create a company (in euros by default) with count posted customer
+    invoices of amount dated date (in the company currency by default), due
+    30 days later, dunned with the default procedure"""
     pool = Pool()
     Account = pool.get('account.account')
     Configuration = pool.get('account.configuration')
@@ -39,7 +55,7 @@ def create_invoices(count, date=dt.date(2026, 1, 5), amount=100):
     Party = pool.get('party.party')
     PaymentTerm = pool.get('account.invoice.payment_term')
 
-    company = create_company()
+    company = create_company(currency=company_currency or euro())
     with set_company(company):
         create_chart(company)
         fiscalyear = set_invoice_sequences(get_fiscalyear(company, today=date))
@@ -73,11 +89,13 @@ def create_invoices(count, date=dt.date(2026, 1, 5), amount=100):
                     'party': party.id,
                     'invoice_address': party.addresses[0].id,
                     'account': party.account_receivable_used.id,
-                    'currency': company.currency.id,
+                    'currency': (currency or company.currency).id,
                     'invoice_date': date,
                     'payment_term': term.id,
                     'journal': journal.id,
                     'lines': [('create', [{
+                                    'currency': (
+                                        currency or company.currency).id,
                                     'account': revenue.id,
                                     'description': "Services",
                                     'quantity': 1,

@@ -9,9 +9,11 @@ French legal rate (creditor is a professional) 2.62 % on 1 January 2026,
 5.07 % on 1 January 2024."""
 import datetime as dt
 import unittest
+import unittest.mock
 from decimal import Decimal
 
-from trytond.modules.account_invoice_dunning.exceptions import PenaltyError
+from trytond.modules.account_invoice_dunning.exceptions import (
+    PenaltyValidationError)
 from trytond.modules.account_invoice_dunning.interest import (
     compute_interest, half_year_start, next_half_year)
 from trytond.modules.account_invoice_dunning.penalty import (
@@ -163,8 +165,8 @@ class PenaltyTestCase(unittest.TestCase):
         with set_company(company):
             before = self._penalties(
                 invoice, dt.date(2026, 3, 2), 'level_formal_notice')
-            self.assertEqual(before, (D(0), D(0), D(0)))
-            Dunning.create([{
+            self.assertEqual(before, (D(0), D(0), D(0), None))
+            notice_dunning, = Dunning.create([{
                         'company': company.id,
                         'invoice': invoice.id,
                         'party': invoice.party.id,
@@ -174,8 +176,8 @@ class PenaltyTestCase(unittest.TestCase):
                         'date': dt.date(2026, 3, 2),
                         'currency': invoice.currency.id,
                         'amount': D(800),
-                        'state': 'done',
                         }])
+            Dunning.process([notice_dunning])
             penalties = self._penalties(
                 invoice, dt.date(2026, 4, 1), 'level_formal_notice')
         self.assertEqual(penalties.interest, D('1.72'))
@@ -218,7 +220,7 @@ class PenaltyTestCase(unittest.TestCase):
         with set_company(company):
             penalties = self._penalties(
                 invoice, dt.date(2026, 3, 6), 'level_first_reminder')
-        self.assertEqual(penalties, (D(0), D(0), D(0)))
+        self.assertEqual(penalties, (D(0), D(0), D(0), None))
 
     @with_transaction()
     def test_waived(self):
@@ -233,7 +235,7 @@ class PenaltyTestCase(unittest.TestCase):
         self.assertTrue(invoice.dunning_penalty_waived_by)
         with set_company(company):
             penalties = self._penalties(invoice, dt.date(2026, 3, 6))
-        self.assertEqual(penalties, (D(0), D(0), D(0)))
+        self.assertEqual(penalties, (D(0), D(0), D(0), None))
 
     @with_transaction()
     def test_contractual_rate_below_floor(self):
@@ -243,28 +245,46 @@ class PenaltyTestCase(unittest.TestCase):
         pool = Pool()
         Penalty = pool.get('account.invoice.dunning.penalty')
         ModelData = pool.get('ir.model.data')
+        Date = pool.get('ir.date')
         company, invoice = self._invoice(dt.date(2026, 1, 5), 1200)
-        Penalty.write([Penalty(ModelData.get_id(
-                        MODULE, 'penalty_interest_professional'))], {
-                'rate_table': None,
-                'margin': None,
-                'rate': D('0.07'),
-                'floor_table': ModelData.get_id(
-                    MODULE, 'rate_fr_legal_professional'),
-                'floor_multiplier': D(3),
-                })
+        rule = Penalty(ModelData.get_id(
+                MODULE, 'penalty_interest_professional'))
+        contract = {
+            'rate_table': None,
+            'margin': None,
+            'rate': D('0.07'),
+            'floor_table': ModelData.get_id(
+                MODULE, 'rate_fr_legal_professional'),
+            'floor_multiplier': D(3),
+            }
+        # Refused at save while the floor of the half-year is known
+        with unittest.mock.patch.object(
+                Date, 'today', return_value=dt.date(2026, 3, 1)):
+            with self.assertRaisesRegex(PenaltyValidationError, '7.86'):
+                Penalty.write([rule], contract)
+        # A half-year whose floor is not entered yet lets it be saved, and
+        # the computation then stops on the invoice only
+        with unittest.mock.patch.object(
+                Date, 'today', return_value=dt.date(2026, 9, 1)):
+            Penalty.write([rule], contract)
         with set_company(company):
-            with self.assertRaisesRegex(PenaltyError, '7.86'):
-                self._penalties(invoice, dt.date(2026, 3, 6))
-            Penalty.write(Penalty.search([('rate', '=', D('0.07'))]), {
-                    'rate': D('0.08')})
+            penalties = self._penalties(invoice, dt.date(2026, 3, 6))
+            self.assertEqual(penalties[:3], (D(0), D(0), D(0)))
+            self.assertIn('7.86', penalties.error)
+            Penalty.write([rule], {'rate': D('0.08')})
             penalties = self._penalties(invoice, dt.date(2026, 3, 6))
         self.assertEqual(penalties.interest, D('7.89'))
+        self.assertIsNone(penalties.error)
 
     @with_transaction()
     def test_missing_half_year(self):
         "A computation that needs a rate not entered names the half-year"
+        pool = Pool()
+        RateValue = pool.get('account.invoice.dunning.rate.value')
+        RateValue.delete(RateValue.search(
+                [('date', '>=', dt.date(2026, 7, 1))]))
         company, invoice = self._invoice(dt.date(2026, 5, 1), 1000)
         with set_company(company):
-            with self.assertRaisesRegex(PenaltyError, '2026-H2'):
-                self._penalties(invoice, dt.date(2026, 8, 1))
+            penalties = self._penalties(invoice, dt.date(2026, 8, 1))
+        self.assertEqual(penalties[:3], (D(0), D(0), D(0)))
+        self.assertIn('2026-H2', penalties.error)

@@ -11,10 +11,18 @@ from trytond.modules.account.tests.tools import (
     create_chart, create_fiscalyear, get_accounts)
 from trytond.modules.account_invoice.tests.tools import (
     set_fiscalyear_invoice_sequences)
-from trytond.modules.company.tests.tools import get_company
+from trytond.modules.company.tests.tools import create_company, get_company
+from trytond.modules.currency.tests.tools import get_currency
 
-__all__ = ['setup_accounting', 'create_invoice', 'pay_invoice',
+__all__ = ['create_euro_company', 'setup_accounting', 'create_invoice', 'pay_invoice',
     'create_dunnings', 'default_procedure', 'zip_texts', 'letter_text']
+
+
+def create_euro_company(config=None):
+    """Create the company in euros: the currency of the legal indemnity of
+    the shipped procedure"""
+    return create_company(currency=get_currency('EUR', config=config),
+        config=config)
 
 
 def setup_accounting(years=(2026,), company=None, config=None):
