@@ -38,8 +38,9 @@ MIN_RATE, MAX_RATE = Decimal(0), Decimal(1)
 ECB_MRO_KEY = 'FM.B.U2.EUR.4F.KR.MRR_FR.LEV'
 ECB_MRO_URL = ('https://data-api.ecb.europa.eu/service/data/FM/'
     'B.U2.EUR.4F.KR.MRR_FR.LEV?format=csvdata')
-# Seconds to wait for an answer of a source
-TIMEOUT = config.getint('account_invoice_dunning', 'rate_timeout', default=30)
+# Seconds to wait for an answer of a source, unless the configuration sets
+# rate_timeout in the section [account_invoice_dunning]
+TIMEOUT = 30
 # How far back the update fills a table that has no value yet: the 5 years
 # of the commercial prescription
 EMPTY_TABLE_YEARS = 5
@@ -233,7 +234,9 @@ class RateTable(ModelSQL, ModelView):
                 'User-Agent': 'Tryton account_invoice_dunning',
                 })
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            timeout = config.getint(
+                'account_invoice_dunning', 'rate_timeout', default=TIMEOUT)
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.read().decode('utf-8-sig')
         except (OSError, ValueError) as exception:
             # URLError, HTTPError and timeouts are OSError; a bad encoding
