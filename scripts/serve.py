@@ -34,6 +34,10 @@ def web_client_dir(version=SAO_VERSION):
     return os.path.join(CACHE, 'sao-%s' % version)
 
 
+# Seconds npm is given for each step of the install of the web client
+NPM_TIMEOUT = 600
+
+
 def install_web_client(version=SAO_VERSION, quiet=False):
     """Install tryton-sao from the npm registry in .cache/sao-VERSION, once,
     and return that folder: the trytond [web] root"""
@@ -55,7 +59,8 @@ def install_web_client(version=SAO_VERSION, quiet=False):
     output = subprocess.DEVNULL if quiet else None
     with tempfile.TemporaryDirectory(dir=CACHE, prefix='.sao-') as tmp:
         subprocess.run([npm, 'pack', '--silent', 'tryton-sao@%s' % version],
-            cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+            cwd=tmp, check=True, stdout=subprocess.DEVNULL,
+            timeout=NPM_TIMEOUT)
         tarball, = [f for f in os.listdir(tmp) if f.endswith('.tgz')]
         with tarfile.open(os.path.join(tmp, tarball)) as archive:
             archive.extractall(tmp, filter='data')
@@ -65,7 +70,7 @@ def install_web_client(version=SAO_VERSION, quiet=False):
         subprocess.run([npm, 'install', '--omit=dev', '--ignore-scripts',
                 '--legacy-peer-deps', '--no-audit', '--no-fund',
                 '--loglevel=error'],
-            cwd=package, check=True, stdout=output)
+            cwd=package, check=True, stdout=output, timeout=NPM_TIMEOUT)
         if not os.path.exists(os.path.join(package, 'dist',
                     'tryton-sao.js')):
             raise SystemExit("tryton-sao %s has no dist/tryton-sao.js"
