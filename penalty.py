@@ -24,7 +24,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .exceptions import PenaltyError, PenaltyValidationError
 from .interest import compute_interest, half_year_start
-from .rate import half_year_label
+from .rate import MAX_RATE, half_year_label
 from .sql_invoice import (
     apply_types, invoice_debit_credit, invoice_moves, line_amount)
 
@@ -32,8 +32,6 @@ from .sql_invoice import (
 # they could not be computed (then they are zero)
 Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee', 'error'],
     defaults=[None])
-# The bound of the rates and percentages, as fractions: 100 %
-MAX_RATE = Decimal(1)
 # The currency of the fixed amounts of the rules without currency: the
 # recovery indemnity of Directive 2011/7/EU is 40 EUR
 DEFAULT_FIXED_CURRENCY = 'EUR'

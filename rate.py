@@ -31,8 +31,9 @@ from .interest import half_year_start, next_half_year
 
 logger = logging.getLogger(__name__)
 
-# The bounds of a reference rate, as fractions: 0 % and 100 %
-MIN_RATE, MAX_RATE = Decimal(0), Decimal(1)
+# The bounds of a reference rate, as fractions: -100 % and 100 % (the German
+# base rate was negative from 2013 to 2022)
+MIN_RATE, MAX_RATE = Decimal(-1), Decimal(1)
 # The ECB Data Portal series of the rate of the main refinancing operations
 # (fixed rate tenders), one observation per change, in percent
 ECB_MRO_KEY = 'FM.B.U2.EUR.4F.KR.MRR_FR.LEV'
@@ -346,7 +347,7 @@ class RateValue(ModelSQL, ModelView):
 
     @classmethod
     def check_rate(cls, values):
-        "Check the rates are between 0 % and 100 %"
+        "Check the rates are between -100 % and 100 %"
         for value in values:
             if value.rate is not None and not (
                     MIN_RATE <= value.rate <= MAX_RATE):

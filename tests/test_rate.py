@@ -105,23 +105,24 @@ class RateTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_value_bounds(self):
-        "A value below 0 % or above 100 % is refused at save"
+        "A value below -100 % or above 100 % is refused at save"
         Value = Pool().get('account.invoice.dunning.rate.value')
         table = self._table('ecb_mro')
         # Each on its own date: a refused create rolls back only with its
         # transaction
-        for year, rate in [(2027, D('-0.0001')), (2028, D('1.5')),
+        for year, rate in [(2027, D('-1.0001')), (2028, D('1.5')),
                 (2029, D('150'))]:
             with self.assertRaisesRegex(ValidationError,
-                    'must be between 0 % and 100 %'):
+                    'must be between -100 % and 100 %'):
                 Value.create([{'rate_table': table.id,
                             'date': dt.date(year, 1, 1), 'rate': rate}])
         value, = Value.create([{'rate_table': table.id,
                     'date': dt.date(2030, 1, 1), 'rate': D('1')}])
         with self.assertRaisesRegex(ValidationError,
-                'must be between 0 % and 100 %'):
+                'must be between -100 % and 100 %'):
             Value.write([value], {'rate': D('1.01')})
-        Value.write([value], {'rate': D('0')})
+        # The German base rate was -0.88 % from 2016 to 2022
+        Value.write([value], {'rate': D('-0.0088')})
 
     @with_transaction()
     def test_ecb_update(self):
