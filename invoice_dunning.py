@@ -1366,6 +1366,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
         if not failed:
             return dunnings
         if not strict:
+            logger.warning(
+                "%d reminders left in draft: their penalties could not be "
+                "computed (e.g. reminder %d: %s)", len(failed), failed[0].id,
+                failed[0].penalty_error)
             return [d for d in dunnings if not d.penalty_error]
         key = Warning.format('dunning_penalty_error', failed)
         if Warning.check(key):
