@@ -286,6 +286,11 @@ class AccessTestCase(unittest.TestCase):
         dunning_user = create_user('dunning', company_a,
             ['account', 'dunning'])
         admin = create_user('admin_a', company_a, ['account_admin'])
+        other_party, = Party.create([{'name': "Other"}])
+        with set_company(company_a):
+            Party.write([other_party], {'dunning_segment': segment})
+        other_records = PartySegment.search([
+                ('party', '=', other_party.id)])
         changes = [
             {'dunning_penalty_waived': True,
                 'dunning_penalty_waiver_reason': "Goodwill"},
@@ -306,6 +311,12 @@ class AccessTestCase(unittest.TestCase):
                                 'dunning_segment': segment,
                                 'dunning_segment_pinned': True,
                                 }])
+                with self.assertRaises(AccessError):
+                    PartySegment.write(
+                        PartySegment.browse(other_records),
+                        {'dunning_segment_pinned': True})
+                with self.assertRaises(AccessError):
+                    PartySegment.delete(PartySegment.browse(other_records))
                 # Everyone still reads them
                 Party.read([party.id], [
                         'dunning_penalty_waived', 'dunning_segment',
