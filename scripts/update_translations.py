@@ -16,8 +16,7 @@ os.environ.setdefault('TRYTOND_DATABASE__URI', 'sqlite://')
 import polib  # noqa: E402
 
 from trytond.pool import Pool  # noqa: E402
-from trytond.tests.test_tryton import (  # noqa: E402
-    DB_NAME, activate_module)
+from trytond.tests.test_tryton import DB_NAME, activate_module  # noqa: E402
 from trytond.transaction import Transaction  # noqa: E402
 
 MODULE = 'account_invoice_dunning'

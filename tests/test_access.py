@@ -36,7 +36,7 @@ def create_user(login, company, groups=()):
                 'companies': [('add', [company.id])],
                 'company': company.id,
                 'groups': [('add', [
-                                ModelData.get_id(*GROUPS[g]) for g in groups])],
+                            ModelData.get_id(*GROUPS[g]) for g in groups])],
                 }])
     return user
 

@@ -18,8 +18,7 @@ from trytond.modules.account_invoice.tests.test_module import (
 from trytond.modules.account_invoice_dunning.invoice_dunning import (
     add_business_days)
 from trytond.modules.company.tests import create_company, set_company
-from trytond.modules.currency.tests import (
-    add_currency_rate, create_currency)
+from trytond.modules.currency.tests import add_currency_rate, create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, USER, activate_module, drop_db, with_transaction)
@@ -218,8 +217,9 @@ class EngineTestCase(unittest.TestCase):
             # inserts thousands in one query
             return backend.name == 'sqlite' and (
                 query.startswith('INSERT INTO "account_invoice_dunning"')
-                or query.startswith('SELECT "a"."id" FROM '
-                    '"account_invoice_dunning" AS "a" WHERE ("a"."invoice" IN'))
+                or query.startswith(
+                    'SELECT "a"."id" FROM "account_invoice_dunning" AS "a" '
+                    'WHERE ("a"."invoice" IN'))
         counts = []
         # The first run fills the other caches (levels, procedures)
         for count in [1, 4, 40]:
@@ -274,8 +274,6 @@ class _CountingCursor:
             self._counter.ignored += 1
         else:
             self._counter.count += 1
-
-
         return self._cursor.execute(*args, **kwargs)
 
     def __enter__(self):

@@ -15,8 +15,7 @@ from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, create_invoices, euro)
 from trytond.modules.company.tests import set_company
-from trytond.modules.currency.tests import (
-    add_currency_rate, create_currency)
+from trytond.modules.currency.tests import add_currency_rate, create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction, check_access

@@ -14,7 +14,8 @@ from trytond.tests.test_tryton import load_doc_tests
 
 HERE = os.path.dirname(__file__)
 SCENARIOS = sorted(
-    os.path.basename(p) for p in glob.glob(os.path.join(HERE, 'scenario_*.rst')))
+    os.path.basename(p)
+    for p in glob.glob(os.path.join(HERE, 'scenario_*.rst')))
 
 
 def load_tests(*args, **kwargs):
@@ -32,4 +33,3 @@ def test_scenario(scenario):
         suite)
     failures = result.failures + result.errors
     assert not failures, '\n'.join(text for _, text in failures)
-

@@ -7,6 +7,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from proteus import Model, Wizard
+
 from trytond.modules.account.tests.tools import (
     create_chart, create_fiscalyear, get_accounts)
 from trytond.modules.account_invoice.tests.tools import (
@@ -14,8 +15,9 @@ from trytond.modules.account_invoice.tests.tools import (
 from trytond.modules.company.tests.tools import create_company, get_company
 from trytond.modules.currency.tests.tools import get_currency
 
-__all__ = ['create_euro_company', 'setup_accounting', 'create_invoice', 'pay_invoice',
-    'create_dunnings', 'default_procedure', 'zip_texts', 'letter_text']
+__all__ = ['create_euro_company', 'setup_accounting', 'create_invoice',
+    'pay_invoice', 'create_dunnings', 'default_procedure', 'zip_texts',
+    'letter_text']
 
 
 def create_euro_company(config=None):
