@@ -1086,7 +1086,10 @@ class Dunning(Workflow, ModelSQL, ModelView):
         return their ids
 
         The values come from the engine, consistent by construction; the
-        database enforces the uniqueness of the reminders."""
+        database enforces the uniqueness of the reminders. As create would,
+        the values go through preprocess_values and the new reminders
+        through on_modification: the hooks of the modules that extend the
+        reminders are honoured (their values must be stored columns)."""
         pool = Pool()
         ModelAccess = pool.get('ir.model.access')
         if not vlist:
@@ -1095,7 +1098,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
         transaction = Transaction()
         cursor = transaction.connection.cursor()
         table = cls.__table__()
-        names = sorted(vlist[0])
+        vlist = [cls.preprocess_values('create', v) for v in vlist]
+        names = sorted(set().union(*vlist))
         columns = [table.create_uid, table.create_date, table.state] + [
             Column(table, n) for n in names]
         size = max(backend.MAX_QUERY_PARAMS // len(columns), 1)
@@ -1103,7 +1107,7 @@ class Dunning(Workflow, ModelSQL, ModelView):
         for sub_values in grouped_slice(vlist, size):
             sub_values = list(sub_values)
             rows = [[transaction.user, CurrentTimestamp(), 'draft']
-                + [cls._fields[n].sql_format(v[n]) for n in names]
+                + [cls._fields[n].sql_format(v.get(n)) for n in names]
                 for v in sub_values]
             if transaction.database.has_returning():
                 cursor.execute(*table.insert(columns, rows, [table.id]))
@@ -1115,6 +1119,8 @@ class Dunning(Workflow, ModelSQL, ModelView):
                             [v['invoice'] for v in sub_values])
                         & (table.state == 'draft')))
                 ids.extend(r for r, in cursor)
+        for sub_ids in grouped_slice(ids, BATCH_SIZE):
+            cls.on_modification('create', cls.browse(list(sub_ids)))
         return ids
 
     @classmethod
