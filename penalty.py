@@ -331,9 +331,12 @@ class PenaltyWaiverMixin:
 
     @classmethod
     def _waiver_values(cls, values):
-        "Record who waived and when"
+        """Record who waived and when: set here only, never taken from
+        values (a client could forge them)"""
+        values = {k: v for k, v in values.items()
+            if k not in {
+                'dunning_penalty_waived_by', 'dunning_penalty_waived_date'}}
         if 'dunning_penalty_waived' in values:
-            values = values.copy()
             if values['dunning_penalty_waived']:
                 values['dunning_penalty_waived_by'] = Transaction().user
                 values['dunning_penalty_waived_date'] = (

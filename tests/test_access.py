@@ -332,6 +332,40 @@ class AccessTestCase(unittest.TestCase):
             PartySegment.write(records, {'dunning_segment_pinned': False})
 
     @with_transaction()
+    def test_waiver_author_not_forged(self):
+        """Who waived the penalties and when are recorded by the server,
+        whatever the values given, for every user"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Party = pool.get('party.party')
+        Invoice = pool.get('account.invoice')
+        (company_a, _), (invoice_a, _), _ = two_companies()
+        accountant = create_user('accountant', company_a, ['account'])
+        admin = create_user('admin_a', company_a,
+            ['account', 'account_admin'])
+        forged = {
+            'dunning_penalty_waived_by': accountant.id,
+            'dunning_penalty_waived_date': dt.date(2020, 1, 1),
+            }
+        for Model, record in [
+                (Party, invoice_a.party), (Invoice, invoice_a)]:
+            with self.subTest(model=Model.__name__):
+                with as_user(accountant):
+                    Model.write([Model(record.id)], forged)
+                record = Model(record.id)
+                self.assertIsNone(record.dunning_penalty_waived_by)
+                self.assertIsNone(record.dunning_penalty_waived_date)
+                with as_user(admin):
+                    Model.write([Model(record.id)], {
+                            'dunning_penalty_waived': True,
+                            'dunning_penalty_waiver_reason': "Goodwill",
+                            **forged})
+                record = Model(record.id)
+                self.assertEqual(record.dunning_penalty_waived_by, admin)
+                self.assertEqual(record.dunning_penalty_waived_date,
+                    Date.today())
+
+    @with_transaction()
     def test_party_copy_without_admin(self):
         """A user who may not change the dunning fields still duplicates a
         party with a waiver and a pinned segment: the copy has neither"""
