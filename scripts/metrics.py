@@ -31,6 +31,7 @@ Usage: python scripts/metrics.py [--report] [PATH ...]
 """
 import argparse
 import ast
+import functools
 import os
 import sys
 from collections import defaultdict
@@ -241,6 +242,7 @@ def shortest_cycle(graph, component):
 
 # Private names of trytond
 
+@functools.cache
 def trytond_classes():
     """The private names (one underscore) of each class of trytond by class
     name, with where they are defined, and the bases of each class"""
