@@ -65,7 +65,10 @@ setup(
             + ['tryton.cfg', 'view/*.xml', 'locale/*.po', 'report/*.fodt',
                 'COPYRIGHT', 'CHANGELOG', 'README.rst']),
         'trytond.modules.%s.tests' % MODULE: ['*.rst', '*.json',
-            'data/*.csv'],
+            'data/*.csv',
+            # The modules only the tests activate (see tests/__init__.py)
+            'modules/*/*.py', 'modules/*/tryton.cfg',
+            'modules/*.dist-info/*'],
         },
     install_requires=requires,
     extras_require={
