@@ -15,14 +15,15 @@ from trytond import backend
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.tests.test_module import (
     set_invoice_sequences)
-from trytond.modules.account_invoice_dunning.invoice_dunning import (
-    add_business_days)
+from trytond.modules.account_invoice_dunning.common import add_business_days
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.currency.tests import add_currency_rate, create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, USER, activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction, TransactionError
+
+from .query_counter import QueryCounter
 
 MODULE = 'account_invoice_dunning'
 
@@ -238,56 +239,6 @@ class EngineTestCase(unittest.TestCase):
 def ignore_cache_queries(query):
     "Tryton's caches of users and access rights may be refilled any time"
     return '"res_user' in query or '"ir_model_access' in query
-
-
-class QueryCounter:
-    "Count the SQL queries run by the connection of the transaction"
-
-    def __init__(self, ignore=None):
-        self.count = 0
-        self.ignored = 0
-        self.ignore = ignore
-
-    def __enter__(self):
-        connection = Transaction().connection
-        self._cursor = connection.cursor
-        counter = self
-
-        def cursor(*args, **kwargs):
-            real = counter._cursor(*args, **kwargs)
-            return _CountingCursor(real, counter)
-        connection.cursor = cursor
-        return self
-
-    def __exit__(self, *exc):
-        Transaction().connection.cursor = self._cursor
-
-
-class _CountingCursor:
-
-    def __init__(self, cursor, counter):
-        self._cursor = cursor
-        self._counter = counter
-
-    def execute(self, *args, **kwargs):
-        if self._counter.ignore and self._counter.ignore(str(args[0])):
-            self._counter.ignored += 1
-        else:
-            self._counter.count += 1
-        return self._cursor.execute(*args, **kwargs)
-
-    def __enter__(self):
-        self._cursor.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._cursor.__exit__(*exc)
-
-    def __iter__(self):
-        return iter(self._cursor)
-
-    def __getattr__(self, name):
-        return getattr(self._cursor, name)
 
 
 def run_in_transaction(func, before_commit=None):

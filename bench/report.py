@@ -1,0 +1,245 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""What a run reports: the medians of the steps (summarize), the table and
+the lines printed (print_table) and the JSON file (write_json)."""
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+
+from base import OURS_ONLY, RESULTS_DIR, STEP_TITLES
+
+
+def machine_facts(store):
+    from importlib.metadata import version
+    facts = {
+        'nproc': os.cpu_count(),
+        'cpu': platform.processor() or platform.machine(),
+        'python': platform.python_version(),
+        'platform': platform.platform(),
+        'trytond': version('trytond'),
+        'module_hash': getattr(store, 'module_hash', None),
+        'trytond_account_invoice': version('trytond_account_invoice'),
+        'trytond_account_dunning': version('trytond_account_dunning'),
+        'backend': store.backend,
+        'run_at': dt.datetime.now().isoformat(timespec='seconds'),
+        'load_average_at_end': [round(x, 2) for x in os.getloadavg()],
+        }
+    try:
+        with open('/proc/cpuinfo') as fp:
+            for line in fp:
+                if line.startswith('model name'):
+                    facts['cpu'] = line.split(':', 1)[1].strip()
+                    break
+        with open('/proc/meminfo') as fp:
+            facts['memory_gb'] = round(int(fp.readline().split()[1])
+                / 1024 / 1024, 1)
+    except OSError:
+        pass
+    facts.update(store.facts())
+    return facts
+
+
+def summarize(runs, steps):
+    "The medians of the runs of each step of each module"
+    summary = {}
+    for step in steps:
+        row = {}
+        for module, by_step in runs.items():
+            results = by_step.get(step) or []
+            if results:
+                row[module] = summary_entry(step, results)
+        if (row.get('ours', {}).get('seconds')
+                and row.get('core', {}).get('seconds')):
+            row['ratio_core_ours'] = round(
+                row['core']['seconds'] / row['ours']['seconds'], 2)
+        summary[step] = row
+    return summary
+
+
+def summary_entry(step, results):
+    "The summary of the results of the runs of a step of a module"
+    failed = [r for r in results if 'error' in r]
+    if failed:
+        return {'error': failed[-1]['error'],
+            'failed_after_seconds': round(failed[-1]['seconds'], 3),
+            'failed_runs': len(failed), 'runs': len(results)}
+    times = [r['seconds'] for r in results]
+    median = statistics.median(times)
+    last = results[-1]
+    entry = {
+        'seconds': round(median, 3),
+        'runs': [round(t, 3) for t in times],
+        'reminders': last.get('reminders'),
+        'invoices': last.get('invoices'),
+        'levels': last.get('levels'),
+        'peak_rss_mb': max(r['peak_rss_mb'] for r in results),
+        'rss_growth_mb': round(max(r['peak_rss_mb']
+                - r['rss_before_mb'] for r in results), 1),
+        'attempts': last.get('attempts'),
+        'queries': last.get('queries'),
+        }
+    for key in ['changes', 'parties', 'segments', 'interest',
+            'indemnity', 'with_interest']:
+        if key in last:
+            entry[key] = last[key]
+    if step.startswith('workers') or step == 'letters':
+        entry.update(letters_entry(step, results, median))
+    for key in ['profile', 'workaround', 'letters_skipped']:
+        if key in last:
+            entry[key] = last[key]
+    return entry
+
+
+def letters_entry(step, results, median):
+    "The letters of the summary of step (c) or (g)"
+    last = results[-1]
+    entry = {'letters': last.get('letters')}
+    if step.startswith('workers'):
+        entry['workers'] = last.get('workers')
+        entry['pending'] = last.get('pending')
+    else:
+        entry['dunnings_on_letter'] = last.get('dunnings_on_letter')
+        entry['render_seconds'] = statistics.median(
+            r['render_seconds'] for r in results)
+        entry['letter_format'] = last.get('letter_format')
+        entry['letter_bytes'] = last.get('letter_bytes')
+    entry['letters_per_second'] = round(
+        last.get('letters', 0) / median, 1) if median else None
+    return entry
+
+
+def step_title(step):
+    if step.startswith('workers'):
+        return "(g) letters by %s worker(s)" % step[len('workers'):]
+    return STEP_TITLES[step]
+
+
+def print_table(summary, args, meta):
+    "Print the table of the steps, then what it does not show"
+    def fmt(value, spec='%.2f'):
+        return spec % value if value is not None else '-'
+
+    def seconds(entry):
+        return 'FAILED' if 'error' in entry else fmt(entry.get('seconds'))
+    print()
+    print("N=%d invoices, %d customers, %s, D=%s, median of %d run(s)%s"
+        % (args.invoices, meta['data']['customers'], args.backend,
+            args.date, args.repeat, ', python -O' if args.optimize else ''))
+    header = ("%-28s | %9s | %9s | %9s | %14s | %14s | %9s | %9s | %7s"
+        % ("step", "ours (s)", "core (s)", "core/ours", "reminders ours",
+            "reminders core", "peak ours", "peak core", "queries"))
+    print(header)
+    print('-' * len(header))
+    for step, row in summary.items():
+        ours, core = row.get('ours', {}), row.get('core', {})
+        print("%-28s | %9s | %9s | %9s | %14s | %14s | %9s | %9s | %7s"
+            % (step_title(step),
+                seconds(ours), 'n/a' if step in OURS_ONLY else seconds(core),
+                fmt(row.get('ratio_core_ours')),
+                ours.get('reminders') or '-', core.get('reminders') or '-',
+                fmt(ours.get('peak_rss_mb'), '%.0f MB'),
+                fmt(core.get('peak_rss_mb'), '%.0f MB'),
+                ours.get('queries', '-')))
+    print_failures(summary)
+    print_letters(summary)
+    print_ours_only(summary)
+    print_levels(summary)
+
+
+def print_failures(summary):
+    for step, row in summary.items():
+        for module in ['ours', 'core']:
+            entry = row.get(module, {})
+            if 'error' in entry:
+                print("%s %s: FAILED after %.1f s: %s" % (
+                        step, module, entry['failed_after_seconds'],
+                        entry['error']))
+    workarounds = {e['workaround'] for row in summary.values()
+        for e in row.values() if isinstance(e, dict) and 'workaround' in e}
+    for workaround in workarounds:
+        print("WORKAROUND: %s" % workaround)
+
+
+def print_letters(summary):
+    "The letters per second of (g), then of (c)"
+    for step, row in summary.items():
+        entry = row.get('ours')
+        if step.startswith('workers') and entry and 'error' not in entry:
+            print("letters/s with %d trytond-worker process(es): %6.1f  "
+                "(%d letters for %d reminders, processing included)" % (
+                    entry['workers'], entry['letters_per_second'],
+                    entry['letters'], entry['reminders']))
+    if 'letters' in summary:
+        row = summary['letters']
+        for module in ['ours', 'core']:
+            if module in row and 'error' not in row[module]:
+                entry = row[module]
+                print("letters/s %-4s: %6.1f  (%d letters for %d reminders, "
+                    "%s; rendering alone %.2f s)" % (module,
+                        entry['letters_per_second'], entry['letters'],
+                        entry['reminders'], entry['letter_format'],
+                        entry['render_seconds']))
+
+
+def print_ours_only(summary):
+    "What (e) and (f) computed"
+    entry = summary.get('penalties', {}).get('ours')
+    if entry and 'error' not in entry:
+        print("penalties: %d overdue invoices, %d with interest: interest "
+            "%s, indemnities %s" % (entry['invoices'], entry['with_interest'],
+                entry['interest'], entry['indemnity']))
+    entry = summary.get('classify', {}).get('ours')
+    if entry and 'error' not in entry:
+        print("segments: %d changes, %d parties classified: %s" % (
+                entry['changes'], entry['parties'], ', '.join(
+                    '%s %d' % kv for kv in entry['segments'].items())))
+
+
+def print_levels(summary):
+    "The reminders by level of (a) and (d)"
+    for step in ['generate', 'escalate']:
+        if step not in summary:
+            continue
+        for module in ['ours', 'core']:
+            entry = summary[step].get(module)
+            if entry and entry.get('levels'):
+                print("%s %-4s levels: %s" % (step, module, ', '.join(
+                            '%s %d' % kv for kv in entry['levels'].items())))
+
+
+def write_json(summary, args, meta, store, load_at_start):
+    "Write the results to args.json (default bench/results/); return path"
+    result = {
+        'machine': dict(machine_facts(store),
+            load_average_at_start=load_at_start),
+        'params': {
+            'invoices': args.invoices,
+            'customers': meta['data']['customers'],
+            'backend': args.backend,
+            'date': args.date.isoformat(),
+            'escalation_date': (
+                args.date + dt.timedelta(days=30)).isoformat(),
+            'letters': args.letters,
+            'repeat': args.repeat,
+            'skip_core': args.skip_core,
+            'python_optimize': args.optimize,
+            'sqlite_exclude_workaround': args.sqlite_exclude_workaround,
+            },
+        'data': meta['data'],
+        'build': {
+            'seconds': meta['build_seconds'],
+            'cache': meta['cache'],
+            'key': store.key,
+            'restore_seconds': meta.get('restore_seconds'),
+            },
+        'steps': summary,
+        }
+    path = args.json or os.path.join(RESULTS_DIR,
+        'bench-%s-%d.json' % (args.backend, args.invoices))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w') as fp:
+        json.dump(result, fp, indent=2, default=str)
+    return path

@@ -1,0 +1,447 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The timed steps, for our module (ours_step) and for Tryton's
+account_dunning (core_step): (a) generate, (b) process, (c) letters,
+(d) escalate, and ours only (e) penalties, (f) classify, (g) workers. See
+bench/README.rst for what each measures."""
+import os
+import time
+
+from base import MODULE
+
+
+def level_counts(dunnings):
+    counts = {}
+    for dunning in dunnings:
+        name = dunning.level.rec_name if dunning.level else '?'
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def core_level_name(level):
+    return '%s days' % level.overdue.days
+
+
+def pick_distinct_parties(dunnings, count):
+    "The first count dunnings of distinct parties (one letter each)"
+    seen, result = set(), []
+    for dunning in dunnings:
+        if dunning.party.id in seen:
+            continue
+        seen.add(dunning.party.id)
+        result.append(dunning)
+        if len(result) >= count:
+            break
+    return result
+
+
+class Step:
+    """A step to time: prepare (untimed, own transaction rolled back) gives
+    the input of run (timed, committed or rolled back), post (untimed, own
+    transaction) counts what run did; all three return dicts"""
+
+    def __init__(self, run, commit=True, prepare=None, post=None,
+            after_commit=None):
+        self.run = run
+        self.commit = commit
+        self.prepare = prepare or (lambda: {})
+        self.post = post or (lambda result: {})
+        # Timed too, after the commit of run (e.g. waiting for workers)
+        self.after_commit = after_commit
+
+
+def search_drafts(Dunning):
+    """All the drafts, browsed by slices of 1,000 for both modules: one
+    browse of N records costs N squared in Tryton (ModelStorage.__init__
+    checks the list of ids for each instance), 3 minutes at N=58,000"""
+    from trytond.transaction import Transaction
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*Dunning.search([('state', '=', 'draft')],
+            order=[('id', 'ASC')], query=True))
+    return browse_slices(Dunning, [i for i, in cursor])
+
+
+def browse_slices(Model, ids):
+    "Browse ids by slices of 1,000 (see search_drafts)"
+    from trytond.tools import grouped_slice
+    records = []
+    for sub_ids in grouped_slice(ids, 1000):
+        records.extend(Model.browse(list(sub_ids)))
+    return records
+
+
+def select_drafts(Dunning, letters):
+    "Ids of the first drafts of distinct customers"
+    def prepare():
+        drafts = Dunning.search([('state', '=', 'draft')],
+            order=[('id', 'ASC')])
+        return {'ids': [d.id for d in pick_distinct_parties(
+                    drafts, letters)]}
+    return prepare
+
+
+def ours_step(pool, step, date, letters, company):
+    "Return the Step of our module"
+    if step in {'generate', 'escalate'}:
+        return ours_generate(pool, date, company)
+    if step == 'process':
+        return ours_process(pool)
+    if step == 'letters':
+        return ours_letters(pool, letters)
+    if step == 'penalties':
+        return penalties_step(pool, date, company)
+    if step.startswith('workers'):
+        return workers_step(pool, int(step[len('workers'):]), letters)
+    if step == 'classify':
+        return classify_step(pool, date, company)
+    raise ValueError(step)
+
+
+def count_reminders(Dunning, result):
+    "What the reminders of the ids of result are"
+    dunnings = browse_slices(Dunning, result['ids'])
+    return {'reminders': len(dunnings),
+        'invoices': len({d.invoice.id for d in dunnings}),
+        'levels': level_counts(dunnings)}
+
+
+def ours_generate(pool, date, company):
+    "(a) and (d): the generation of the reminders on date"
+    Dunning = pool.get('account.invoice.dunning')
+
+    def run(_):
+        dunnings = Dunning.generate_dunnings(
+            date=date, companies=[company])
+        return {'ids': [d.id for d in dunnings]}
+    return Step(run, post=lambda result: count_reminders(Dunning, result))
+
+
+def ours_process(pool):
+    "(b): the processing of all the drafts, without their letters"
+    Dunning = pool.get('account.invoice.dunning')
+    # Without the letters, measured by 'letters': skip their archiving
+    # (rendering + save) or, in older versions, stub their rendering
+    if hasattr(Dunning, '_archive_letters'):
+        Dunning._archive_letters = classmethod(lambda cls, dunnings: None)
+        skipped = 'Dunning._archive_letters stubbed'
+    else:
+        Dunning.render_letter = lambda self: (None, None)
+        skipped = 'Dunning.render_letter stubbed'
+
+    def run(_):
+        dunnings = search_drafts(Dunning)
+        Dunning.process(dunnings)
+        return {'ids': [d.id for d in dunnings],
+            'letters_skipped': skipped}
+
+    def post(result):
+        return dict(count_reminders(Dunning, result),
+            letters_skipped=result['letters_skipped'])
+    return Step(run, post=post)
+
+
+def ours_letters(pool, letters):
+    """(c): the processing of the drafts of M customers, which renders and
+    archives their letters; rolled back"""
+    Dunning = pool.get('account.invoice.dunning')
+    rendering = {'seconds': 0., 'count': 0, 'bytes': 0}
+    time_rendering(pool, rendering)
+
+    def run(prepared):
+        rendering.update(seconds=0., count=0, bytes=0)
+        Dunning.process(Dunning.browse(prepared['ids']))
+        return dict(prepared, letters=rendering['count'],
+            render_seconds=round(rendering['seconds'], 3),
+            letter_bytes=rendering['bytes'],
+            letter_format=rendering.get('format'))
+
+    def post(result):
+        info = count_reminders(Dunning, result)
+        info.update((k, result[k]) for k in ['letters', 'render_seconds',
+                'letter_bytes', 'letter_format'])
+        return info
+    # Rolled back: the letters are measured, the drafts stay for (b)
+    return Step(run, commit=False,
+        prepare=select_drafts(Dunning, letters), post=post)
+
+
+def time_rendering(pool, rendering):
+    """Add the time, count and bytes of the letters rendered to the dict
+    rendering"""
+    Dunning = pool.get('account.invoice.dunning')
+
+    def add(start, results):
+        rendering['seconds'] += time.perf_counter() - start
+        for oext, content in results:
+            rendering['count'] += 1
+            rendering['bytes'] += len(content or b'')
+            rendering['format'] = oext
+
+    Letter = pool.get('account.invoice.dunning.letter', type='report')
+    if hasattr(Letter, 'render_letters'):
+        # Rendered by batches
+        render_letters = Letter.render_letters.__func__
+
+        def timed_render_letters(cls, dunnings):
+            start = time.perf_counter()
+            letters = render_letters(cls, dunnings)
+            add(start, letters.values())
+            return letters
+        Letter.render_letters = classmethod(timed_render_letters)
+    else:
+        # Older versions: one by one
+        render = Dunning.render_letter
+
+        def timed_render(self):
+            start = time.perf_counter()
+            result = render(self)
+            add(start, [result])
+            return result
+        Dunning.render_letter = timed_render
+
+
+def classify_step(pool, date, company):
+    "(f): the classification of the customers into segments, committed"
+    from trytond.transaction import Transaction
+    Party = pool.get('party.party')
+    PartySegment = pool.get('party.party.dunning_segment')
+
+    def run(_):
+        with Transaction().set_context(company=company):
+            changes = Party.classify_dunning_segments(date=date)
+        return {'changes': changes}
+
+    def post(result):
+        segments = {}
+        for value in PartySegment.search([('company', '=', company)]):
+            if value.dunning_segment:
+                name = value.dunning_segment.rec_name
+                segments[name] = segments.get(name, 0) + 1
+        return {'changes': result['changes'],
+            'parties': sum(segments.values()),
+            'segments': dict(sorted(segments.items()))}
+    return Step(run, post=post)
+
+
+def penalties_step(pool, date, company):
+    """The penalties (interest by half-year, indemnity) of every overdue
+    invoice on date, as the formal notice claims them: the computation that
+    the reminders, letters and penalty invoices use, without writing"""
+    Invoice = pool.get('account.invoice')
+    ModelData = pool.get('ir.model.data')
+    Level = pool.get('account.invoice.dunning.level')
+    compute_penalties = penalties_computation(pool)
+
+    def prepare():
+        figures = invoice_figures(pool, date, company)
+        return {'overdue': {i: f.overdue for i, f in figures.items()
+                if f.overdue > 0}}
+
+    def run(prepared):
+        level = Level(ModelData.get_id(MODULE, 'level_formal_notice'))
+        overdue = prepared['overdue']
+        # Browsed by slices, as the module does
+        invoices = browse_slices(Invoice, sorted(overdue))
+        penalties = compute_penalties({i.id: (i, level, date, overdue[i.id])
+                for i in invoices})
+        return {'invoices': len(penalties),
+            'interest': str(sum(p.interest for p in penalties.values())),
+            'indemnity': str(sum(p.indemnity for p in penalties.values())),
+            'with_interest': sum(1 for p in penalties.values()
+                if p.interest)}
+    return Step(run, commit=False, prepare=prepare,
+        post=lambda result: result)
+
+
+def penalties_computation(pool):
+    """The computation of the penalties: {key: (invoice, level, date,
+    overdue amount)} -> {key: penalties}"""
+    Penalty = pool.get('account.invoice.dunning.penalty')
+    if hasattr(Penalty, 'compute_penalties'):
+        return Penalty.compute_penalties
+    # The versions of the module before issue 12: a function
+    from trytond.modules.account_invoice_dunning.penalty import (
+        compute_penalties)
+    return compute_penalties
+
+
+def invoice_figures(pool, date, company):
+    "{invoice id: figures} of the open invoices of company on date"
+    Invoice = pool.get('account.invoice')
+    if hasattr(Invoice, 'dunning_figures'):
+        return Invoice.dunning_figures(date, [company])
+    # The versions of the module before issue 12
+    Dunning = pool.get('account.invoice.dunning')
+    return Dunning.invoice_figures(date, [company])
+
+
+def workers_step(pool, workers, letters):
+    """Process M drafts with the letters queued, and time until the W
+    trytond-worker processes (started by the orchestrator before the clock,
+    see start_workers) have archived them all"""
+    from sql import Null
+    from sql.aggregate import Count
+
+    import trytond.config as config
+    from trytond.transaction import Transaction
+    Dunning = pool.get('account.invoice.dunning')
+    Queue = pool.get('ir.queue')
+
+    def run(prepared):
+        # Until the end of wait: Tryton runs the tasks of a transaction at
+        # its commit when no worker is configured
+        config.set('queue', 'worker', 'True')
+        Dunning.process(Dunning.browse(prepared['ids']))
+        # The template was analyzed with an empty queue: with these
+        # statistics PostgreSQL runs the subquery of Tryton's Queue.pull
+        # (LIMIT 1 FOR UPDATE SKIP LOCKED) once per row, and a worker
+        # dequeues several tasks but runs one (see bench/README.rst)
+        Transaction().connection.cursor().execute('ANALYZE "ir_queue"')
+        return prepared
+
+    def wait(result):
+        "Committed: the workers take the tasks; wait for the last one"
+        queue = Queue.__table__()
+        deadline = time.monotonic() + int(
+            os.environ.get('BENCH_WORKERS_TIMEOUT', 600))
+        try:
+            while time.monotonic() < deadline:
+                with Transaction().new_transaction() as transaction:
+                    cursor = transaction.connection.cursor()
+                    cursor.execute(*queue.select(Count(queue.id),
+                            where=(queue.finished_at == Null)))
+                    pending, = cursor.fetchone()
+                if not pending:
+                    break
+                time.sleep(.05)
+            return {'pending': pending}
+        finally:
+            config.set('queue', 'worker', 'False')
+
+    def post(result):
+        dunnings = Dunning.browse(result['ids'])
+        return {'reminders': len(dunnings),
+            'letters': sum(1 for d in dunnings if d.letter_format),
+            'workers': workers, 'pending': result.get('pending')}
+    return Step(run, prepare=select_drafts(Dunning, letters), post=post,
+        after_commit=wait)
+
+
+def core_step(pool, step, date, letters, company):
+    "Return the Step of account_dunning"
+    if step in {'generate', 'escalate'}:
+        return core_generate(pool, date)
+    if step == 'process':
+        return core_process(pool)
+    if step == 'letters':
+        return core_letters(pool, letters)
+    raise ValueError(step)
+
+
+def core_generate(pool, date):
+    "(a) and (d) of core"
+    Dunning = pool.get('account.dunning')
+
+    def run(_):
+        Dunning.generate_dunnings(date=date)
+        return {}
+
+    def count_drafts(result):
+        drafts = Dunning.search([('state', '=', 'draft')])
+        return {'reminders': len(drafts),
+            'invoices': len({d.line.move.origin for d in drafts}),
+            'levels': dict(sorted(_core_levels(drafts).items()))}
+    return Step(run, post=count_drafts)
+
+
+def core_process(pool):
+    "(b) of core"
+    Dunning = pool.get('account.dunning')
+
+    def run(_):
+        dunnings = search_drafts(Dunning)
+        Dunning.process(dunnings)
+        return {'reminders': len(dunnings)}
+    return Step(run, post=lambda result: result)
+
+
+def core_letters(pool, letters):
+    """(c) of core: the processing of the drafts of M customers, then their
+    letters printed as the process wizard prints them; rolled back"""
+    Dunning = pool.get('account.dunning')
+    ModelData = pool.get('ir.model.data')
+    Letter = pool.get('account.dunning.letter', type='report')
+
+    def run(prepared):
+        action_id = ModelData.get_id('account_dunning_letter',
+            'report_letter')
+        dunnings = Dunning.browse(prepared['ids'])
+        Dunning.process(dunnings)
+        # As the process wizard prints them: one report of the
+        # processed dunnings of the levels printed on letter
+        ids = [d.id for d in Dunning.browse(dunnings)
+            if d.state == 'waiting' and d.level.print_on_letter]
+        start = time.perf_counter()
+        oext, content, _, _ = Letter.execute(ids, {
+                'model': 'account.dunning',
+                'id': ids[0],
+                'ids': ids,
+                'action_id': action_id,
+                })
+        return dict(prepared, printed=ids, content=content,
+            render_seconds=round(time.perf_counter() - start, 3),
+            letter_format=oext)
+
+    def post(result):
+        return {'reminders': len(result['ids']),
+            'dunnings_on_letter': len(result['printed']),
+            'letters': count_core_letters(
+                Dunning.browse(result['printed']), result['content']),
+            'render_seconds': result['render_seconds'],
+            'letter_bytes': len(result['content']),
+            'letter_format': result['letter_format']}
+    return Step(run, commit=False,
+        prepare=select_drafts(Dunning, letters), post=post)
+
+
+def count_core_letters(dunnings, content):
+    """The letters in the document of core: one per party, but none for
+    the parties whose pending payments (unreconciled, on any invoice) cover
+    the amount dunned (Letter.get_context)"""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+    with zipfile.ZipFile(io.BytesIO(content)) as odt:
+        text = odt.read('content.xml').decode('utf-8')
+    return sum(1 for p in {d.party for d in dunnings}
+        if escape(p.rec_name) in text)
+
+
+def _core_levels(dunnings):
+    counts = {}
+    for dunning in dunnings:
+        name = core_level_name(dunning.level)
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def sqlite_exclude_workaround(pool):
+    """Do not check in Python the two EXCLUDE constraints of the reminders
+    that SQLite can not run: the module enforces them on SQLite with partial
+    unique indexes (Dunning.__register__), which stay.
+
+    Tryton checks such constraints after each create/write with one query
+    whose condition nests an OR per record created: past a few hundred
+    reminders in one run, it fails (RecursionError in python-sql, or
+    'parser stack overflow' in SQLite)."""
+    Dunning = pool.get('account.invoice.dunning')
+    names = {'invoice_level_exclude', 'invoice_draft_exclude'}
+    removed = sorted(c[0] for c in Dunning._sql_constraints if c[0] in names)
+    if not removed:
+        # Newer versions of the module do it themselves
+        return None
+    Dunning._sql_constraints = [c for c in Dunning._sql_constraints
+        if c[0] not in names]
+    return ("SQLite: EXCLUDE constraints %s checked by the partial unique "
+        "indexes only" % ', '.join(removed))
