@@ -78,9 +78,12 @@ def load_module_from(directory):
 
 
 def createdb(name):
+    "Create the database name, dropped first if it exists (a killed run)"
     from trytond import backend
     database = backend.Database()
     database.connect()
+    if name in database.list():
+        dropdb(name)
     connection = database.get_connection(autocommit=True)
     try:
         database.create(connection, name)
