@@ -48,9 +48,7 @@ PROCESSING = textwrap.dedent('''\
         int(sys.argv[5]))
     from trytond.pool import Pool
     from trytond.transaction import Transaction, TransactionError
-    from trytond.modules.account_invoice_dunning import (
-        invoice_dunning, letter)
-    invoice_dunning.BATCH_SIZE = %(batch)d
+    from trytond.modules.account_invoice_dunning import letter
     render = letter.Letter.render_letters.__func__
     rendered = []
 
@@ -67,6 +65,11 @@ PROCESSING = textwrap.dedent('''\
 
     with Transaction().start(database, 0, readonly=True):
         Pool(database).init()
+    # Letters rendered by batches of %(batch)d, wherever the module reads it
+    for name, module in list(sys.modules.items()):
+        if (name.startswith('trytond.modules.account_invoice_dunning')
+                and hasattr(module, 'BATCH_SIZE')):
+            module.BATCH_SIZE = %(batch)d
     pool = Pool(database)
     Dunning = pool.get('account.invoice.dunning')
     extras = {}
