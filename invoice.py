@@ -2,10 +2,12 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 "Invoice extension: reminders, current level and blocking."
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from decimal import Decimal
 
+from sql import Literal, Null, Union
 from sql.aggregate import Max
+from sql.conditionals import Case, Coalesce
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -15,8 +17,32 @@ from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .common import PenaltyWaiverMixin, apply_types, id_slices, to_date
 from .exceptions import PenaltyError
-from .penalty import compute_penalties, PenaltyWaiverMixin
+
+# Figures of an invoice at a date, in the invoice currency:
+# remaining: still to pay, overdue: unpaid part of the lines due by the date,
+# due_date: earliest due date not fully paid.
+InvoiceFigures = namedtuple(
+    'InvoiceFigures', ['remaining', 'overdue', 'due_date'])
+InvoiceFacts = namedtuple('InvoiceFacts',
+    ['party', 'company', 'currency', 'waived', 'party_waived',
+        'invoice_date'])
+
+
+def invoice_debit_credit(line, invoice):
+    """The debit and the credit of a move line in the currency of the
+    invoice, as two columns subtracted in Python: SQLite computes with
+    floats, which round amounts of 15 digits or more"""
+    second = line.second_currency == invoice.currency
+    return (
+        Case((second, line.amount_second_currency), else_=line.debit),
+        Case((second, Literal(0)), else_=line.credit))
+
+
+def line_amount(debit, credit):
+    "The amount of a line from the columns of invoice_debit_credit"
+    return Decimal(debit or 0) - Decimal(credit or 0)
 
 
 class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
@@ -122,25 +148,258 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
         return super().copy(invoices, default=default)
 
     @classmethod
+    def dunning_moves(cls, invoice, where):
+        """The query of (invoice, move) of the invoices of the table invoice
+        selected by where: their move and their additional moves
+        (rescheduled lines)"""
+        pool = Pool()
+        AdditionalMove = pool.get('account.invoice-additional-account.move')
+        additional = AdditionalMove.__table__()
+        return (invoice.select(
+                invoice.id.as_('invoice'), invoice.move.as_('move'),
+                where=where)
+            | invoice.join(additional,
+                condition=additional.invoice == invoice.id).select(
+                additional.invoice.as_('invoice'),
+                additional.move.as_('move'),
+                where=where))
+
+    @classmethod
+    def dunning_lines_from(cls, invoice, line, where):
+        """The FROM clause of the receivable lines (table line) of the
+        invoices of the table invoice selected by where: the lines of their
+        account in their move and in their additional moves (rescheduled
+        lines). The one definition of what an invoice asks to pay."""
+        moves = cls.dunning_moves(invoice, where)
+        return (moves
+            .join(invoice, condition=invoice.id == moves.invoice)
+            .join(line, condition=(line.move == moves.move)
+                & (line.account == invoice.account)))
+
+    @classmethod
+    def dunning_open_where(cls, invoice, company_ids, invoice_ids=None):
+        "The SQL condition of the posted customer invoices of companies"
+        where = ((invoice.type == 'out')
+            & (invoice.state == 'posted')
+            & invoice.company.in_([int(c) for c in company_ids]))
+        if invoice_ids is not None:
+            where &= fields.SQL_OPERATORS['in'](invoice.id, invoice_ids)
+        return where
+
+    @classmethod
+    def dunning_candidates(cls, company_ids):
+        """Return {invoice id: (company, party, currency)} of the posted
+        customer invoices of the companies whose dunning is not blocked"""
+        cursor = Transaction().connection.cursor()
+        invoice = cls.__table__()
+        cursor.execute(*invoice.select(
+                invoice.id, invoice.company, invoice.party, invoice.currency,
+                where=cls.dunning_open_where(invoice, company_ids)
+                & (Coalesce(invoice.dunning_blocked, False)
+                    == Literal(False))))
+        return {r[0]: r[1:] for r in cursor}
+
+    @classmethod
+    def dunning_figures(cls, date, company_ids, invoice_ids=None):
+        """Return {invoice id: InvoiceFigures} of the posted customer
+        invoices of the companies with an amount to pay, in two queries.
+
+        Partial payments (unreconciled payment lines) are allocated to the
+        earliest due dates first."""
+        lines, payments = cls._dunning_unpaid(company_ids, invoice_ids)
+        result = {}
+        for invoice_id, invoice_lines in lines.items():
+            # payments are negative amounts
+            credit = -payments.get(invoice_id, Decimal(0))
+            remaining = overdue = Decimal(0)
+            due_date = None
+            for maturity_date, amount in invoice_lines:
+                unpaid = max(amount - credit, Decimal(0))
+                credit = max(credit - amount, Decimal(0))
+                remaining += unpaid
+                if unpaid > 0:
+                    if due_date is None:
+                        due_date = maturity_date
+                    if maturity_date <= date:
+                        overdue += unpaid
+            if remaining > 0:
+                result[invoice_id] = InvoiceFigures(
+                    remaining, overdue, due_date)
+        return result
+
+    @classmethod
+    def _dunning_unpaid(cls, company_ids, invoice_ids=None):
+        """Return the unpaid lines {invoice: [(due date, amount)]} by due
+        date and the sum of the unreconciled payments {invoice: amount} of
+        the open invoices"""
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        InvoicePaymentLine = pool.get('account.invoice-account.move.line')
+        cursor = Transaction().connection.cursor()
+        invoice = cls.__table__()
+        line = MoveLine.__table__()
+        payment = InvoicePaymentLine.__table__()
+        types = [None, 'DATE', 'NUMERIC', 'NUMERIC']
+        debit, credit = invoice_debit_credit(line, invoice)
+        where = cls.dunning_open_where(invoice, company_ids, invoice_ids)
+        due_date = Coalesce(line.maturity_date, invoice.invoice_date)
+        query = cls.dunning_lines_from(invoice, line, where).select(
+            invoice.id.as_('invoice'), due_date.as_('maturity_date'),
+            debit.as_('debit'), credit.as_('credit'),
+            where=line.reconciliation == Null,
+            order_by=[invoice.id, due_date])
+        cursor.execute(*apply_types(query, types))
+        lines = defaultdict(list)
+        for invoice_id, maturity_date, line_debit, line_credit in cursor:
+            lines[invoice_id].append(
+                (maturity_date, line_amount(line_debit, line_credit)))
+        query = (payment
+            .join(invoice, condition=payment.invoice == invoice.id)
+            .join(line, condition=payment.line == line.id)
+            .select(
+                invoice.id.as_('invoice'),
+                Literal(None).as_('unused'),
+                debit.as_('debit'), credit.as_('credit'),
+                where=where & (line.reconciliation == Null)))
+        cursor.execute(*apply_types(query, types))
+        # Summed in Python: SQLite sums with floats
+        payments = defaultdict(Decimal)
+        for invoice_id, _, line_debit, line_credit in cursor:
+            payments[invoice_id] += line_amount(line_debit, line_credit)
+        return lines, payments
+
+    @classmethod
+    def dunning_payment_history(cls, invoice_ids):
+        """Return the lines to pay {invoice: [(due date, amount)]} and the
+        payments {invoice: [(date, amount)]} of invoices, in their currency,
+        whether reconciled or not, in two queries a slice of ids"""
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        invoice = cls.__table__()
+        line = MoveLine.__table__()
+        lines, payments = defaultdict(list), defaultdict(list)
+        for sub_ids in id_slices(invoice_ids):
+            where = fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
+            debit, credit = invoice_debit_credit(line, invoice)
+            to_pay = cls.dunning_lines_from(invoice, line, where).select(
+                invoice.id.as_('invoice'), line.id.as_('line'),
+                Coalesce(line.maturity_date, invoice.invoice_date).as_(
+                    'date'),
+                debit.as_('debit'), credit.as_('credit'),
+                line.reconciliation.as_('reconciliation'))
+            paid_lines = cls._dunning_lines_to_pay(to_pay, lines)
+            cls._dunning_payments(to_pay, sub_ids, paid_lines, payments)
+        return lines, payments
+
+    @classmethod
+    def _dunning_lines_to_pay(cls, to_pay, lines):
+        "Fill lines with the lines of the query to_pay; return their ids"
+        cursor = Transaction().connection.cursor()
+        query = to_pay.select(to_pay.invoice.as_('invoice'),
+            to_pay.line.as_('line'), to_pay.date.as_('date'),
+            to_pay.debit.as_('debit'), to_pay.credit.as_('credit'))
+        cursor.execute(*apply_types(query, [None, None, 'DATE', 'NUMERIC',
+                    'NUMERIC']))
+        paid_lines = set()
+        for invoice_id, line_id, date, debit, credit in cursor:
+            paid_lines.add(line_id)
+            lines[invoice_id].append((date, line_amount(debit, credit)))
+        return paid_lines
+
+    @classmethod
+    def _dunning_payments(cls, to_pay, invoice_ids, paid_lines, payments):
+        """Fill payments with the other lines of the reconciliations of the
+        lines to_pay, and the payment lines of invoice_ids not reconciled
+        yet"""
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        Move = pool.get('account.move')
+        InvoicePaymentLine = pool.get('account.invoice-account.move.line')
+        cursor = Transaction().connection.cursor()
+        invoice = cls.__table__()
+        other = MoveLine.__table__()
+        move = Move.__table__()
+        payment = InvoicePaymentLine.__table__()
+        debit, credit = invoice_debit_credit(other, invoice)
+        columns = [move.date.as_('date'), debit.as_('debit'),
+            credit.as_('credit')]
+        reconciled = (to_pay
+            .join(other,
+                condition=other.reconciliation == to_pay.reconciliation)
+            .join(invoice, condition=invoice.id == to_pay.invoice)
+            .join(move, condition=move.id == other.move)
+            .select(
+                to_pay.invoice.as_('invoice'), other.id.as_('line'),
+                *columns, Literal(None).as_('reconciliation'),
+                where=to_pay.reconciliation != Null))
+        # The reconciled payment lines are left out in Python: a condition
+        # on the reconciliation makes SQLite scan all the unreconciled lines
+        # of the ledger for each slice instead of starting from the invoices
+        unreconciled = (payment
+            .join(invoice, condition=invoice.id == payment.invoice)
+            .join(other, condition=other.id == payment.line)
+            .join(move, condition=move.id == other.move)
+            .select(
+                invoice.id.as_('invoice'), other.id.as_('line'),
+                *columns, other.reconciliation.as_('reconciliation'),
+                where=fields.SQL_OPERATORS['in'](
+                    payment.invoice, invoice_ids)))
+        query = Union(reconciled, unreconciled)
+        query = query.select(query.invoice.as_('invoice'),
+            query.line.as_('line'), query.date.as_('date'),
+            query.debit.as_('debit'), query.credit.as_('credit'),
+            query.reconciliation.as_('reconciliation'))
+        cursor.execute(*apply_types(query, [None, None, 'DATE', 'NUMERIC',
+                    'NUMERIC', None]))
+        seen = set()
+        for (invoice_id, line_id, date, debit, credit,
+                reconciliation) in cursor:
+            if (reconciliation is not None or line_id in paid_lines
+                    or (invoice_id, line_id) in seen):
+                continue
+            seen.add((invoice_id, line_id))
+            payments[invoice_id].append((date, -line_amount(debit, credit)))
+
+    @classmethod
+    def dunning_penalty_facts(cls, invoice_ids):
+        """Return {invoice: InvoiceFacts} of the invoices: party, company,
+        currency, the waivers of the invoice and of the party, and the
+        invoice date, in a query a slice of ids"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        invoice = cls.__table__()
+        party = Party.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for sub_ids in id_slices(invoice_ids):
+            cursor.execute(*invoice
+                .join(party, condition=party.id == invoice.party)
+                .select(invoice.id, invoice.party, invoice.company,
+                    invoice.currency, invoice.dunning_penalty_waived,
+                    party.dunning_penalty_waived, invoice.invoice_date,
+                    where=fields.SQL_OPERATORS['in'](invoice.id, sub_ids)))
+            for (invoice_id, party_id, company_id, currency_id, waived,
+                    party_waived, invoice_date) in cursor:
+                result[invoice_id] = InvoiceFacts(party_id, company_id,
+                    currency_id, bool(waived), bool(party_waived),
+                    to_date(invoice_date))
+        return result
+
+    @classmethod
     def invoice_dunning_penalties(cls, invoices, date):
         """Create, in draft, the invoices of the penalties accrued on date by
         the late invoices and not invoiced yet; return them"""
         pool = Pool()
-        Configuration = pool.get('account.configuration')
         Line = pool.get('account.invoice.line')
-        Lang = pool.get('ir.lang')
-
+        Penalty = pool.get('account.invoice.dunning.penalty')
         invoices = [i for i in invoices
             if i.type == 'out' and i.state in {'posted', 'paid'}]
         requests = {i.id: (i, i.dunning_level or i._penalty_level(), date,
                 Decimal(0)) for i in invoices}
-        penalties = compute_penalties(
+        penalties = Penalty.compute_penalties(
             {k: v for k, v in requests.items() if v[1]})
         invoiced = cls._invoiced_penalties([i.id for i in invoices])
-        config = Configuration(1)
-        lang = Lang.get()
-        new_invoices = {}
-        lines = []
+        new_invoices, lines = {}, []
         for invoice in invoices:
             accrued = penalties.get(invoice.id)
             if not accrued:
@@ -153,36 +412,11 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
                 amount -= already.get(kind, 0)
                 if amount <= 0:
                     continue
-                account = config.get_multivalue(
-                    'dunning_penalty_account', company=invoice.company.id)
-                if kind == 'indemnity':
-                    account = config.get_multivalue(
-                        'dunning_indemnity_account',
-                        company=invoice.company.id) or account
-                if not account:
-                    raise PenaltyError(gettext(
-                            'account_invoice_dunning'
-                            '.msg_penalty_account_missing',
-                            company=invoice.company.rec_name))
                 key = (invoice.company, invoice.party, invoice.currency)
                 if key not in new_invoices:
                     new_invoices[key] = cls._penalty_invoice(invoice, date)
-                line = Line(
-                    invoice=new_invoices[key],
-                    company=invoice.company,
-                    currency=invoice.currency,
-                    type='line',
-                    quantity=1,
-                    unit_price=amount,
-                    account=account,
-                    taxes=[],
-                    dunning_penalty_invoice=invoice,
-                    dunning_penalty_kind=kind,
-                    description=gettext(
-                        'account_invoice_dunning.msg_penalty_line_%s' % kind,
-                        invoice=invoice.rec_name,
-                        date=lang.strftime(date)))
-                lines.append(line)
+                lines.append(cls._penalty_line(
+                        new_invoices[key], invoice, kind, amount, date))
         if not lines:
             raise PenaltyError(gettext(
                     'account_invoice_dunning.msg_penalty_nothing'))
@@ -191,6 +425,40 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
         Line.save(lines)
         cls.update_taxes(new)
         return new
+
+    @classmethod
+    def _penalty_line(cls, penalty_invoice, invoice, kind, amount, date):
+        "The line of penalty_invoice that charges amount of kind for invoice"
+        pool = Pool()
+        Configuration = pool.get('account.configuration')
+        Line = pool.get('account.invoice.line')
+        Lang = pool.get('ir.lang')
+        config = Configuration(1)
+        company = invoice.company.id
+        account = config.get_multivalue(
+            'dunning_penalty_account', company=company)
+        if kind == 'indemnity':
+            account = config.get_multivalue(
+                'dunning_indemnity_account', company=company) or account
+        if not account:
+            raise PenaltyError(gettext(
+                    'account_invoice_dunning.msg_penalty_account_missing',
+                    company=invoice.company.rec_name))
+        return Line(
+            invoice=penalty_invoice,
+            company=invoice.company,
+            currency=invoice.currency,
+            type='line',
+            quantity=1,
+            unit_price=amount,
+            account=account,
+            taxes=[],
+            dunning_penalty_invoice=invoice,
+            dunning_penalty_kind=kind,
+            description=gettext(
+                'account_invoice_dunning.msg_penalty_line_%s' % kind,
+                invoice=invoice.rec_name,
+                date=Lang.get().strftime(date)))
 
     def _penalty_level(self):
         "The level of the latest reminder, done or not"

@@ -2,7 +2,6 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 "Reminder letters: rendering, archived copies and the history of an invoice."
-import threading
 import zipfile
 from collections import defaultdict
 from io import BytesIO
@@ -22,12 +21,9 @@ from trytond.transaction import Transaction, check_access
 
 from .exceptions import DunningError
 from .interest import half_year_start
-from .penalty import penalty_rules
 
 # Languages that write the names of months in lower case
 LOWERCASE_MONTHS = {'ca', 'es', 'fr', 'it', 'nl', 'pl', 'pt', 'ro', 'sl'}
-# What the letters of a batch share (company, labels), while rendering it
-_batch = threading.local()
 
 
 def _address_lines(address):
@@ -70,7 +66,9 @@ class Letter(CompanyReport):
     @classmethod
     def get_context(cls, records, header, data):
         context = super().get_context(records, header, data)
-        context['letters'] = [cls.get_letter(r) for r in records]
+        # What the letters of a batch share, given by render_letters
+        shared = data.get('shared') if isinstance(data, dict) else None
+        context['letters'] = [cls.get_letter(r, shared) for r in records]
         return context
 
     @classmethod
@@ -89,36 +87,39 @@ class Letter(CompanyReport):
             language = dunning.party.lang.code if dunning.party.lang else None
             groups[report.id, language].append(dunning.id)
         result = {}
-        _batch.memo = {}
-        try:
-            for (report_id, language), ids in groups.items():
-                action = ActionReport(report_id)
-                with Transaction().set_context(language=language):
-                    cls.check_access(action, Dunning.__name__, ids)
-                    template, translate = cls._letter_template(action)
-                    records = cls._get_records(ids, Dunning.__name__, {})
-                    for record in records:
-                        data = {
-                            'model': Dunning.__name__,
-                            'id': record.id,
-                            'ids': [record.id],
-                            'action_id': action.id,
-                            }
-                        header = dict(cls.header_key(record, data))
-                        # get_context may change the context (set_lang)
-                        with Transaction().set_context(
-                                Transaction().context):
-                            context = cls.get_context([record], header, data)
-                            if translate:
-                                context['gettext'] = translate.gettext
-                                context['ngettext'] = translate.ngettext
-                            content = template.generate(**context).render()
-                        if hasattr(content, 'getvalue'):
-                            content = content.getvalue()
-                        result[record.id] = cls.convert(action, content)
-        finally:
-            del _batch.memo
+        # What the letters share (company, labels), computed once a batch
+        shared = {}
+        for (report_id, language), ids in groups.items():
+            action = ActionReport(report_id)
+            with Transaction().set_context(language=language):
+                cls.check_access(action, Dunning.__name__, ids)
+                template, translate = cls._letter_template(action)
+                for record in Dunning.browse(ids):
+                    result[record.id] = cls._render_letter(
+                        action, template, translate, record, shared)
         return result
+
+    @classmethod
+    def _render_letter(cls, action, template, translate, record, shared):
+        "Render the letter of record with the template parsed for action"
+        data = {
+            'model': record.__name__,
+            'id': record.id,
+            'ids': [record.id],
+            'action_id': action.id,
+            'shared': shared,
+            }
+        header = dict(cls.header_key(record, data))
+        # get_context may change the context (set_lang)
+        with Transaction().set_context(Transaction().context):
+            context = cls.get_context([record], header, data)
+            if translate:
+                context['gettext'] = translate.gettext
+                context['ngettext'] = translate.ngettext
+            content = template.generate(**context).render()
+        if hasattr(content, 'getvalue'):
+            content = content.getvalue()
+        return cls.convert(action, content)
 
     @classmethod
     def _letter_template(cls, action):
@@ -139,15 +140,14 @@ class Letter(CompanyReport):
                 template.add_directives(Translator.NAMESPACE, translator)
         return template, translate
 
-    @classmethod
-    def _shared(cls, key, compute):
-        "compute(), once a batch for key when rendering a batch"
-        memo = getattr(_batch, 'memo', None)
-        if memo is None:
+    @staticmethod
+    def _shared(shared, key, compute):
+        "compute(), once for key in shared when rendering a batch"
+        if shared is None:
             return compute()
-        if key not in memo:
-            memo[key] = compute()
-        return memo[key]
+        if key not in shared:
+            shared[key] = compute()
+        return shared[key]
 
     @classmethod
     def _company_values(cls, company):
@@ -195,27 +195,64 @@ class Letter(CompanyReport):
                 Dunning.fields_get(['channel'])['channel']['selection'])
 
     @classmethod
-    def get_letter(cls, dunning):
+    def get_letter(cls, dunning, shared=None):
         "Return the data printed on the letter of dunning"
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Level = pool.get('account.invoice.dunning.level')
-        Month = pool.get('ir.calendar.month')
-
         invoice = dunning.invoice
-        company = dunning.company
         party = dunning.party
         language = party.lang.code if party.lang else None
+        fmt = cls._formatter(language, dunning.currency, shared)
+        channels = cls._shared(shared, ('channels', language),
+            lambda: cls._channel_labels(language))
+        levels = cls._level_names(dunning, language, shared)
+        company_values = cls._shared(shared, ('company', dunning.company.id),
+            lambda: cls._company_values(dunning.company))
+        customer_address, recipient = cls.get_recipient(dunning)
+        return SimpleNamespace(
+            **vars(company_values),
+            dunning=dunning,
+            lang=language,
+            customer_name=party.full_name or party.rec_name,
+            customer_address=(
+                ([recipient] if recipient else [])
+                + _address_lines(customer_address)),
+            recipient_email=cls.get_recipient_email(dunning),
+            customer_code=party.code or '',
+            date=fmt.long_date(dunning.date),
+            level=dunning.level_name or levels[dunning.level.id],
+            channel=channels.get(dunning.channel, ''),
+            registered=dunning.channel == 'registered_letter',
+            tracking_number=dunning.tracking_number or '',
+            **cls._invoice_values(invoice, fmt),
+            due_date=fmt.date(dunning.due_date),
+            days_overdue=dunning.days_overdue or 0,
+            remaining_amount=fmt.money(dunning.remaining_amount),
+            amount=fmt.money(dunning.amount),
+            deadline=fmt.long_date(dunning.deadline),
+            previous=cls._previous(dunning, fmt, channels, levels),
+            penalties=cls.get_penalties(dunning, fmt.lang, fmt.money, shared),
+            interest_amount=fmt.money(dunning.interest_amount),
+            indemnity_amount=fmt.money(dunning.indemnity_amount),
+            fee_amount=fmt.money(dunning.fee_amount),
+            total_amount_claimed=fmt.money(dunning.total_amount),
+            has_penalties=bool(dunning.interest_amount
+                or dunning.indemnity_amount or dunning.fee_amount),
+            )
+
+    @classmethod
+    def _formatter(cls, language, currency, shared):
+        """How the letters in language write dates and amounts: date (short),
+        long_date ("19 novembre 2026") and money"""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Month = pool.get('ir.calendar.month')
         lang = Lang.get(language)
-        currency = dunning.currency
-        months = cls._shared(('months', lang.code),
+        months = cls._shared(shared, ('months', lang.code),
             lambda: Month.locale(lang))
 
         def date(value):
             return lang.strftime(value) if value else ''
 
         def long_date(value):
-            # "19 novembre 2026": how letters write their dates
             if not value:
                 return ''
             month = months[value.month]
@@ -226,74 +263,56 @@ class Letter(CompanyReport):
         def money(value):
             return (lang.currency(value, currency, grouping=True)
                 if value is not None else '')
+        return SimpleNamespace(
+            lang=lang, date=date, long_date=long_date, money=money)
 
-        channels = cls._shared(('channels', language),
-            lambda: cls._channel_labels(language))
+    @classmethod
+    def _level_names(cls, dunning, language, shared):
+        """{level id: name in language} of the levels of dunning and of the
+        reminders before it, read once a batch"""
+        pool = Pool()
+        Level = pool.get('account.invoice.dunning.level')
+        levels = cls._shared(shared, ('levels', language), dict)
         with Transaction().set_context(language=language):
-            levels = cls._shared(('levels', language), dict)
             for level in (
                     [d.level for d in dunning.previous_dunnings]
                     + [dunning.level]):
                 if level.id not in levels:
                     levels[level.id] = Level(level.id).name
-        previous = [SimpleNamespace(
-                date=date(d.date),
+        return levels
+
+    @classmethod
+    def _previous(cls, dunning, fmt, channels, levels):
+        "The reminders sent before dunning, as the letter recalls them"
+        return [SimpleNamespace(
+                date=fmt.date(d.date),
                 # As printed on that letter, even if renamed since
                 level=d.level_name or levels[d.level.id],
                 channel=channels.get(d.channel, ''),
                 tracking_number=d.tracking_number or '',
-                amount=money(d.amount),
-                deadline=date(d.deadline))
+                amount=fmt.money(d.amount),
+                deadline=fmt.date(d.deadline))
             for d in dunning.previous_dunnings]
 
-        shared = cls._shared(('company', company.id),
-            lambda: cls._company_values(company))
-        customer_address, recipient = cls.get_recipient(dunning)
-
+    @classmethod
+    def _invoice_values(cls, invoice, fmt):
+        "What the letter prints of the invoice"
         lines = [l for l in invoice.lines if l.type == 'line']
         description = invoice.description or ', '.join(
             filter(None, (l.description or (l.product.rec_name
                         if getattr(l, 'product', None) else '')
                     for l in lines[:3])))
-
-        return SimpleNamespace(
-            **vars(shared),
-            dunning=dunning,
-            lang=language,
-            customer_name=party.full_name or party.rec_name,
-            customer_address=(
-                ([recipient] if recipient else [])
-                + _address_lines(customer_address)),
-            recipient_email=cls.get_recipient_email(dunning),
-            customer_code=party.code or '',
-            date=long_date(dunning.date),
-            level=dunning.level_name or levels[dunning.level.id],
-            channel=channels.get(dunning.channel, ''),
-            registered=dunning.channel == 'registered_letter',
-            tracking_number=dunning.tracking_number or '',
-            invoice_number=invoice.number or '',
-            invoice_reference=invoice.reference or '',
-            invoice_date=date(invoice.invoice_date),
-            invoice_description=description,
-            due_date=date(dunning.due_date),
-            days_overdue=dunning.days_overdue or 0,
-            total_amount=money(invoice.total_amount),
-            remaining_amount=money(dunning.remaining_amount),
-            amount=money(dunning.amount),
-            deadline=long_date(dunning.deadline),
-            payment_reference=invoice.number or '',
-            previous=previous,
-            penalties=cls.get_penalties(dunning, lang, money),
-            interest_amount=money(dunning.interest_amount),
-            indemnity_amount=money(dunning.indemnity_amount),
-            fee_amount=money(dunning.fee_amount),
-            total_amount_claimed=money(dunning.total_amount),
-            has_penalties=bool(dunning.interest_amount
-                or dunning.indemnity_amount or dunning.fee_amount),
-            )
+        return {
+            'invoice_number': invoice.number or '',
+            'invoice_reference': invoice.reference or '',
+            'invoice_date': fmt.date(invoice.invoice_date),
+            'invoice_description': description,
+            'total_amount': fmt.money(invoice.total_amount),
+            'payment_reference': invoice.number or '',
+            }
 
     @classmethod
-    def get_penalties(cls, dunning, lang, money):
+    def get_penalties(cls, dunning, lang, money, shared=None):
         """The penalties of the reminder as printable lines: name, legal
         basis, annual rate (for interest) and amount"""
         pool = Pool()
@@ -309,10 +328,10 @@ class Letter(CompanyReport):
             }
         lines, seen = [], set()
         with Transaction().set_context(language=lang.code):
-            rules = cls._shared(('rules', dunning.procedure.id,
+            rules = cls._shared(shared, ('rules', dunning.procedure.id,
                     segment.id if segment else None, lang.code),
                 lambda: Penalty.browse(
-                    penalty_rules(dunning.procedure, segment)))
+                    Penalty.rules_of(dunning.procedure, segment)))
             for rule in rules:
                 amount = amounts.get(rule.kind)
                 if (not amount or rule.kind in seen

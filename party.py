@@ -2,8 +2,16 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 """Party extension: the dunning segment of a customer per company, its
-payment behaviour, its classification and whom the reminders go to."""
+payment behaviour and whom the reminders go to."""
+import datetime as dt
 import operator
+from collections import defaultdict, namedtuple
+from decimal import Decimal
+
+from sql import Literal, Null
+from sql.aggregate import Count, Max, Sum
+from sql.conditionals import Case
+
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.company.model import CompanyValueMixin
@@ -13,10 +21,22 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .penalty import CUSTOMER_TYPES, PenaltyWaiverMixin
-from .segmentation import (
-    NO_BEHAVIOUR, SEGMENT_BATCH_SIZE, explain, payment_behaviour,
-    segment_matches)
+from .common import (
+    CUSTOMER_TYPES, PenaltyWaiverMixin, apply_types, companies_to_run,
+    id_slices, to_date)
+
+# The payment behaviour of a party over a window of days
+Behaviour = namedtuple('Behaviour', [
+        'invoice_count', 'late_invoice_count', 'late_invoice_share',
+        'average_days_late', 'max_days_late', 'overdue_amount',
+        'receivable_amount', 'sales_amount', 'dunning_count',
+        'max_dunning_level', 'dso'])
+NO_BEHAVIOUR = Behaviour(0, 0, 0.0, 0.0, 0, Decimal(0), Decimal(0),
+    Decimal(0), 0, None, 0.0)
+
+
+# The days of payment history of the figures of the party form
+DEFAULT_LOOKBACK = 365
 
 dunning_segment = fields.Many2One(
     'account.invoice.dunning.segment', "Dunning Segment",
@@ -27,7 +47,6 @@ dunning_segment_pinned = fields.Boolean(
     "Segment Pinned",
     help="Keep the segment set by hand: the automatic classification "
     "never changes it.")
-DEFAULT_LOOKBACK = 365
 
 
 class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
@@ -118,7 +137,7 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         company = context.get('company')
         if not company:
             return {}
-        return payment_behaviour(company, Date.today(),
+        return cls.dunning_payment_behaviour(company, Date.today(),
             context.get('dunning_lookback_days', DEFAULT_LOOKBACK),
             party_ids=party_ids)
 
@@ -148,6 +167,185 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         return [('id', 'in', ids)]
 
     @classmethod
+    def no_payment_behaviour(cls):
+        "The behaviour of a party without accounting data"
+        return NO_BEHAVIOUR
+
+    @classmethod
+    def dunning_payment_behaviour(
+            cls, company, date, lookback_days, party_ids=None):
+        """Return {party id: Behaviour} of the customers of company over the
+        lookback_days before date, in four queries
+
+        An invoice counts when its last due date falls in the window; it is
+        late by the days between that due date and the date it was fully
+        paid (or date when still unpaid). The average days late is weighted
+        by the amounts of all the invoices of the window (on-time ones count
+        0 days); the DSO is the receivable balance over the sales of the
+        window, in days."""
+        company_id = int(company)
+        start = date - dt.timedelta(days=lookback_days)
+        invoices = cls._behaviour_invoices(company_id, start, date, party_ids)
+        receivables = cls._behaviour_receivables(company_id, date, party_ids)
+        sales = cls._behaviour_sales(company_id, start, date, party_ids)
+        dunnings = cls._behaviour_dunnings(company_id, start, date, party_ids)
+        result = {}
+        for party in set(invoices) | set(receivables) | set(sales) | set(
+                dunnings):
+            result[party] = cls._behaviour(date, lookback_days,
+                invoices.get(party, []),
+                receivables.get(party, (Decimal(0),) * 2),
+                sales.get(party, Decimal(0)),
+                dunnings.get(party, (0, None)))
+        return result
+
+    @classmethod
+    def _behaviour(cls, date, lookback_days, rows, receivable_overdue,
+            party_sales, reminders):
+        "The Behaviour of a party from the figures of its queries"
+        total = sum((a for a, _, _ in rows), Decimal(0))
+        lates = [max(((paid or date) - due).days, 0) for _, due, paid in rows]
+        late_count = sum(1 for d in lates if d > 0)
+        weighted = sum((a * d for (a, _, _), d in zip(rows, lates)),
+            Decimal(0))
+        receivable, overdue = receivable_overdue
+        count, max_level_days = reminders
+        return Behaviour(
+            invoice_count=len(rows),
+            late_invoice_count=late_count,
+            late_invoice_share=(late_count / len(rows)) if rows else 0.0,
+            average_days_late=float(weighted / total) if total else 0.0,
+            max_days_late=max(lates, default=0),
+            overdue_amount=overdue,
+            receivable_amount=receivable,
+            sales_amount=party_sales,
+            dunning_count=count,
+            max_dunning_level=max_level_days,
+            dso=(float(receivable / party_sales * lookback_days)
+                if party_sales > 0 else 0.0))
+
+    @staticmethod
+    def _party_where(column, party_ids):
+        if party_ids is None:
+            return Literal(True)
+        return fields.SQL_OPERATORS['in'](column, list(party_ids))
+
+    @classmethod
+    def _behaviour_invoices(cls, company_id, start, date, party_ids):
+        """Return {party: [(amount, last due date, paid date)]} of the
+        invoices whose last due date is in the window, with the lines of
+        their rescheduled moves"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        MoveLine = pool.get('account.move.line')
+        Reconciliation = pool.get('account.move.reconciliation')
+        cursor = Transaction().connection.cursor()
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        reconciliation = Reconciliation.__table__()
+        amount = Sum(line.debit - line.credit)
+        # Paid when all its lines are reconciled, on the last reconciliation
+        paid_date = Case((Count(line.reconciliation) == Count(line.id),
+                Max(reconciliation.date)), else_=Null)
+        query = (Invoice.dunning_lines_from(invoice, line,
+                (invoice.type == 'out')
+                & invoice.state.in_(['posted', 'paid'])
+                & (invoice.company == company_id)
+                & cls._party_where(invoice.party, party_ids))
+            .join(reconciliation, 'LEFT',
+                condition=reconciliation.id == line.reconciliation)
+            .select(
+                invoice.party.as_('party'),
+                amount.as_('amount'),
+                Max(line.maturity_date).as_('due_date'),
+                paid_date.as_('paid_date'),
+                group_by=[invoice.id, invoice.party],
+                having=(Max(line.maturity_date) > start)
+                & (Max(line.maturity_date) <= date)
+                & (amount > 0)))
+        cursor.execute(*apply_types(query, [None, 'NUMERIC', 'DATE', 'DATE']))
+        invoices = defaultdict(list)
+        for party, value, due_date, paid_date in cursor:
+            invoices[party].append(
+                (Decimal(value), to_date(due_date), to_date(paid_date)))
+        return invoices
+
+    @classmethod
+    def _behaviour_receivables(cls, company_id, date, party_ids):
+        "Return {party: (receivable balance, overdue amount)} at date"
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        Account = pool.get('account.account')
+        AccountType = pool.get('account.account.type')
+        cursor = Transaction().connection.cursor()
+        line = MoveLine.__table__()
+        account = Account.__table__()
+        account_type = AccountType.__table__()
+        balance = line.debit - line.credit
+        query = (line
+            .join(account, condition=account.id == line.account)
+            .join(account_type, condition=account_type.id == account.type)
+            .select(
+                line.party.as_('party'),
+                Sum(balance).as_('receivable'),
+                Sum(Case((line.maturity_date < date, balance),
+                        else_=Literal(0))).as_('overdue'),
+                where=(account_type.receivable == Literal(True))
+                & (account.company == company_id)
+                & (line.reconciliation == Null)
+                & (line.party != Null)
+                & cls._party_where(line.party, party_ids),
+                group_by=[line.party]))
+        cursor.execute(*apply_types(query, [None, 'NUMERIC', 'NUMERIC']))
+        return {p: (Decimal(r or 0), Decimal(o or 0)) for p, r, o in cursor}
+
+    @classmethod
+    def _behaviour_sales(cls, company_id, start, date, party_ids):
+        "Return {party: sales} of the invoices dated in the window"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        MoveLine = pool.get('account.move.line')
+        cursor = Transaction().connection.cursor()
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        query = (invoice
+            .join(line, condition=(line.move == invoice.move)
+                & (line.account == invoice.account))
+            .select(
+                invoice.party.as_('party'),
+                Sum(line.debit - line.credit).as_('sales'),
+                where=(invoice.type == 'out')
+                & invoice.state.in_(['posted', 'paid'])
+                & (invoice.company == company_id)
+                & (invoice.invoice_date > start)
+                & (invoice.invoice_date <= date)
+                & cls._party_where(invoice.party, party_ids),
+                group_by=[invoice.party]))
+        cursor.execute(*apply_types(query, [None, 'NUMERIC']))
+        return {p: Decimal(s or 0) for p, s in cursor}
+
+    @classmethod
+    def _behaviour_dunnings(cls, company_id, start, date, party_ids):
+        """Return {party: (count, days of the highest level)} of the
+        reminders sent in the window"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Level = pool.get('account.invoice.dunning.level')
+        cursor = Transaction().connection.cursor()
+        dunning = Dunning.__table__()
+        level = Level.__table__()
+        cursor.execute(*dunning
+            .join(level, condition=level.id == dunning.level)
+            .select(
+                dunning.party, Count(dunning.id), Max(level.days),
+                where=(dunning.state == 'done')
+                & (dunning.company == company_id)
+                & (dunning.date > start) & (dunning.date <= date)
+                & cls._party_where(dunning.party, party_ids),
+                group_by=[dunning.party]))
+        return {p: (c, d) for p, c, d in cursor}
+
+    @classmethod
     @ModelView.button
     def classify_dunning_segment(cls, parties):
         cls.classify_dunning_segments(parties)
@@ -158,95 +356,48 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         data when None) for the company of the context; return the number
         of changes"""
         pool = Pool()
-        Date = pool.get('ir.date')
         Segment = pool.get('account.invoice.dunning.segment')
-        PartySegment = pool.get('party.party.dunning_segment')
-        Log = pool.get('account.invoice.dunning.segment.log')
         company = Transaction().context.get('company')
         if not company:
             return 0
-        if date is None:
-            date = Date.today()
-        segments = Segment.search([('automatic', '=', True)],
-            order=[('priority', 'ASC NULLS LAST'), ('sequence', 'ASC'),
-                ('id', 'ASC')])
-        if not segments:
-            return 0
-        party_ids = [p.id for p in parties] if parties is not None else None
-        behaviours = {}
-        for lookback in {s.lookback_days or DEFAULT_LOOKBACK
-                for s in segments}:
-            behaviours[lookback] = payment_behaviour(
-                company, date, lookback, party_ids=party_ids)
-        if party_ids is None:
-            party_ids = set()
-            for values in behaviours.values():
-                party_ids.update(values)
-        values = {}
-        for sub_ids in grouped_slice(list(party_ids), SEGMENT_BATCH_SIZE):
-            values.update((v.party.id, v) for v in PartySegment.search([
-                        ('company', '=', company),
-                        ('party', 'in', list(sub_ids)),
-                        ]))
-        targets, changes = {}, []
-        for party_id in party_ids:
-            current = values.get(party_id)
-            if current and current.dunning_segment_pinned:
-                continue
-            old = current.dunning_segment if current else None
-            for segment in segments:
-                lookback = segment.lookback_days or DEFAULT_LOOKBACK
-                behaviour = behaviours[lookback].get(party_id, NO_BEHAVIOUR)
-                if segment_matches(segment, behaviour):
-                    if segment != old:
-                        targets[party_id] = segment
-                        changes.append((party_id, company,
-                                old.id if old else None, segment.id,
-                                explain(behaviour, lookback)))
-                    break
-        by_segment = {}
-        for party_id, segment in targets.items():
-            by_segment.setdefault(segment, []).append(party_id)
-        to_write, to_create = [], []
-        for segment, ids in by_segment.items():
-            existing = [values[i] for i in ids if i in values]
-            if existing:
-                to_write.extend((existing, {'dunning_segment': segment.id}))
-            to_create.extend({
-                    'party': i,
-                    'company': company,
-                    'dunning_segment': segment.id,
-                    } for i in ids if i not in values)
-        with Transaction().set_context(_dunning_segment_log=False):
-            for records, values_ in zip(to_write[::2], to_write[1::2]):
-                for sub_records in grouped_slice(records, SEGMENT_BATCH_SIZE):
-                    PartySegment.write(list(sub_records), values_)
-            for sub_values in grouped_slice(to_create, SEGMENT_BATCH_SIZE):
-                PartySegment.create(list(sub_values))
-        Log.log(changes, automatic=True)
-        return len(changes)
+        return Segment.classify(company, parties=parties, date=date)
 
     @classmethod
     def dunning_segment_cron(cls):
         "Daily task: classify the parties of every company"
-        pool = Pool()
-        Company = pool.get('company.company')
-        company = Transaction().context.get('company')
-        companies = [company] if company else Company.search([])
-        for company in companies:
-            with Transaction().set_context(company=int(company)):
+        for company in companies_to_run():
+            with Transaction().set_context(company=company.id):
                 cls.classify_dunning_segments()
 
     def get_dunning_segment(self, company):
         "Return the segment of the party for company, or the default one"
+        return self.dunning_segments_of({(self.id, int(company))})[
+            self.id, int(company)]
+
+    @classmethod
+    def dunning_segments_of(cls, party_companies):
+        """Return {(party id, company id): segment} of the pairs: the
+        active segment of the party in the company, else the default
+        segment of the company when active, else None; in a query a slice
+        of parties. The one rule of the engine, the penalties and the
+        letters."""
         pool = Pool()
+        PartySegment = pool.get('party.party.dunning_segment')
         Configuration = pool.get('account.configuration')
-        segment = self.get_multivalue(
-            'dunning_segment', company=int(company))
-        if not segment:
-            segment = Configuration(1).get_multivalue(
-                'default_dunning_segment', company=int(company))
-        return segment
+        pairs = {(int(p), int(c)) for p, c in party_companies}
+        own = {}
+        for sub_ids in id_slices({p for p, _ in pairs}):
+            for value in PartySegment.search([('party', 'in', sub_ids)]):
+                segment = value.dunning_segment
+                if segment and segment.active:
+                    own[value.party.id, value.company.id] = segment
+        config = Configuration(1)
+        defaults = {}
+        for company in {c for _, c in pairs}:
+            default = config.get_multivalue(
+                'default_dunning_segment', company=company)
+            defaults[company] = default if default and default.active else None
+        return {(p, c): own.get((p, c), defaults[c]) for p, c in pairs}
 
     @classmethod
     def customer_type_of(cls, party):
@@ -322,19 +473,21 @@ class PartyDunningSegment(ModelSQL, CompanyValueMixin):
         return False
 
     @classmethod
-    def create(cls, vlist):
-        records = super().create(vlist)
-        cls._log_changes({r.id: None for r in records}, records)
-        return records
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        if mode == 'create':
+            cls._log_changes({r.id: None for r in records}, records)
 
     @classmethod
-    def write(cls, *args):
-        actions = iter(args)
-        records = sum((list(r) for r, _ in zip(actions, actions)), [])
-        old = {r.id: r.dunning_segment.id if r.dunning_segment else None
-            for r in records}
-        super().write(*args)
-        cls._log_changes(old, cls.browse(records))
+    def on_write(cls, records, values):
+        callback = super().on_write(records, values)
+        if 'dunning_segment' in values:
+            old = {r.id: r.dunning_segment.id if r.dunning_segment else None
+                for r in records}
+            ids = [r.id for r in records]
+            callback.append(
+                lambda: cls._log_changes(old, cls.browse(ids)))
+        return callback
 
     @classmethod
     def _log_changes(cls, old, records):

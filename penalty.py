@@ -1,16 +1,13 @@
 # This file is part of account_invoice_dunning.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-"""Late-payment penalties: reference rate tables, penalty rules, their
+"""Late-payment penalties: the rules of procedures and segments, their
 computation per invoice and the wizard that invoices them."""
-import datetime as dt
-from collections import defaultdict, namedtuple
-from decimal import ROUND_HALF_UP, Decimal
+from collections import namedtuple
+from decimal import Decimal
 
-from sql import Literal, Null, Union
-from sql.conditionals import Coalesce
+from sql import Literal
 
-from trytond import backend
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
@@ -22,11 +19,11 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
+from .common import (
+    CUSTOMER_TYPES, LARGE_BATCH_SIZE, id_slices, round_half_up, to_date)
 from .exceptions import PenaltyError, PenaltyValidationError
 from .interest import compute_interest, half_year_start
 from .rate import MAX_RATE, half_year_label
-from .sql_invoice import (
-    apply_types, invoice_debit_credit, invoice_moves, line_amount)
 
 # The penalties of a reminder, in the invoice currency, rounded, and why
 # they could not be computed (then they are zero)
@@ -37,12 +34,6 @@ Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee', 'error'],
 DEFAULT_FIXED_CURRENCY = 'EUR'
 # The days of a year of the interest computation: 360, 365 or 366
 MIN_DIVISOR, MAX_DIVISOR = 360, 366
-
-
-CUSTOMER_TYPES = [
-    ('professional', "Professional"),
-    ('consumer', "Consumer"),
-    ]
 
 
 class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
@@ -73,9 +64,8 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             ('fixed', "Fixed Amount per Invoice"),
             ('percentage', "Percentage of the Overdue Amount"),
             ], "Kind", required=True)
-    customer_type = fields.Selection([
-            ('all', "All"),
-        ] + CUSTOMER_TYPES, "Customer Type", required=True)
+    customer_type = fields.Selection(
+        [('all', "All")] + CUSTOMER_TYPES, "Customer Type", required=True)
     level = fields.Many2One(
         'account.invoice.dunning.level', "From Level", ondelete='RESTRICT',
         help="The first level of reminder that shows and charges the "
@@ -301,400 +291,192 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         return compute_interest(lines, payments, start, date,
             self.annual_rate, self.divisor or 365)
 
-
-class PenaltyWaiverMixin:
-    "Exempt from late-payment penalties, recording who and why"
-    __slots__ = ()
-    dunning_penalty_waived = fields.Boolean(
-        "Penalties Waived",
-        help="Exceptionally exempt from late-payment penalties.")
-    dunning_penalty_waiver_reason = fields.Char(
-        "Waiver Reason",
-        states={
-            'invisible': ~Eval('dunning_penalty_waived'),
-            'required': Bool(Eval('dunning_penalty_waived')),
-            })
-    dunning_penalty_waived_by = fields.Many2One(
-        'res.user', "Waived by", readonly=True,
-        states={
-            'invisible': ~Eval('dunning_penalty_waived'),
-            })
-    dunning_penalty_waived_date = fields.Date(
-        "Waived on", readonly=True,
-        states={
-            'invisible': ~Eval('dunning_penalty_waived'),
-            })
+    @classmethod
+    def rules_of(cls, procedure, segment):
+        """The active penalty rules of a procedure and segment: the
+        segment's if it has any, else the procedure's"""
+        if segment:
+            rules = cls.search([('segment', '=', segment.id)])
+            if rules:
+                return rules
+        return cls.search([('procedure', '=', procedure.id)])
 
     @classmethod
-    def default_dunning_penalty_waived(cls):
+    def reached_levels(cls, levels):
+        "Return the levels that at least one penalty rule reaches"
+        rules = cls.search([])
+
+        def reaches(rule, level):
+            procedure = (rule.segment.procedure if rule.segment
+                else rule.procedure)
+            return (procedure == level.procedure
+                and (not rule.level or level.days >= rule.level.days))
+        return {level for level in levels
+            if any(reaches(r, level) for r in rules)}
+
+    @classmethod
+    def is_late(cls, lines, payments, date):
+        """Test if a line to pay fell due before date without being paid by
+        its due date"""
+        due = Decimal(0)
+        for due_date, amount in sorted(lines):
+            if due_date >= date:
+                break
+            due += amount
+            covered = sum(
+                (a for d, a in payments if d <= due_date), Decimal(0))
+            if covered < due:
+                return True
         return False
 
     @classmethod
-    def _waiver_values(cls, values):
-        """Record who waived and when: set here only, never taken from
-        values (a client could forge them)"""
-        values = {k: v for k, v in values.items()
-            if k not in {
-                'dunning_penalty_waived_by', 'dunning_penalty_waived_date'}}
-        if 'dunning_penalty_waived' in values:
-            if values['dunning_penalty_waived']:
-                values['dunning_penalty_waived_by'] = Transaction().user
-                values['dunning_penalty_waived_date'] = (
-                    Pool().get('ir.date').today())
+    def compute_penalties(cls, requests):
+        """Return {key: Penalties} for requests {key: (invoice, level, date,
+        overdue amount)}, rounded to the invoice currency, in a few queries
+
+        Nothing is due when the invoice, its party or the segment of the
+        party waives penalties, or when no penalty rule applies. The
+        penalties that can not be computed (a missing rate, a bad rule) are
+        zero with the error, for that invoice only."""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Invoice = pool.get('account.invoice')
+        if not requests:
+            return {}
+        # What the computation needs of the invoices, read at once
+        facts = Invoice.dunning_penalty_facts(
+            {r[0].id for r in requests.values()})
+        currencies = {c.id: c for c in Currency.browse(
+                list({f.currency for f in facts.values()}))}
+        result, applicable = cls._applicable_rules(requests, facts)
+        for key in result:
+            result[key] = no_penalties(
+                currencies[facts[requests[key][0].id].currency])
+        if applicable:
+            result.update(cls._compute_applicable(
+                    requests, applicable, facts, currencies))
+        return result
+
+    @classmethod
+    def _applicable_rules(cls, requests, facts):
+        """Return the keys of the requests that owe nothing (as a dict) and
+        {key: rules} of the others"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        # Levels that no rule reaches cost nothing: most first reminders
+        reachable = cls.reached_levels({r[1] for r in requests.values()})
+        nothing = {k: None for k, r in requests.items()
+            if r[1] not in reachable}
+        requests = {k: r for k, r in requests.items() if k not in nothing}
+        segments = Party.dunning_segments_of({
+                (facts[r[0].id].party, facts[r[0].id].company)
+                for r in requests.values()})
+        rules_cache, applicable = {}, {}
+        for key, (invoice, level, _, _) in requests.items():
+            invoice_facts = facts[invoice.id]
+            segment = segments[invoice_facts.party, invoice_facts.company]
+            cache_key = (level.procedure.id, segment.id if segment else None,
+                level.id)
+            if cache_key not in rules_cache:
+                rules_cache[cache_key] = [r
+                    for r in cls.rules_of(level.procedure, segment)
+                    if r.applies_to(r.customer_type, level)]
+            rules = rules_cache[cache_key]
+            if (not rules or invoice_facts.waived
+                    or invoice_facts.party_waived
+                    or (segment and segment.dunning_penalty_waived)):
+                nothing[key] = None
             else:
-                values['dunning_penalty_waived_by'] = None
-                values['dunning_penalty_waived_date'] = None
-        return values
+                applicable[key] = rules
+        return nothing, applicable
 
     @classmethod
-    def create(cls, vlist):
-        return super().create([cls._waiver_values(v) for v in vlist])
-
-    @classmethod
-    def write(cls, *args):
-        actions = iter(args)
-        args = []
-        for records, values in zip(actions, actions):
-            args.extend((records, cls._waiver_values(values)))
-        super().write(*args)
-
-    @classmethod
-    def copy(cls, records, default=None):
-        default = default.copy() if default is not None else {}
-        # The default value (False, not None): copy leaves it out, so that
-        # users who may not change the waiver can still copy
-        default.setdefault('dunning_penalty_waived', False)
-        for name in ['dunning_penalty_waiver_reason',
-                'dunning_penalty_waived_by', 'dunning_penalty_waived_date']:
-            default.setdefault(name, None)
-        return super().copy(records, default=default)
-
-
-def _invoice_history(invoice_ids):
-    """Return the lines to pay {invoice: [(due date, amount)]} and the
-    payments {invoice: [(date, amount)]} of invoices, in their currency,
-    whether reconciled or not, in two queries"""
-    pool = Pool()
-    Invoice = pool.get('account.invoice')
-    MoveLine = pool.get('account.move.line')
-    Move = pool.get('account.move')
-    InvoicePaymentLine = pool.get('account.invoice-account.move.line')
-    cursor = Transaction().connection.cursor()
-    invoice = Invoice.__table__()
-    line = MoveLine.__table__()
-    other = MoveLine.__table__()
-    move = Move.__table__()
-    payment = InvoicePaymentLine.__table__()
-    types = [None, None, 'DATE', 'NUMERIC', 'NUMERIC']
-
-    def amount(line):
-        debit, credit = invoice_debit_credit(line, invoice)
-        return debit.as_('debit'), credit.as_('credit')
-
-    lines, payments = defaultdict(list), defaultdict(list)
-    for sub_ids in _slices(invoice_ids):
-        where = fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
-        moves = invoice_moves(invoice, where)
-        to_pay = (moves
-            .join(invoice, condition=invoice.id == moves.invoice)
-            .join(line, condition=(line.move == moves.move)
-                & (line.account == invoice.account))
-            .select(
-                invoice.id.as_('invoice'), line.id.as_('line'),
-                Coalesce(line.maturity_date, invoice.invoice_date).as_(
-                    'date'),
-                *amount(line),
-                line.reconciliation.as_('reconciliation')))
-        query = to_pay.select(to_pay.invoice.as_('invoice'),
-            to_pay.line.as_('line'), to_pay.date.as_('date'),
-            to_pay.debit.as_('debit'), to_pay.credit.as_('credit'))
-        cursor.execute(*apply_types(query, types))
-        paid_lines = set()
-        for invoice_id, line_id, date, debit, credit in cursor:
-            paid_lines.add(line_id)
-            lines[invoice_id].append((date, line_amount(debit, credit)))
-        # Payments: the other lines of the reconciliations of the lines to
-        # pay, and the payment lines not reconciled yet
-        reconciled = (to_pay
-            .join(other,
-                condition=other.reconciliation == to_pay.reconciliation)
-            .join(invoice, condition=invoice.id == to_pay.invoice)
-            .join(move, condition=move.id == other.move)
-            .select(
-                to_pay.invoice.as_('invoice'), other.id.as_('line'),
-                move.date.as_('date'), *amount(other),
-                Literal(None).as_('reconciliation'),
-                where=to_pay.reconciliation != Null))
-        # The reconciled payment lines are left out in Python: a condition
-        # on the reconciliation makes SQLite scan all the unreconciled lines
-        # of the ledger for each slice instead of starting from the invoices
-        unreconciled = (payment
-            .join(invoice, condition=invoice.id == payment.invoice)
-            .join(other, condition=other.id == payment.line)
-            .join(move, condition=move.id == other.move)
-            .select(
-                invoice.id.as_('invoice'), other.id.as_('line'),
-                move.date.as_('date'), *amount(other),
-                other.reconciliation.as_('reconciliation'),
-                where=fields.SQL_OPERATORS['in'](payment.invoice, sub_ids)))
-        query = Union(reconciled, unreconciled)
-        query = query.select(query.invoice.as_('invoice'),
-            query.line.as_('line'), query.date.as_('date'),
-            query.debit.as_('debit'), query.credit.as_('credit'),
-            query.reconciliation.as_('reconciliation'))
-        cursor.execute(*apply_types(query, types + [None]))
-        seen = set()
-        for (invoice_id, line_id, date, debit, credit,
-                reconciliation) in cursor:
-            value = line_amount(debit, credit)
-            if (reconciliation is not None or line_id in paid_lines
-                    or (invoice_id, line_id) in seen):
-                continue
-            seen.add((invoice_id, line_id))
-            payments[invoice_id].append((date, -Decimal(value)))
-    return lines, payments
-
-
-def _slices(ids):
-    "Lists of ids small enough for an IN clause"
-    return (list(s) for s in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2))
-
-
-def _formal_notice_dates(invoice_ids):
-    "Return {invoice: date of its first processed formal notice}"
-    pool = Pool()
-    Dunning = pool.get('account.invoice.dunning')
-    Level = pool.get('account.invoice.dunning.level')
-    dunning = Dunning.__table__()
-    level = Level.__table__()
-    cursor = Transaction().connection.cursor()
-    result = {}
-    for sub_ids in _slices(invoice_ids):
-        cursor.execute(*dunning
-            .join(level, condition=level.id == dunning.level)
-            .select(dunning.invoice, dunning.date,
-                where=fields.SQL_OPERATORS['in'](dunning.invoice, sub_ids)
-                & (dunning.state == 'done')
-                & (level.formal_notice == Literal(True)),
-                order_by=[dunning.date.desc]))
-        for invoice_id, date in cursor:
-            if backend.name == 'sqlite' and isinstance(date, str):
-                date = dt.date.fromisoformat(date)
-            result[invoice_id] = date
-    return result
-
-
-def compute_penalties(requests):
-    """Return {key: Penalties} for requests {key: (invoice, level, date,
-    overdue amount)}, rounded to the invoice currency, in a few queries
-
-    Nothing is due when the invoice, its party or the segment of the party
-    waives penalties, or when no penalty rule applies."""
-    pool = Pool()
-    Currency = pool.get('currency.currency')
-    Party = pool.get('party.party')
-    RateTable = pool.get('account.invoice.dunning.rate')
-
-    if not requests:
-        return {}
-    # What the computation needs of the invoices, read at once
-    invoices = _invoice_facts({r[0].id for r in requests.values()})
-    currencies = {c.id: c for c in Currency.browse(
-            list({f.currency for f in invoices.values()}))}
-    # Levels that no rule reaches cost nothing: most first reminders
-    reachable = reached_levels({r[1] for r in requests.values()})
-    result = {}
-    for key, (invoice, level, date, overdue) in list(requests.items()):
-        if level not in reachable:
-            result[key] = no_penalties(currencies[invoices[invoice.id].currency])
-    requests = {k: v for k, v in requests.items() if k not in result}
-    if not requests:
+    def _compute_applicable(cls, requests, applicable, facts, currencies):
+        "Return {key: Penalties} of the requests with applicable rules"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
+        RateTable = pool.get('account.invoice.dunning.rate')
+        invoice_ids = list({requests[k][0].id for k in applicable})
+        customer_types = {}
+        for parties in grouped_slice(
+                sorted({facts[i].party for i in invoice_ids}),
+                LARGE_BATCH_SIZE):
+            customer_types.update(
+                Party.customer_types(Party.browse(list(parties))))
+        lines, payments = Invoice.dunning_payment_history(invoice_ids)
+        notices = cls._formal_notice_dates(invoice_ids)
+        rate_values = {t.id: sorted((v.date, v.rate) for v in t.values)
+            for t in RateTable.search([])}
+        applies = {}
+        result = {}
+        with Transaction().set_context(_rate_values=rate_values):
+            for key, rules in applicable.items():
+                invoice, level, date, overdue = requests[key]
+                invoice_facts = facts[invoice.id]
+                currency = currencies[invoice_facts.currency]
+                customer_type = customer_types[invoice_facts.party]
+                rules_key = (tuple(rules), customer_type, level)
+                if rules_key not in applies:
+                    applies[rules_key] = [r for r in rules
+                        if r.applies_to(customer_type, level)]
+                try:
+                    result[key] = cls._penalties_of(
+                        applies[rules_key], invoice_facts, currency, date,
+                        overdue, lines.get(invoice.id, []),
+                        payments.get(invoice.id, []),
+                        notices.get(invoice.id))
+                except UserError as exception:
+                    # A missing rate or a bad rule stops this invoice's
+                    # penalties only: the reminder says why
+                    result[key] = no_penalties(currency)._replace(
+                        error=exception.message)
         return result
-    # The rules of each request, from the segments of the parties fetched
-    # at once
-    segments = _party_segments({
-            (invoices[r[0].id].party, invoices[r[0].id].company)
-            for r in requests.values()})
-    rules_cache, applicable = {}, {}
-    for key, (invoice, level, date, overdue) in requests.items():
-        facts = invoices[invoice.id]
-        segment = segments.get((facts.party, facts.company))
-        cache_key = (level.procedure.id, segment.id if segment else None,
-            level.id)
-        if cache_key not in rules_cache:
-            rules_cache[cache_key] = [r
-                for r in penalty_rules(level.procedure, segment)
-                if r.applies_to(r.customer_type, level)]
-        rules = rules_cache[cache_key]
-        if (not rules or facts.waived or facts.party_waived
-                or (segment and segment.dunning_penalty_waived)):
-            result[key] = no_penalties(currencies[facts.currency])
-        else:
-            applicable[key] = rules
-    if not applicable:
+
+    @classmethod
+    def _penalties_of(cls, rules, facts, currency, date, overdue, lines,
+            payments, notice_date):
+        "The rounded Penalties of rules for an invoice at date"
+        interest = indemnity = fee = Decimal(0)
+        if cls.is_late(lines, payments, date):
+            for rule in rules:
+                if rule.kind == 'interest':
+                    interest += rule.interest(
+                        lines, payments, date, notice_date)
+                elif rule.kind == 'fixed':
+                    indemnity += rule.fixed_amount(
+                        currency, facts.invoice_date)
+                elif rule.kind == 'percentage':
+                    fee += overdue * (rule.percentage or 0)
+        return Penalties(*(round_half_up(v, currency)
+                for v in (interest, indemnity, fee)))
+
+    @classmethod
+    def _formal_notice_dates(cls, invoice_ids):
+        "Return {invoice: date of its first processed formal notice}"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Level = pool.get('account.invoice.dunning.level')
+        dunning = Dunning.__table__()
+        level = Level.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for sub_ids in id_slices(invoice_ids):
+            cursor.execute(*dunning
+                .join(level, condition=level.id == dunning.level)
+                .select(dunning.invoice, dunning.date,
+                    where=fields.SQL_OPERATORS['in'](dunning.invoice, sub_ids)
+                    & (dunning.state == 'done')
+                    & (level.formal_notice == Literal(True)),
+                    order_by=[dunning.date.desc]))
+            for invoice_id, date in cursor:
+                result[invoice_id] = to_date(date)
         return result
-    invoice_ids = list({requests[k][0].id for k in applicable})
-    # Browsed by slices: the instances of one browse check all its ids
-    customer_types = {}
-    for sub_ids in grouped_slice(
-            sorted({invoices[i].party for i in invoice_ids}), 1000):
-        customer_types.update(Party.customer_types(Party.browse(sub_ids)))
-    history_lines, history_payments = _invoice_history(invoice_ids)
-    notices = _formal_notice_dates(invoice_ids)
-    rate_values = {t.id: sorted((v.date, v.rate) for v in t.values)
-        for t in RateTable.search([])}
-    # Whether a rule applies to a customer type at a level, once each
-    applies = {}
-
-    def rules_of(rules, customer_type, level):
-        key = (tuple(r.id for r in rules), customer_type, level.id)
-        if key not in applies:
-            applies[key] = [r for r in rules
-                if r.applies_to(customer_type, level)]
-        return applies[key]
-
-    with Transaction().set_context(_rate_values=rate_values):
-        for key, rules in applicable.items():
-            invoice, level, date, overdue = requests[key]
-            facts = invoices[invoice.id]
-            currency = currencies[facts.currency]
-            try:
-                result[key] = _penalties_of(
-                    rules_of(rules, customer_types[facts.party], level),
-                    facts, currency, date, overdue,
-                    history_lines.get(invoice.id, []),
-                    history_payments.get(invoice.id, []),
-                    notices.get(invoice.id))
-            except UserError as exception:
-                # A missing rate or a bad rule stops this invoice's
-                # penalties only: the reminder says why
-                result[key] = no_penalties(currency)._replace(
-                    error=exception.message)
-    return result
-
-
-def _penalties_of(rules, facts, currency, date, overdue, lines, payments,
-        notice_date):
-    "The rounded Penalties of rules for an invoice at date"
-    interest = indemnity = fee = Decimal(0)
-    if _is_late(lines, payments, date):
-        for rule in rules:
-            if rule.kind == 'interest':
-                interest += rule.interest(lines, payments, date, notice_date)
-            elif rule.kind == 'fixed':
-                indemnity += rule.fixed_amount(currency, facts.invoice_date)
-            elif rule.kind == 'percentage':
-                fee += overdue * (rule.percentage or 0)
-    return Penalties(*(round_half_up(v, currency)
-            for v in (interest, indemnity, fee)))
-
-
-InvoiceFacts = namedtuple('InvoiceFacts',
-    ['party', 'company', 'currency', 'waived', 'party_waived',
-        'invoice_date'])
-
-
-def _invoice_facts(invoice_ids):
-    """Return {invoice: InvoiceFacts} of the invoices: party, company,
-    currency and the waivers of the invoice and of the party, in a query a
-    slice of ids"""
-    pool = Pool()
-    Invoice = pool.get('account.invoice')
-    Party = pool.get('party.party')
-    invoice = Invoice.__table__()
-    party = Party.__table__()
-    cursor = Transaction().connection.cursor()
-    result = {}
-    for sub_ids in _slices(list(invoice_ids)):
-        cursor.execute(*invoice
-            .join(party, condition=party.id == invoice.party)
-            .select(invoice.id, invoice.party, invoice.company,
-                invoice.currency, invoice.dunning_penalty_waived,
-                party.dunning_penalty_waived, invoice.invoice_date,
-                where=fields.SQL_OPERATORS['in'](invoice.id, sub_ids)))
-        for (invoice_id, party_id, company_id, currency_id, waived,
-                party_waived, invoice_date) in cursor:
-            if isinstance(invoice_date, str):
-                # SQLite returns the dates of raw queries as strings
-                invoice_date = dt.date.fromisoformat(invoice_date)
-            result[invoice_id] = InvoiceFacts(party_id, company_id,
-                currency_id, bool(waived), bool(party_waived), invoice_date)
-    return result
-
-
-def reached_levels(levels):
-    "Return the levels that at least one penalty rule reaches"
-    pool = Pool()
-    Penalty = pool.get('account.invoice.dunning.penalty')
-    rules = Penalty.search([])
-    return {level for level in levels
-        if any((r.procedure == level.procedure
-                    or (r.segment and r.segment.procedure == level.procedure))
-                and (not r.level or level.days >= r.level.days)
-                for r in rules)}
-
-
-def _party_segments(party_companies):
-    """Return {(party, company): segment} of the parties, in one query: the
-    segment of the party, else the default segment of the company"""
-    pool = Pool()
-    PartySegment = pool.get('party.party.dunning_segment')
-    Configuration = pool.get('account.configuration')
-    config = Configuration(1)
-    party_ids = list({p for p, _ in party_companies})
-    values = {}
-    for sub_ids in _slices(party_ids):
-        for value in PartySegment.search([('party', 'in', sub_ids)]):
-            if value.dunning_segment and value.dunning_segment.active:
-                values[value.party.id, value.company.id] = (
-                    value.dunning_segment)
-    defaults = {}
-    result = {}
-    for party, company in party_companies:
-        segment = values.get((party, company))
-        if not segment:
-            if company not in defaults:
-                defaults[company] = config.get_multivalue(
-                    'default_dunning_segment', company=company)
-            segment = defaults[company]
-        result[party, company] = segment
-    return result
-
-
-def _is_late(lines, payments, date):
-    """Test if a line to pay fell due before date without being paid by its
-    due date"""
-    due = Decimal(0)
-    for due_date, amount in sorted(lines):
-        if due_date >= date:
-            break
-        due += amount
-        covered = sum((a for d, a in payments if d <= due_date), Decimal(0))
-        if covered < due:
-            return True
-    return False
-
-
-def penalty_rules(procedure, segment):
-    "The active penalty rules: the segment's if it has any, else the procedure's"
-    pool = Pool()
-    Penalty = pool.get('account.invoice.dunning.penalty')
-    if segment:
-        rules = Penalty.search([('segment', '=', segment.id)])
-        if rules:
-            return rules
-    return Penalty.search([('procedure', '=', procedure.id)])
 
 
 def no_penalties(currency):
     "Nothing owed, in the precision of currency"
     return Penalties(*(round_half_up(0, currency),) * 3)
-
-
-def round_half_up(value, currency):
-    "Round value half up to the digits of currency"
-    exp = Decimal(1).scaleb(-currency.digits)
-    return Decimal(value).quantize(exp, rounding=ROUND_HALF_UP)
 
 
 class InvoicePenaltiesStart(ModelView):

@@ -22,7 +22,7 @@ from trytond.config import config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
@@ -356,14 +356,3 @@ class RateValue(ModelSQL, ModelView):
                         table=value.rate_table.rec_name,
                         date=value.date.isoformat() if value.date else '',
                         rate=format_rate(value.rate)))
-
-
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('account.invoice.dunning.rate|update_rates_cron',
-                "Update Reference Interest Rates"))

@@ -20,7 +20,7 @@ from sql import Table
 import trytond.config as config
 from trytond import backend
 from trytond.filestore import filestore
-from trytond.modules.account_invoice_dunning.invoice_dunning import (
+from trytond.modules.account_invoice_dunning.letter_archive import (
     LETTER_FOLDER, LETTER_GRACE)
 from trytond.modules.account_invoice_dunning.tests.process import (
     start, wait_for)

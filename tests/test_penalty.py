@@ -12,12 +12,11 @@ import unittest
 import unittest.mock
 from decimal import Decimal
 
+from trytond.modules.account_invoice_dunning.common import round_half_up
 from trytond.modules.account_invoice_dunning.exceptions import (
     PenaltyValidationError)
 from trytond.modules.account_invoice_dunning.interest import (
     compute_interest, half_year_start, next_half_year)
-from trytond.modules.account_invoice_dunning.penalty import (
-    compute_penalties, round_half_up)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, QueryCounter, create_invoices, ignore_cache_queries)
 from trytond.modules.company.tests import set_company
@@ -101,7 +100,8 @@ class PenaltyTestCase(unittest.TestCase):
         return Level(ModelData.get_id(MODULE, xml_id))
 
     def _penalties(self, invoice, date, level='level_second_reminder'):
-        return compute_penalties({
+        Penalty = Pool().get('account.invoice.dunning.penalty')
+        return Penalty.compute_penalties({
                 0: (invoice, self._level(level), date, D(0))})[0]
 
     @with_transaction()
@@ -189,6 +189,7 @@ class PenaltyTestCase(unittest.TestCase):
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Party = pool.get('party.party')
+        Penalty = pool.get('account.invoice.dunning.penalty')
         level = self._level('level_second_reminder')
         counts = []
         # The first run fills the caches (rules, levels, rates)
@@ -201,7 +202,7 @@ class PenaltyTestCase(unittest.TestCase):
                 invoices = Invoice.browse([i.id for i in invoices])
                 counter = QueryCounter(ignore_cache_queries)
                 with counter:
-                    penalties = compute_penalties({i.id: (
+                    penalties = Penalty.compute_penalties({i.id: (
                                 i, level, dt.date(2026, 3, 6), D(0))
                             for i in invoices})
             # The same 11.98 + 40 as test_inside_a_half_year, for each

@@ -1,0 +1,155 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Helpers shared by the models of the module; it imports nothing else of
+the module: batches, business days, rounding, dates of raw queries, shared
+selections and the penalty waiver."""
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from trytond import backend
+from trytond.model import fields
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval
+from trytond.tools import grouped_slice, sqlite_apply_types
+from trytond.transaction import Transaction
+
+CHANNELS = [
+    ('letter', "Letter"),
+    ('registered_letter', "Registered Letter"),
+    ('email', "Email"),
+    ('phone', "Phone"),
+    ]
+# Channels for which a letter is rendered and archived when processed
+LETTER_CHANNELS = {'letter', 'registered_letter', 'email'}
+
+CUSTOMER_TYPES = [
+    ('professional', "Professional"),
+    ('consumer', "Consumer"),
+    ]
+
+# Records handled at once: Tryton's ORM slows down on long lists of records
+# (each instance of a browse checks the whole list of its ids)
+BATCH_SIZE = 200
+# Records read or written at once by the set-based computations
+# (penalties, classification): few queries, lists still short
+LARGE_BATCH_SIZE = 1000
+
+
+def browse(Model, ids, size=BATCH_SIZE):
+    "Browse ids by batches, as the instances of one browse share their list"
+    records = []
+    for sub_ids in grouped_slice(ids, size):
+        records.extend(Model.browse(list(sub_ids)))
+    return records
+
+
+def id_slices(ids):
+    "Lists of ids small enough for an IN clause"
+    return (list(s) for s in grouped_slice(
+            list(ids), backend.MAX_QUERY_PARAMS // 2))
+
+
+def add_business_days(date, days):
+    "Return date moved by days business days (Monday to Friday)"
+    step = 1 if days >= 0 else -1
+    remaining = abs(days)
+    while remaining:
+        date += dt.timedelta(days=step)
+        if date.weekday() < 5:
+            remaining -= 1
+    return date
+
+
+def round_half_up(value, currency):
+    "Round value half up to the digits of currency"
+    exp = Decimal(1).scaleb(-currency.digits)
+    return Decimal(value).quantize(exp, rounding=ROUND_HALF_UP)
+
+
+def to_date(value):
+    "The date of a value read by a raw query (SQLite returns strings)"
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def apply_types(query, types):
+    "Type the columns of query on SQLite, which returns strings otherwise"
+    if backend.name == 'sqlite':
+        sqlite_apply_types(query, types)
+    return query
+
+
+def set_changed(record, name, value):
+    "Set the value of the field of record only when it changes"
+    if getattr(record, name) != value:
+        setattr(record, name, value)
+
+
+def companies_to_run():
+    """The companies a scheduled task runs for: the company of the context,
+    else all of them"""
+    pool = Pool()
+    Company = pool.get('company.company')
+    company = Transaction().context.get('company')
+    return [Company(company)] if company else Company.search([])
+
+
+class PenaltyWaiverMixin:
+    "Exempt from late-payment penalties, recording who and why"
+    __slots__ = ()
+    dunning_penalty_waived = fields.Boolean(
+        "Penalties Waived",
+        help="Exceptionally exempt from late-payment penalties.")
+    dunning_penalty_waiver_reason = fields.Char(
+        "Waiver Reason",
+        states={
+            'invisible': ~Eval('dunning_penalty_waived'),
+            'required': Bool(Eval('dunning_penalty_waived')),
+            })
+    dunning_penalty_waived_by = fields.Many2One(
+        'res.user', "Waived by", readonly=True,
+        states={
+            'invisible': ~Eval('dunning_penalty_waived'),
+            })
+    dunning_penalty_waived_date = fields.Date(
+        "Waived on", readonly=True,
+        states={
+            'invisible': ~Eval('dunning_penalty_waived'),
+            })
+
+    @classmethod
+    def default_dunning_penalty_waived(cls):
+        return False
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        """Record who waived and when: set here only, never taken from
+        values (a client could forge them)"""
+        values = super().preprocess_values(mode, values)
+        for name in ['dunning_penalty_waived_by',
+                'dunning_penalty_waived_date']:
+            values.pop(name, None)
+        if 'dunning_penalty_waived' in values:
+            if values['dunning_penalty_waived']:
+                values['dunning_penalty_waived_by'] = Transaction().user
+                values['dunning_penalty_waived_date'] = (
+                    Pool().get('ir.date').today())
+            else:
+                values['dunning_penalty_waived_by'] = None
+                values['dunning_penalty_waived_date'] = None
+        return values
+
+    @classmethod
+    def copy(cls, records, default=None):
+        default = default.copy() if default is not None else {}
+        # The default value (False, not None): copy leaves it out, so that
+        # users who may not change the waiver can still copy
+        default.setdefault('dunning_penalty_waived', False)
+        for name in ['dunning_penalty_waiver_reason',
+                'dunning_penalty_waived_by', 'dunning_penalty_waived_date']:
+            default.setdefault(name, None)
+        return super().copy(records, default=default)

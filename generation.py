@@ -1,0 +1,341 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The run: which invoices get which reminder on a date, computed for all
+the invoices of the companies in a few queries and created in bulk; the
+daily task that runs it and processes the automatic levels."""
+from collections import defaultdict, namedtuple
+from decimal import Decimal
+
+from sql import Column, Literal
+from sql.conditionals import Coalesce
+from sql.functions import CurrentTimestamp
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.pool import Pool
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+
+from .common import BATCH_SIZE, browse, companies_to_run
+from .exceptions import DunningError
+
+# An invoice the run may remind: its company, party, currency and segment
+Candidate = namedtuple(
+    'Candidate', ['company', 'party', 'currency', 'segment'])
+# The reminders of the open invoices: the latest sent {invoice: (level,
+# date)}, the drafts {invoice: Draft} and the levels sent {invoice: {level}}
+History = namedtuple('History', ['last_done', 'drafts', 'sent'])
+Draft = namedtuple('Draft', ['id', 'level', 'date'])
+
+
+class DunningGenerationMixin:
+    "Generate the reminders of a date: the run"
+    __slots__ = ()
+
+    @classmethod
+    def generate_dunnings(cls, date=None, companies=None, strict=True):
+        """Create the draft reminders due on date for the companies and
+        cancel those that no longer apply. Return the draft reminders.
+
+        An invoice with a reminder processed after date raises an error, or
+        is left alone when not strict (the scheduled task)."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Invoice = pool.get('account.invoice')
+        company_ids = cls._run_companies(companies)
+        if not company_ids:
+            return []
+        if date is None:
+            date = Date.today()
+        # Serialize the runs: a concurrent run fails to take the lock and
+        # Tryton restarts it, up to the [database] retry setting
+        cls.lock()
+        candidates = cls.candidate_invoices(company_ids)
+        history = cls._invoice_dunnings(company_ids)
+        cls._check_run_date(date, candidates, history, strict)
+        figures = Invoice.dunning_figures(date, company_ids)
+        to_create, keep = cls._next_reminders(
+            date, candidates, figures, history)
+        cls._cancel_replaced(company_ids, history, keep)
+        cls._set_penalties(to_create)
+        created = cls._insert(to_create)
+        return browse(cls, created + sorted(keep))
+
+    @classmethod
+    def process_automatic(cls, companies):
+        """Process the draft reminders of the levels processed automatically;
+        those whose invoice was paid or blocked since stay in draft"""
+        dunnings = cls._search_by_batches([
+                ('state', '=', 'draft'),
+                ('company', 'in', [int(c) for c in companies]),
+                ('level.automatic', '=', True),
+                ])
+        dunnings = cls._refresh_amounts(dunnings, strict=False)
+        if dunnings:
+            cls.process(dunnings)
+
+    @classmethod
+    def dunning_cron(cls):
+        "Daily task: generate the reminders and process the automatic ones"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        for company in companies_to_run():
+            with Transaction().set_context(company=company.id):
+                today = Date.today()
+                cls.generate_dunnings(
+                    date=today, companies=[company], strict=False)
+                cls.process_automatic([company])
+                cls.archive_missing_letters([company])
+        cls.remove_orphan_letters()
+
+    @classmethod
+    def _run_companies(cls, companies):
+        "The ids of the companies of a run, checked against the user's"
+        pool = Pool()
+        User = pool.get('res.user')
+        context = Transaction().context
+        if companies is None:
+            companies = [context['company']] if context.get('company') else []
+        company_ids = list(map(int, companies))
+        if Transaction().user:
+            # The root user of the scheduled tasks runs any company
+            if set(company_ids) - set(User.get_companies()):
+                raise DunningError(gettext(
+                        'account_invoice_dunning.msg_dunning_company_access'))
+        return company_ids
+
+    @classmethod
+    def candidate_invoices(cls, company_ids):
+        """Return {invoice id: Candidate} of the posted customer invoices of
+        the companies not blocked whose party falls in a segment"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
+        invoices = Invoice.dunning_candidates(company_ids)
+        segments = Party.dunning_segments_of(
+            {(party, company) for company, party, _ in invoices.values()})
+        result = {}
+        for invoice_id, (company, party, currency) in invoices.items():
+            segment = segments[party, company]
+            if segment:
+                result[invoice_id] = Candidate(
+                    company, party, currency, segment)
+        return result
+
+    @classmethod
+    def _invoice_dunnings(cls, company_ids):
+        "Return the History of the reminders of the open invoices"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoice = Invoice.__table__()
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table
+            .join(invoice, condition=table.invoice == invoice.id)
+            .select(
+                table.invoice, table.id, table.level, table.date,
+                table.state,
+                where=Invoice.dunning_open_where(invoice, company_ids)
+                & table.state.in_(['draft', 'done']),
+                order_by=[table.date.asc, table.id.asc]))
+        history = History({}, {}, defaultdict(set))
+        for invoice_id, id_, level, date, state in cursor:
+            if state == 'done':
+                history.last_done[invoice_id] = (level, date)
+                history.sent[invoice_id].add(level)
+            else:
+                history.drafts[invoice_id] = Draft(id_, level, date)
+        return history
+
+    @classmethod
+    def _check_run_date(cls, date, candidates, history, strict):
+        """Refuse a run dated before a reminder already sent, or leave its
+        invoices out of candidates when not strict"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Lang = pool.get('ir.lang')
+        late = [i for i, (_, d) in history.last_done.items()
+            if i in candidates and d > date]
+        if late and strict:
+            lang = Lang.get()
+            raise DunningError(gettext(
+                    'account_invoice_dunning.msg_dunning_date_before_done',
+                    date=lang.strftime(date),
+                    invoice=Invoice(late[0]).rec_name,
+                    done_date=lang.strftime(history.last_done[late[0]][1])))
+        for invoice_id in late:
+            del candidates[invoice_id]
+
+    @classmethod
+    def _next_reminders(cls, date, candidates, figures, history):
+        """Return the values of the reminders to create on date and the ids
+        of the drafts to keep"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        levels, procedures = cls._run_levels(candidates, history)
+        currencies = {c.id: c for c in Currency.browse(
+                list({c.currency for c in candidates.values()}))}
+        party_overdue = defaultdict(Decimal)
+        for invoice_id, candidate in candidates.items():
+            if invoice_id in figures:
+                party_overdue[candidate.party, candidate.currency] += (
+                    figures[invoice_id].overdue)
+        to_create, keep = [], set()
+        for invoice_id, candidate in candidates.items():
+            invoice_figures = figures.get(invoice_id)
+            if not invoice_figures:
+                continue
+            last_level, last_date = None, None
+            if invoice_id in history.last_done:
+                level_id, last_date = history.last_done[invoice_id]
+                last_level = levels[level_id]
+            procedure = procedures[candidate.segment.procedure.id]
+            level = procedure.next_level(last_level, date, invoice_figures,
+                sent=history.sent[invoice_id])
+            if not level:
+                continue
+            applies = level.applies(date, invoice_figures, last_date) and (
+                not level.min_party_amount
+                or party_overdue[candidate.party, candidate.currency]
+                >= level.min_party_amount)
+            draft = history.drafts.get(invoice_id)
+            if draft and (draft.date > date
+                    or (draft.level == level.id and applies)):
+                # Made for a later date, or still right: keep it
+                keep.add(draft.id)
+            elif applies:
+                to_create.append(cls._dunning_values(invoice_id, candidate,
+                        currencies[candidate.currency], level, date,
+                        invoice_figures))
+        return to_create, keep
+
+    @classmethod
+    def _run_levels(cls, candidates, history):
+        """Return the levels {id: level} of the procedures of the candidates
+        and of the reminders sent, and the procedures {id: procedure}, read
+        once"""
+        pool = Pool()
+        Level = pool.get('account.invoice.dunning.level')
+        Procedure = pool.get('account.invoice.dunning.procedure')
+        levels = {l.id: l for l in Level.browse(
+                list({l for l, _ in history.last_done.values()}))}
+        procedures = {p.id: p for p in Procedure.browse(list(
+                    {c.segment.procedure.id for c in candidates.values()}))}
+        for procedure in procedures.values():
+            levels.update((l.id, l) for l in procedure.levels)
+        return levels, procedures
+
+    @classmethod
+    def _cancel_replaced(cls, company_ids, history, keep):
+        """Cancel the drafts not kept by the run and those of the invoices
+        no longer posted or now blocked (each once)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        to_cancel = {d.id for d in history.drafts.values() if d.id not in keep}
+        table = cls.__table__()
+        invoice = Invoice.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table
+            .join(invoice, condition=table.invoice == invoice.id)
+            .select(table.id,
+                where=(table.state == 'draft')
+                & table.company.in_(company_ids)
+                & ((invoice.state != 'posted')
+                    | (Coalesce(invoice.dunning_blocked, False)
+                        == Literal(True)))))
+        # A draft may be both replaced and of a blocked invoice
+        to_cancel.update(r for r, in cursor)
+        if to_cancel:
+            cls.cancel(browse(cls, sorted(to_cancel)))
+
+    @classmethod
+    def _dunning_values(cls, invoice_id, candidate, currency, level, date,
+            figures):
+        "The values of a new reminder of level on date for an invoice"
+        return {
+            'company': candidate.company,
+            'invoice': invoice_id,
+            'party': candidate.party,
+            'segment': candidate.segment.id,
+            'currency': currency.id,
+            'procedure': level.procedure.id,
+            'level': level.id,
+            'channel': level.channel,
+            'date': date,
+            'due_date': figures.due_date,
+            'amount': currency.round(level.reminder_amount(figures)),
+            'remaining_amount': currency.round(figures.remaining),
+            'deadline': level.deadline(date, figures.due_date),
+            }
+
+    @classmethod
+    def _set_penalties(cls, vlist):
+        "Fill the penalties of the values of new reminders"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Level = pool.get('account.invoice.dunning.level')
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        levels = {l.id: l for l in Level.browse(
+                list({v['level'] for v in vlist}))}
+        invoices = {i.id: i for i in browse(
+                Invoice, [v['invoice'] for v in vlist])}
+        penalties = Penalty.compute_penalties({
+                i: (invoices[v['invoice']], levels[v['level']], v['date'],
+                    v['amount'])
+                for i, v in enumerate(vlist)})
+        for i, values in enumerate(vlist):
+            values.update(cls._penalty_values(penalties[i]))
+
+    @staticmethod
+    def _penalty_values(penalties):
+        return {
+            'interest_amount': penalties.interest,
+            'indemnity_amount': penalties.indemnity,
+            'fee_amount': penalties.fee,
+            'penalty_error': penalties.error,
+            }
+
+    @classmethod
+    def _insert(cls, vlist):
+        """Insert the new draft reminders of vlist in a few queries and
+        return their ids
+
+        The values come from the engine, consistent by construction; the
+        database enforces the uniqueness of the reminders. As create would,
+        the values go through preprocess_values and the new reminders
+        through on_modification: the hooks of the modules that extend the
+        reminders are honoured (their values must be stored columns)."""
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        if not vlist:
+            return []
+        ModelAccess.check(cls.__name__, 'create')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        vlist = [cls.preprocess_values('create', v) for v in vlist]
+        names = sorted(set().union(*vlist))
+        columns = [table.create_uid, table.create_date, table.state] + [
+            Column(table, n) for n in names]
+        size = max(backend.MAX_QUERY_PARAMS // len(columns), 1)
+        ids = []
+        for sub_values in grouped_slice(vlist, size):
+            sub_values = list(sub_values)
+            rows = [[transaction.user, CurrentTimestamp(), 'draft']
+                + [cls._fields[n].sql_format(v.get(n)) for n in names]
+                for v in sub_values]
+            if transaction.database.has_returning():
+                cursor.execute(*table.insert(columns, rows, [table.id]))
+                ids.extend(r for r, in cursor)
+            else:
+                cursor.execute(*table.insert(columns, rows))
+                cursor.execute(*table.select(table.id,
+                        where=fields.SQL_OPERATORS['in'](table.invoice,
+                            [v['invoice'] for v in sub_values])
+                        & (table.state == 'draft')))
+                ids.extend(r for r, in cursor)
+        for sub_ids in grouped_slice(ids, BATCH_SIZE):
+            cls.on_modification('create', cls.browse(list(sub_ids)))
+        return ids
