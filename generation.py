@@ -196,10 +196,8 @@ class DunningGenerationMixin:
                 sent=history.sent[invoice_id])
             if not level:
                 continue
-            applies = level.applies(date, invoice_figures, last_date) and (
-                not level.min_party_amount
-                or party_overdue[candidate.party, candidate.currency]
-                >= level.min_party_amount)
+            applies = level.applies(date, invoice_figures, last_date,
+                party_overdue[candidate.party, candidate.currency])
             draft = history.drafts.get(invoice_id)
             if draft and (draft.date > date
                     or (draft.level == level.id and applies)):

@@ -382,13 +382,18 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
                     for r in cls.rules_of(level.procedure, segment)
                     if r.applies_to(r.customer_type, level)]
             rules = rules_cache[cache_key]
-            if (not rules or invoice_facts.waived
-                    or invoice_facts.party_waived
-                    or (segment and segment.dunning_penalty_waived)):
+            if not rules or cls.waived(invoice_facts, segment):
                 nothing[key] = None
             else:
                 applicable[key] = rules
         return nothing, applicable
+
+    @classmethod
+    def waived(cls, facts, segment):
+        """Test if the penalties of an invoice of facts are waived: by the
+        invoice, its party or the segment of its party"""
+        return bool(facts.waived or facts.party_waived
+            or (segment and segment.dunning_penalty_waived))
 
     @classmethod
     def _compute_applicable(cls, requests, applicable, facts, currencies):

@@ -250,10 +250,14 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
             deadline = due_date
         return deadline
 
-    def applies(self, date, figures, last_date):
+    def applies(self, date, figures, last_date, party_overdue=None):
         """Test the timing and amount conditions of the level on date for an
-        invoice of figures whose previous reminder was sent on last_date"""
+        invoice of figures whose previous reminder was sent on last_date,
+        of a party with party_overdue overdue in the invoice's currency"""
         if date < figures.due_date + dt.timedelta(days=self.days):
+            return False
+        if (self.min_party_amount and party_overdue is not None
+                and party_overdue < self.min_party_amount):
             return False
         amount = self.reminder_amount(figures)
         if amount <= 0 or (self.min_amount and amount < self.min_amount):
