@@ -1,0 +1,54 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The output of the demo: the letters of today's reminders written to
+OUTPUT/letters (and converted to PDF), and what the demo did, printed."""
+import os
+import shutil
+import subprocess
+
+
+def write_letters(output, rows, pdf=True):
+    letters = os.path.join(output, 'letters')
+    shutil.rmtree(letters, ignore_errors=True)
+    os.makedirs(letters)
+    for position, (_, level, _, party, _, _, _, _, fmt, letter) in enumerate(
+            rows, 1):
+        if not letter:
+            continue
+        filename = '%02d-%s-%s.%s' % (position, level.replace(' ', '_'),
+            party.replace(' ', '_').replace('&', 'et'), fmt)
+        with open(os.path.join(letters, filename), 'wb') as fp:
+            fp.write(letter)
+    soffice = shutil.which('soffice') or shutil.which('libreoffice')
+    if pdf and soffice:
+        print("Converting the letters to PDF with LibreOffice...", flush=True)
+        subprocess.run([soffice, '--headless', '--convert-to', 'pdf',
+                '--outdir', letters]
+            + sorted(os.path.join(letters, f) for f in os.listdir(letters)),
+            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elif pdf:
+        print("LibreOffice is not installed: letters are ODT only "
+            "(apt-get install libreoffice-writer-nogui for PDF).")
+    return letters
+
+
+def print_today(rows, waiting, letters):
+    """Print today's reminders processed (rows), those waiting by level and
+    the letters written to the folder letters"""
+    print()
+    print("Today's reminders, processed and archived (one per level):")
+    print("%-16s %-24s %-13s %10s  %-10s  %-17s" % (
+            "Level", "Customer", "Invoice", "Amount", "Deadline", "Channel"))
+    for _, level, _, party, number, amount, deadline, channel, _, _ in rows:
+        print("%-16s %-24s %-13s %10s  %-10s  %-17s" % (
+                level, party[:24], number, amount, deadline, channel))
+    if waiting:
+        print()
+        print("Waiting in Financial > Invoice Dunnings > Invoice Reminders, "
+            "To Process: %s" % ', '.join(
+                '%d %s' % (n, l) for l, n in sorted(waiting.items())))
+    print()
+    print("Letters written to %s/" % letters)
+    for name in sorted(os.listdir(letters)):
+        print("  " + name)

@@ -1,0 +1,364 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The replay of the history of the demo, with trytond: the invoices
+posted, then the days lived one by one (payments, credit notes, disputes,
+the daily dunning of the last weeks), then today's reminders."""
+import datetime as dt
+import time
+from collections import Counter
+
+from demo_data import CENT, SHOWCASE
+from demo_setup import DATABASE
+
+
+class Replay:
+    """The history of the company set up by a demo_setup.Setup
+
+    It runs in transactions of trytond in this process: the records are
+    given by their ids."""
+
+    def __init__(self, setup):
+        self.config = setup.config
+        self.today = setup.today
+        self.company = setup.company.id
+        self.currency = setup.eur.id
+        self.receivable = setup.accounts['receivable'].id
+        self.revenue = setup.accounts['revenue'].id
+        self.cash = setup.accounts['cash'].id
+        self.tax = setup.tax.id
+        self.terms = {code: term.id for code, term in setup.terms.items()}
+        self.journal_revenue = setup.journal_revenue
+        # (name, journal id)
+        self.payment_methods = setup.payment_methods
+        # (party id, customer type, segment code)
+        self.customers = setup.customers
+        self.standard_procedure = setup.standard_procedure
+
+    def run(self, func, *args):
+        """Run func in a transaction, committed; restart it with the tables
+        to lock as trytond asks"""
+        from trytond.transaction import Transaction, TransactionError
+        context = dict(self.config.context, _skip_warnings=True)
+        # The tables locked by posting and by the dunning, on SQLite a
+        # no-op: avoids restarting the first transactions
+        extras = self._extras = getattr(self, '_extras', {'_lock_tables': [
+                    'ir_sequence_strict', 'ir_sequence',
+                    'account_journal_period', 'account_invoice_dunning']})
+        while True:
+            with Transaction().start(DATABASE, self.config.user,
+                    context=context, **extras) as transaction:
+                try:
+                    result = func(*args)
+                except TransactionError as error:
+                    transaction.rollback()
+                    # Lock whole tables: the records change every day
+                    fixed = {}
+                    error.fix(fixed)
+                    tables = extras.setdefault('_lock_tables', [])
+                    tables.extend(fixed.get('_lock_tables', []))
+                    tables.extend(fixed.get('_lock_records', {}).keys())
+                    continue
+                self._drop_tasks()
+                transaction.commit()
+            return result
+
+    def simulate(self, start, invoices, until, dunning_start,
+            review_until=None):
+        """Post the invoices, then live the days from start to until
+        (excluded): register the payments, credit notes and disputes of the
+        day, then, from dunning_start, create the reminders due that day
+        and process them (after review_until, only those of the automatic
+        levels, as the scheduled task does: the others wait for the
+        accountant)"""
+        begin = time.time()
+        past = sorted((i for i in invoices if i['date'] < until),
+            key=lambda i: i['date'])
+        print("Posting %d invoices from %s..." % (len(past), start),
+            flush=True)
+        self.pending = {}
+        self.credit_notes = {}
+        for offset in range(0, len(past), 100):
+            self.run(self._post_invoices, past[offset:offset + 100])
+        print("  done in %.1f s" % (time.time() - begin), flush=True)
+        print("Living the days to %s: payments, credit notes, disputes, "
+            "and the daily dunning from %s..." % (
+                until - dt.timedelta(days=1), dunning_start), flush=True)
+        begin = time.time()
+        counts = Counter(invoices=len(past))
+        date = start
+        while date < until:
+            counts.update(self.run(self.live_day, date,
+                    date >= dunning_start,
+                    review_until is None or date < review_until))
+            date += dt.timedelta(days=1)
+        print("  %(pay)d payments, %(partial)d partial payments, "
+            "%(credit)d credit notes, %(refund)d cancellations, "
+            "%(dispute)d disputes, %(reminders)d reminders processed, "
+            "%(segment changes)d automatic changes of segment" % counts)
+        print("  done in %.1f s" % (time.time() - begin), flush=True)
+
+    def live_day(self, date, dunning, review=True):
+        """Apply the events of the day and, if dunning, create the reminders
+        of the day and process them all if review, else those of the
+        automatic levels; return the counts of what was done"""
+        from trytond.pool import Pool
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Party = pool.get('party.party')
+        counts = Counter()
+        if (dunning and date.weekday() == 0
+                and hasattr(Party, 'classify_dunning_segments')):
+            # The automatic segmentation of the customers, weekly here
+            counts['segment changes'] += (
+                Party.classify_dunning_segments(date=date) or 0)
+        events = self.pending.get(date, [])
+        counts.update(self._pay(
+                [(i, a) for i, o, a in events if o == 'pay'], date))
+        for invoice_id, outcome, argument in events:
+            if outcome != 'pay':
+                counts[self._event(invoice_id, outcome, argument, date)] += 1
+        if dunning:
+            Dunning.generate_dunnings(
+                date=date, companies=[self.company])
+            drafts = Dunning.search([('state', '=', 'draft')])
+            if drafts and review:
+                Dunning.process(drafts)
+                counts['reminders'] += len(drafts)
+            elif drafts:
+                Dunning.process_automatic([self.company])
+        return counts
+
+    def _post_invoices(self, plans):
+        """Create and post the invoices of plans, in date order, and
+        schedule their events; return their ids"""
+        from trytond.pool import Pool
+        Invoice = Pool().get('account.invoice')
+        if not plans:
+            return []
+        invoices = self._new_invoices(plans)
+        Invoice.post(invoices)
+        for values, invoice in zip(plans, invoices):
+            for when, outcome, argument in values['events']:
+                self.pending.setdefault(when, []).append(
+                    (invoice.id, outcome, argument))
+        return [i.id for i in invoices]
+
+    def _new_invoices(self, plans):
+        "Create the draft invoices of plans"
+        from trytond.pool import Pool
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
+        parties = {p.id: p for p in Party.browse(
+                list({v['party'] for v in plans}))}
+        vlist = []
+        for values in plans:
+            party = parties[values['party']]
+            lines = values.get('lines') or [
+                (values['description'], values['amount'])]
+            vlist.append({
+                    'type': 'out',
+                    'company': self.company,
+                    'currency': self.currency,
+                    'party': party.id,
+                    'invoice_address': party.address_get(type='invoice').id,
+                    'account': self.receivable,
+                    'journal': self.journal_revenue,
+                    'invoice_date': values['date'],
+                    'payment_term': self.terms[values['term']],
+                    'description': values.get('description') or lines[0][0],
+                    'lines': [('create', [{
+                                    'type': 'line',
+                                    'account': self.revenue,
+                                    'description': description,
+                                    'quantity': 1,
+                                    'unit_price': amount,
+                                    'taxes': [('add', [self.tax])],
+                                    } for description, amount in lines])],
+                    })
+        invoices = Invoice.create(vlist)
+        Invoice.update_taxes(invoices)
+        return invoices
+
+    def _pay(self, payments, date):
+        """Register the payments of the day, as (invoice id, amount) where
+        amount is None for the remaining amount, a fraction below 1 of it or
+        an amount; return the counts"""
+        from trytond.pool import Pool
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Period = pool.get('account.period')
+        counts = Counter()
+        invoices = {i.id: i for i in Invoice.browse([i for i, _ in payments])}
+        period = None
+        moves, paid = [], []
+        for invoice_id, argument in payments:
+            invoice = invoices[invoice_id]
+            to_pay = invoice.amount_to_pay if invoice.state == 'posted' else 0
+            if to_pay <= 0:
+                counts['skipped'] += 1
+                continue
+            amount = payment_amount(to_pay, argument)
+            if amount >= to_pay:
+                paid.append(invoice_id)
+                counts['pay'] += 1
+            else:
+                counts['partial'] += 1
+            if period is None:
+                period = Period.find(self.company, date=date)
+            moves.append(self._payment_move(invoice, amount, date, period))
+        if moves:
+            self._register_payments(moves, paid)
+        return counts
+
+    def _register_payments(self, moves, paid):
+        """Post the payment moves, add their lines to the invoices and
+        reconcile those of the invoices paid (ids)"""
+        from trytond.pool import Pool
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        Move.save(moves)
+        Move.post(moves)
+        lines = {}
+        for move in moves:
+            line, = [l for l in move.lines if l.credit]
+            lines[move.origin.id] = line
+        Invoice.add_payment_lines(
+            {Invoice(i): [l] for i, l in lines.items()})
+        if paid:
+            paid = Invoice.browse(paid)
+            MoveLine.reconcile(*[
+                    [l for l in i.lines_to_pay + i.payment_lines
+                        if not l.reconciliation] for i in paid])
+            Invoice.process(paid + Invoice.browse([self.credit_notes[i.id]
+                        for i in paid if i.id in self.credit_notes]))
+
+    def _payment_move(self, invoice, amount, date, period):
+        "The move (not saved) of the payment of amount of invoice on date"
+        from trytond.pool import Pool
+        pool = Pool()
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        method, journal = self.payment_methods[
+            invoice.id % len(self.payment_methods)]
+        return Move(
+            journal=journal, period=period,
+            date=date, origin=invoice, company=self.company,
+            description="%s %s" % (method, invoice.number),
+            lines=[
+                MoveLine(account=invoice.account, party=invoice.party,
+                    debit=0, credit=amount),
+                MoveLine(account=self.cash,
+                    debit=amount, credit=0),
+                ])
+
+    def _event(self, invoice_id, outcome, argument, date):
+        "Apply the outcome to the invoice on date, return what was done"
+        from trytond.pool import Pool
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoice = Invoice(invoice_id)
+        if invoice.state != 'posted':
+            return 'skipped'
+        if outcome == 'dispute':
+            Invoice.write([invoice], {
+                    'dunning_blocked': True,
+                    'dunning_block_reason': argument,
+                    })
+            return 'dispute'
+        if outcome == 'refund':
+            credit_note, = Invoice.credit([invoice], refund=True,
+                invoice_date=date)
+            Invoice.process([credit_note])
+            return 'refund'
+        to_pay = invoice.amount_to_pay
+        if to_pay <= 0:
+            return 'skipped'
+        if outcome == 'credit':
+            # A commercial gesture: a credit note deducted from the invoice
+            untaxed = sum(l.amount for l in invoice.lines if l.type == 'line')
+            credit_note, = self._new_invoices([{
+                        'party': invoice.party.id,
+                        'date': date,
+                        'term': '30',
+                        'description': "Geste commercial sur %s" % (
+                            invoice.number),
+                        'lines': [("Geste commercial sur %s" % invoice.number,
+                                -(untaxed * argument).quantize(CENT))],
+                        }])
+            Invoice.post([credit_note])
+            Invoice.add_payment_lines({invoice: list(
+                        Invoice(credit_note.id).lines_to_pay)})
+            # Paid with the invoice
+            self.credit_notes[invoice.id] = credit_note.id
+            return 'credit'
+        raise ValueError(outcome)
+
+    def _drop_tasks(self):
+        """Forget the tasks queued for after the commit: the printing of the
+        invoices, done again when someone prints them"""
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+        Queue = Pool().get('ir.queue')
+        transaction = Transaction()
+        if transaction.tasks:
+            Queue.delete(Queue.browse(transaction.tasks))
+            transaction.tasks.clear()
+
+    def run_today(self, invoices):
+        """Post today's invoices and events, create today's reminders and
+        process one of each level of the shipped procedure (the reminders of
+        the showcase invoices first); return the processed reminders and the
+        count of those left to process by level"""
+        today = self.today
+        print("Creating today's reminders (%s) and processing one of each "
+            "level..." % today, flush=True)
+        self.run(self._post_invoices,
+            [i for i in invoices if i['date'] == today])
+        self.run(self.live_day, today, False)
+        return self.run(self._process_today)
+
+    def _process_today(self):
+        from trytond.pool import Pool
+        Dunning = Pool().get('account.invoice.dunning')
+        Dunning.generate_dunnings(
+            date=self.today, companies=[self.company])
+        drafts = Dunning.search([
+                ('state', '=', 'draft'), ('date', '=', self.today)],
+            order=[('id', 'ASC')])
+        showcase = {c[0] for c in self.customers[:SHOWCASE]}
+        standard = self.standard_procedure
+        # The reminders of the showcase invoices, then one of each level of
+        # the shipped procedure still missing
+        to_process = [d for d in drafts if d.party.id in showcase]
+        levels = {d.level.id for d in to_process}
+        for dunning in drafts:
+            if (dunning.procedure.id == standard
+                    and dunning.level.id not in levels):
+                to_process.append(dunning)
+                levels.add(dunning.level.id)
+        Dunning.process(to_process)
+        rows = []
+        for dunning in sorted(Dunning.browse(to_process),
+                key=lambda d: (d.level.sequence, d.id)):
+            rows.append((dunning.id, dunning.level.name,
+                    dunning.level.sequence, dunning.party.name,
+                    dunning.invoice.number, dunning.amount,
+                    dunning.deadline, dunning.channel,
+                    dunning.letter_format, dunning.letter))
+        waiting = Counter(d.level.name for d in Dunning.search([
+                    ('state', '=', 'draft')]))
+        return rows, waiting
+
+
+def payment_amount(to_pay, argument):
+    """The amount paid of to_pay: all of it when argument is None, the
+    fraction argument of it when below 1, else argument at most"""
+    if argument is None:
+        return to_pay
+    elif argument < 1:
+        return (to_pay * argument).quantize(CENT)
+    return min(argument, to_pay)
