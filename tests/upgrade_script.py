@@ -218,18 +218,23 @@ def _fill(pool, admin_id):
     from trytond.transaction import Transaction
     transaction = Transaction()
     User = pool.get('res.user')
-    Account = pool.get('account.account')
-    Company = pool.get('company.company')
-    Configuration = pool.get('account.configuration')
-    Dunning = pool.get('account.invoice.dunning')
-    Invoice = pool.get('account.invoice')
-    Journal = pool.get('account.journal')
-    ModelData = pool.get('ir.model.data')
-    Party = pool.get('party.party')
-    PartySegment = pool.get('party.party.dunning_segment')
-    PaymentTerm = pool.get('account.invoice.payment_term')
 
-    with transaction.set_user(0):
+    company = _company(pool, admin_id)
+    with transaction.set_context(
+            User.get_preferences(context_only=True)):
+        term, revenue, journal = _accounting(pool, company)
+        parties, invoices = _invoices(pool, company, term, revenue, journal)
+        _waivers_and_segments(pool, company, parties, invoices)
+        _reminders(pool)
+
+
+def _company(pool, admin_id):
+    "The company, in euros, of the user admin_id"
+    from trytond.transaction import Transaction
+    User = pool.get('res.user')
+    Company = pool.get('company.company')
+    Party = pool.get('party.party')
+    with Transaction().set_user(0):
         party, = Party.create([{
                     'name': "Dunder Mifflin",
                     'addresses': [('create', [{}])]}])
@@ -239,97 +244,128 @@ def _fill(pool, admin_id):
                 'companies': [('add', [company.id])],
                 'company': company.id,
                 })
-    with transaction.set_context(
-            User.get_preferences(context_only=True)):
-        _chart(company)
-        _fiscalyear(company, INVOICE_DATE.year)
-        term, = PaymentTerm.create([{
-                    'name': "30 days",
-                    'lines': [('create', [{
-                                    'type': 'remainder',
-                                    'relativedeltas': [('create', [{
-                                                    'days': 30}])],
-                                    }])],
-                    }])
-        configuration = Configuration(1)
-        configuration.default_dunning_segment = ModelData.get_id(
-            MODULE, 'segment_standard')
-        configuration.save()
-        revenue, = Account.search([
-                ('type.revenue', '=', True),
-                ('company', '=', company.id),
-                ('closed', '!=', True),
-                ], limit=1)
-        journal, = Journal.search([('type', '=', 'revenue')], limit=1)
-        parties = Party.create([{
-                    'name': "Customer %s" % i,
-                    # Professionals owe the interest and the indemnity
-                    'customer_type': 'professional',
-                    'addresses': [('create', [{
-                                    'street': "%s rue de la Paix" % i,
-                                    'postal_code': '75002',
-                                    'city': "Paris",
-                                    }])]}
-                for i in range(INVOICES)])
-        invoices = Invoice.create([{
-                    'type': 'out',
-                    'company': company.id,
-                    'party': p.id,
-                    'invoice_address': p.addresses[0].id,
-                    'account': p.account_receivable_used.id,
-                    'currency': company.currency.id,
-                    'invoice_date': INVOICE_DATE,
-                    'payment_term': term.id,
-                    'journal': journal.id,
-                    'lines': [('create', [{
-                                    'account': revenue.id,
-                                    'description': "Services",
-                                    'quantity': 1,
-                                    'unit_price': Decimal(100 * (i + 1)),
-                                    }])],
-                    } for i, p in enumerate(parties)])
-        with transaction.set_context(_skip_warnings=True):
-            Invoice.post(invoices)
+    return company
 
-        # Waivers: of a party (all its invoices) and of an invoice
-        Party.write([parties[0]], {
-                'dunning_penalty_waived': True,
-                'dunning_penalty_waiver_reason': "Long-standing customer",
-                })
-        Invoice.write([invoices[1]], {
-                'dunning_penalty_waived': True,
-                'dunning_penalty_waiver_reason': "Disputed delivery",
-                })
-        # A segment set by hand (logged), pinned on another party
-        PartySegment.create([{
-                    'party': parties[2].id,
-                    'company': company.id,
-                    'dunning_segment': ModelData.get_id(
-                        MODULE, 'segment_standard'),
-                    }, {
-                    'party': parties[3].id,
-                    'company': company.id,
-                    'dunning_segment': ModelData.get_id(
-                        MODULE, 'segment_standard'),
-                    'dunning_segment_pinned': True,
-                    }])
 
-        # First reminders, processed: their letters archived
-        dunnings = Dunning.generate_dunnings(date=FIRST_RUN)
-        assert dunnings, "no reminder on %s" % FIRST_RUN
-        Dunning.process(dunnings)
-        # Second reminders with their penalties: processed, except one
-        # cancelled and one left in draft
-        dunnings = Dunning.generate_dunnings(date=SECOND_RUN)
-        assert len(dunnings) >= 3, dunnings
-        dunnings.sort(key=lambda d: d.invoice.id)
-        Dunning.cancel(dunnings[-1:])
-        Dunning.write(dunnings[:1], {
-                'note': "Called the customer",
-                })
-        Dunning.process(dunnings[:-2])
-        # The automatic classification of the parties, logged
-        Party.classify_dunning_segments(date=CLASSIFY_DATE)
+def _accounting(pool, company):
+    """The chart, the fiscal year, the payment term at 30 days and the
+    default segment of company; return the term, the revenue account and
+    the journal of the invoices"""
+    Account = pool.get('account.account')
+    Configuration = pool.get('account.configuration')
+    Journal = pool.get('account.journal')
+    ModelData = pool.get('ir.model.data')
+    PaymentTerm = pool.get('account.invoice.payment_term')
+    _chart(company)
+    _fiscalyear(company, INVOICE_DATE.year)
+    term, = PaymentTerm.create([{
+                'name': "30 days",
+                'lines': [('create', [{
+                                'type': 'remainder',
+                                'relativedeltas': [('create', [{
+                                                'days': 30}])],
+                                }])],
+                }])
+    configuration = Configuration(1)
+    configuration.default_dunning_segment = ModelData.get_id(
+        MODULE, 'segment_standard')
+    configuration.save()
+    revenue, = Account.search([
+            ('type.revenue', '=', True),
+            ('company', '=', company.id),
+            ('closed', '!=', True),
+            ], limit=1)
+    journal, = Journal.search([('type', '=', 'revenue')], limit=1)
+    return term, revenue, journal
+
+
+def _invoices(pool, company, term, revenue, journal):
+    "INVOICES customers, each with an invoice posted; return both"
+    from trytond.transaction import Transaction
+    Invoice = pool.get('account.invoice')
+    Party = pool.get('party.party')
+    parties = Party.create([{
+                'name': "Customer %s" % i,
+                # Professionals owe the interest and the indemnity
+                'customer_type': 'professional',
+                'addresses': [('create', [{
+                                'street': "%s rue de la Paix" % i,
+                                'postal_code': '75002',
+                                'city': "Paris",
+                                }])]}
+            for i in range(INVOICES)])
+    invoices = Invoice.create([{
+                'type': 'out',
+                'company': company.id,
+                'party': p.id,
+                'invoice_address': p.addresses[0].id,
+                'account': p.account_receivable_used.id,
+                'currency': company.currency.id,
+                'invoice_date': INVOICE_DATE,
+                'payment_term': term.id,
+                'journal': journal.id,
+                'lines': [('create', [{
+                                'account': revenue.id,
+                                'description': "Services",
+                                'quantity': 1,
+                                'unit_price': Decimal(100 * (i + 1)),
+                                }])],
+                } for i, p in enumerate(parties)])
+    with Transaction().set_context(_skip_warnings=True):
+        Invoice.post(invoices)
+    return parties, invoices
+
+
+def _waivers_and_segments(pool, company, parties, invoices):
+    """Waivers: of a party (all its invoices) and of an invoice; a segment
+    set by hand (logged), pinned on another party"""
+    Invoice = pool.get('account.invoice')
+    ModelData = pool.get('ir.model.data')
+    Party = pool.get('party.party')
+    PartySegment = pool.get('party.party.dunning_segment')
+    Party.write([parties[0]], {
+            'dunning_penalty_waived': True,
+            'dunning_penalty_waiver_reason': "Long-standing customer",
+            })
+    Invoice.write([invoices[1]], {
+            'dunning_penalty_waived': True,
+            'dunning_penalty_waiver_reason': "Disputed delivery",
+            })
+    PartySegment.create([{
+                'party': parties[2].id,
+                'company': company.id,
+                'dunning_segment': ModelData.get_id(
+                    MODULE, 'segment_standard'),
+                }, {
+                'party': parties[3].id,
+                'company': company.id,
+                'dunning_segment': ModelData.get_id(
+                    MODULE, 'segment_standard'),
+                'dunning_segment_pinned': True,
+                }])
+
+
+def _reminders(pool):
+    """The reminders of the two runs (processed, cancelled, in draft) and
+    the classification of the parties"""
+    Dunning = pool.get('account.invoice.dunning')
+    Party = pool.get('party.party')
+    # First reminders, processed: their letters archived
+    dunnings = Dunning.generate_dunnings(date=FIRST_RUN)
+    assert dunnings, "no reminder on %s" % FIRST_RUN
+    Dunning.process(dunnings)
+    # Second reminders with their penalties: processed, except one
+    # cancelled and one left in draft
+    dunnings = Dunning.generate_dunnings(date=SECOND_RUN)
+    assert len(dunnings) >= 3, dunnings
+    dunnings.sort(key=lambda d: d.invoice.id)
+    Dunning.cancel(dunnings[-1:])
+    Dunning.write(dunnings[:1], {
+            'note': "Called the customer",
+            })
+    Dunning.process(dunnings[:-2])
+    # The automatic classification of the parties, logged
+    Party.classify_dunning_segments(date=CLASSIFY_DATE)
 
 
 def _value(value):
@@ -369,69 +405,95 @@ def summary(name, path):
     value}}} for its own models (every stored field) and the models it
     extends (the stored fields it adds), binaries as their sha1; the XML ids
     of its records; the bytes of an archived letter printed again"""
-    from trytond.model import ModelSQL, fields
     from trytond.pool import Pool
     from trytond.transaction import Transaction, inactive_records
 
     pool = Pool(name)
     pool.init()
-    result = {'records': {}}
     with Transaction().start(name, 0, readonly=True), inactive_records():
-        IrModel = pool.get('ir.model')
-        IrField = pool.get('ir.model.field')
         ModelData = pool.get('ir.model.data')
-        Dunning = pool.get('account.invoice.dunning')
-        # trytond 8.0: the name of the model in name (ir.model) and model
-        # (ir.model.field)
-        own = {m.name for m in IrModel.search([('module', '=', MODULE)])}
-        extended = {}
-        for field in IrField.search([('module', '=', MODULE)]):
-            if field.model not in own:
-                extended.setdefault(field.model, set()).add(field.name)
-        for model in sorted(own | set(extended)):
-            try:
-                Model = pool.get(model)
-            except KeyError:
-                result['records'][model] = 'missing from the pool'
-                continue
-            if (not issubclass(Model, ModelSQL)
-                    or getattr(Model, 'table_query', None) is not None
-                    and Model.table_query != ModelSQL.table_query):
-                continue
-            names = _stored_fields(Model, extended.get(model))
-            records = Model.search([], order=[('id', 'ASC')])
-            rows = Model.read([r.id for r in records], names)
-            booleans = {n for n in names
-                if isinstance(Model._fields[n], fields.Boolean)}
-            result['records'][model] = {
-                str(r['id']): _value({
-                        k: bool(v) if k in booleans else v
-                        for k, v in r.items()})
-                for r in rows}
+        result = {'records': _records(pool)}
         result['xml_ids'] = {
             d.fs_id: [d.model, d.db_id]
             for d in ModelData.search([('module', '=', MODULE)])}
-        result['reminders_by_state'] = {}
-        for dunning in Dunning.search([]):
-            state = result['reminders_by_state']
-            state[dunning.state] = state.get(dunning.state, 0) + 1
-        # A letter printed again from the archive: the same bytes
-        letters = Dunning.search([('state', '=', 'done')],
-            order=[('id', 'ASC')])
-        letters = [d for d in letters if d.letter]
-        if letters:
-            Report = pool.get(
-                'account.invoice.dunning.letter.archived', type='report')
-            ext, content, _, _ = Report.execute([letters[0].id], {
-                    'model': Dunning.__name__,
-                    'id': letters[0].id,
-                    'ids': [letters[0].id],
-                    })
-            result['archived_letter'] = [
-                letters[0].id, ext, _value(bytes(content))]
-        result['letters'] = len(letters)
+        result.update(_reminders_and_letters(pool))
     with open(path, 'w') as fp:
         json.dump(result, fp, indent=1, sort_keys=True)
+
+
+def _module_models(pool):
+    """The models of the module: its own ones, and the ones it extends
+    with the names of the fields it adds"""
+    IrModel = pool.get('ir.model')
+    IrField = pool.get('ir.model.field')
+    # trytond 8.0: the name of the model in name (ir.model) and model
+    # (ir.model.field)
+    own = {m.name for m in IrModel.search([('module', '=', MODULE)])}
+    extended = {}
+    for field in IrField.search([('module', '=', MODULE)]):
+        if field.model not in own:
+            extended.setdefault(field.model, set()).add(field.name)
+    return own, extended
+
+
+def _records(pool):
+    "{model: {id: {field: value}}} of the module's models"
+    from trytond.model import ModelSQL
+    records = {}
+    own, extended = _module_models(pool)
+    for model in sorted(own | set(extended)):
+        try:
+            Model = pool.get(model)
+        except KeyError:
+            records[model] = 'missing from the pool'
+            continue
+        if (not issubclass(Model, ModelSQL)
+                or getattr(Model, 'table_query', None) is not None
+                and Model.table_query != ModelSQL.table_query):
+            continue
+        records[model] = _model_records(Model, extended.get(model))
+    return records
+
+
+def _model_records(Model, names):
+    "{id: {field: value}} of the stored fields (among names) of Model"
+    from trytond.model import fields
+    names = _stored_fields(Model, names)
+    records = Model.search([], order=[('id', 'ASC')])
+    rows = Model.read([r.id for r in records], names)
+    booleans = {n for n in names
+        if isinstance(Model._fields[n], fields.Boolean)}
+    return {
+        str(r['id']): _value({
+                k: bool(v) if k in booleans else v
+                for k, v in r.items()})
+        for r in rows}
+
+
+def _reminders_and_letters(pool):
+    """The reminders by state, the number of letters, and the first archived
+    letter printed again (the same bytes)"""
+    Dunning = pool.get('account.invoice.dunning')
+    result = {'reminders_by_state': {}}
+    for dunning in Dunning.search([]):
+        state = result['reminders_by_state']
+        state[dunning.state] = state.get(dunning.state, 0) + 1
+    # A letter printed again from the archive: the same bytes
+    letters = Dunning.search([('state', '=', 'done')],
+        order=[('id', 'ASC')])
+    letters = [d for d in letters if d.letter]
+    if letters:
+        Report = pool.get(
+            'account.invoice.dunning.letter.archived', type='report')
+        ext, content, _, _ = Report.execute([letters[0].id], {
+                'model': Dunning.__name__,
+                'id': letters[0].id,
+                'ids': [letters[0].id],
+                })
+        result['archived_letter'] = [
+            letters[0].id, ext, _value(bytes(content))]
+    result['letters'] = len(letters)
+    return result
 
 
 def use(name, path):
