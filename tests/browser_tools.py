@@ -1,0 +1,285 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Headless Chromium and Tryton's web client for tests/test_browser.py: the
+start of Debian's Chromium with its DevTools (for Playwright), and Client,
+the web client in a page driven step by step with screenshots"""
+import os
+import socket
+import time
+
+import pytest
+
+from trytond.modules.account_invoice_dunning.tests import process
+
+CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+CHROMIUM_ARGS = [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync',
+    ]
+TIMEOUT = 60 * 1000  # milliseconds, for each wait of the browser
+
+# JavaScript: the visible rows of the menu and their depth (indentation)
+MENU_JS = """
+    const rows = [...document.querySelectorAll('#menu table.tree tbody tr')]
+        .filter(r => r.offsetParent !== null);
+    const margin = (r) => {
+        const img = r.querySelector('span.expander img');
+        return img ? parseFloat(img.style.marginLeft || '0') : 0;
+    };
+"""
+# The index of the row of the menu at path, or -1
+MENU_ROW = """(path) => {""" + MENU_JS + """
+    let start = 0, end = rows.length, found = -1;
+    for (const name of path) {
+        found = -1;
+        let level = null;
+        for (let i = start; i < end; i++) {
+            const m = margin(rows[i]);
+            if (level === null) {
+                level = m;
+            }
+            if (m < level) {
+                break;
+            }
+            const title = rows[i].querySelector('div.column-char');
+            if (m === level && title && title.title === name) {
+                found = i;
+                break;
+            }
+        }
+        if (found < 0) {
+            return -1;
+        }
+        start = end = found + 1;
+        while (end < rows.length && margin(rows[end]) > margin(rows[found])) {
+            end++;
+        }
+    }
+    return found;
+}"""
+# If the row at index shows its children
+MENU_EXPANDED = """(index) => {""" + MENU_JS + """
+    return index + 1 < rows.length
+        && margin(rows[index + 1]) > margin(rows[index]);
+}"""
+
+# JavaScript: the rows of the list of the current tab as {column: text}
+LIST_ROWS = """() => {
+    const pane = document.querySelector('#tabcontent > .tab-pane.active');
+    const table = pane.querySelector('.treeview table.tree');
+    if (!table) {
+        return null;
+    }
+    return [...table.querySelectorAll(':scope > tbody > tr')]
+        .filter(tr => tr.offsetParent !== null)
+        .map(tr => {
+            const row = {};
+            for (const td of tr.querySelectorAll(':scope > td[data-title]')) {
+                const name = td.getAttribute('data-title').replace(/: $/, '');
+                row[name] = td.innerText.trim();
+            }
+            return row;
+        })
+        .filter(row => Object.keys(row).length);
+}"""
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def check_chromium():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is missing (%s): the browser test needs "
+            "Debian's chromium package: apt-get install -y chromium "
+            "chromium-driver (./run-tests installs it when run as root)."
+            % CHROMIUM, pytrace=False)
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail("Playwright for Python is missing: pip install "
+            "playwright (never 'playwright install': the test uses "
+            "Debian's Chromium)", pytrace=False)
+
+
+def start_chromium(profile):
+    """Start headless Chromium in a process group of its own, with its
+    DevTools on a free port of the loopback"""
+    os.makedirs(profile, exist_ok=True)
+    return process.start([CHROMIUM] + CHROMIUM_ARGS + [
+            '--remote-debugging-address=127.0.0.1',
+            '--remote-debugging-port=0', '--user-data-dir=%s' % profile,
+            'about:blank'],
+        output=profile + '.log')
+
+
+def devtools_url(chromium, profile):
+    "The URL of the DevTools of the Chromium started with profile"
+    port_file = os.path.join(profile, 'DevToolsActivePort')
+
+    def port():
+        if chromium.poll() is not None:
+            raise AssertionError("Chromium stopped (exit code %s):\n%s"
+                % (chromium.returncode, chromium.output()[-5000:]))
+        try:
+            with open(port_file) as fp:
+                return fp.readline().strip()
+        except FileNotFoundError:
+            return None
+    found = process.wait_for(port, TIMEOUT / 1000)
+    assert found, "Chromium does not open its DevTools:\n%s" % (
+        chromium.output()[-5000:])
+    return 'http://127.0.0.1:%s' % found
+
+
+class Client:
+    "The web client in a page, step by step with screenshots"
+
+    def __init__(self, page, url, folder):
+        self.page = page
+        self.url = url
+        self.folder = folder
+        self.step = 0
+
+    def shot(self, name):
+        "Save a screenshot of the page as the next step"
+        self.idle()
+        self.step += 1
+        path = os.path.join(self.folder, '%02d-%s.png' % (self.step, name))
+        self.page.screenshot(path=path)
+        return path
+
+    def idle(self):
+        "Wait for the client to finish its calls to the server"
+        self.page.wait_for_selector('#processing', state='hidden',
+            timeout=TIMEOUT)
+        self.page.wait_for_timeout(300)
+
+    def login(self, login, password):
+        page = self.page
+        page.goto(self.url)
+        page.wait_for_selector('#login', timeout=TIMEOUT)
+        page.fill('#login', login)
+        self.shot('login')
+        page.click('.login-dialog button[type=submit]')
+        page.wait_for_selector('input[type=password]', timeout=TIMEOUT)
+        page.fill('input[type=password]', password)
+        page.keyboard.press('Enter')
+        page.wait_for_selector(
+            '#menu div.column-char[title="Financial"]', timeout=TIMEOUT)
+
+    def menu_index(self, path):
+        "The index of the visible row of the menu at path"
+        deadline = time.monotonic() + TIMEOUT / 1000
+        while True:
+            index = self.page.evaluate(MENU_ROW, path)
+            if index >= 0:
+                return index
+            assert time.monotonic() < deadline, (
+                "No menu %s" % ' > '.join(path))
+            self.page.wait_for_timeout(200)
+
+    def menu_row(self, path):
+        return self.page.locator(
+            '#menu table.tree tbody tr:visible').nth(self.menu_index(path))
+
+    def expand_menu(self, path):
+        "Expand the menus of path"
+        for i in range(1, len(path) + 1):
+            index = self.menu_index(path[:i])
+            if not self.page.evaluate(MENU_EXPANDED, index):
+                self.menu_row(path[:i]).locator('span.expander').click()
+                deadline = time.monotonic() + TIMEOUT / 1000
+                while not self.page.evaluate(MENU_EXPANDED, index):
+                    assert time.monotonic() < deadline, (
+                        "The menu %s does not expand" % ' > '.join(path[:i]))
+                    self.page.wait_for_timeout(200)
+            self.idle()
+
+    def open_menu(self, path):
+        "Open the action of the menu at path: a new tab or a dialog"
+        self.expand_menu(path[:-1])
+        count = self.page.locator('#tabcontent > .tab-pane').count()
+        self.menu_row(path).locator('div.column-char').click()
+        deadline = time.monotonic() + TIMEOUT / 1000
+        while (self.page.locator('#tabcontent > .tab-pane').count() <= count
+                and not self.page.locator('.modal-dialog:visible').count()):
+            assert time.monotonic() < deadline, (
+                "The menu %s opens nothing" % ' > '.join(path))
+            self.page.wait_for_timeout(200)
+        self.idle()
+
+    def tab(self):
+        return self.page.locator('#tabcontent > .tab-pane.active')
+
+    def rows(self):
+        self.idle()
+        return self.page.evaluate(LIST_ROWS) or []
+
+    def wait_rows(self, check, message):
+        "Wait until check(rows) is true; return the rows"
+        deadline = time.monotonic() + TIMEOUT / 1000
+        while True:
+            rows = self.rows()
+            if check(rows):
+                return rows
+            if time.monotonic() > deadline:
+                raise AssertionError("%s: %s" % (message, rows))
+            self.page.wait_for_timeout(300)
+
+    def toolbar(self, title):
+        "The button of the toolbar of the current tab with title"
+        return self.tab().locator(
+            'nav button[title="%s"], .toolbar button[title="%s"]'
+            % (title, title)).first
+
+    def dropdown_item(self, title, text):
+        "Click the item text of the dropdown of the toolbar button title"
+        self.toolbar(title).click()
+        item = self.tab().locator('ul.dropdown-menu li a:visible',
+            has_text=text).first
+        item.wait_for(timeout=TIMEOUT)
+        return item
+
+    def select_all(self):
+        self.tab().locator('.treeview table.tree thead '
+            'th.selection-state input').first.click()
+        self.idle()
+
+    def search(self, text):
+        entry = self.tab().locator('.filter-box input, input.form-control'
+            '[placeholder="Search"]').first
+        entry.fill(text)
+        entry.press('Enter')
+        self.idle()
+
+    def modal(self):
+        return self.page.locator('.modal-dialog:visible').last
+
+    def switch_tab(self, name):
+        self.tab().locator('.nav-tabs a:visible, ul[role=tablist] a:visible',
+            has_text=name).first.click()
+        self.idle()
+
+    def open_row(self, column, text, click='Date'):
+        """Open in the form the row of the list whose column shows text: a
+        click on its column click (not a link) and the switch button"""
+        row = self.tab().locator('.treeview table.tree > tbody > tr').filter(
+            has=self.page.locator('td[data-title="%s: "]' % column,
+                has_text=text)).first
+        row.locator('td[data-title="%s: "]' % click).click()
+        self.idle()
+        self.toolbar('Switch').click()
+        self.tab().locator('.form').first.wait_for(timeout=TIMEOUT)
+        self.idle()
+
+    def field(self, name):
+        "The input widget of the field name in the form of the tab"
+        return self.tab().locator(
+            '.form [data-field-name="%s"] input, '
+            '.form input[name="%s"], .form input#%s' % (name, name, name)
+            ).first
