@@ -151,15 +151,17 @@ class AccessTestCase(unittest.TestCase):
     def test_wizards_refuse_other_company(self):
         """A user of company A can not run the wizards on the records or for
         the company of B"""
+        (company_a, company_b), invoices, dunnings = two_companies()
+        user = create_user('a', company_a, ['account', 'dunning'])
+        self.check_create_wizard_companies(user, company_a, company_b)
+        self.check_penalty_wizard_records(user, invoices, dunnings)
+
+    def check_create_wizard_companies(self, user, company_a, company_b):
+        "The create wizard runs for company_a only as user"
         pool = Pool()
         ModelData = pool.get('ir.model.data')
         CreateDunning = pool.get(
             'account.invoice.dunning.create', type='wizard')
-        InvoicePenalties = pool.get(
-            'account.invoice.dunning.penalty.invoice', type='wizard')
-        (company_a, company_b), invoices, dunnings = two_companies()
-        user = create_user('a', company_a, ['account', 'dunning'])
-
         create_action = ModelData.get_id(MODULE, 'wizard_dunning_create')
         # The wizard refuses with its own message: "You can only create
         # reminders for the companies you belong to."
@@ -184,6 +186,13 @@ class AccessTestCase(unittest.TestCase):
                     result = CreateDunning.execute(session_id, data, 'create_')
                     self.assertTrue(result['actions'])
 
+    def check_penalty_wizard_records(self, user, invoices, dunnings):
+        """The penalty wizard starts on the invoice and the reminder of
+        company_a only as user (the first of invoices and dunnings)"""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        InvoicePenalties = pool.get(
+            'account.invoice.dunning.penalty.invoice', type='wizard')
         penalty_action = ModelData.get_id(MODULE, 'wizard_penalty_invoice')
         for model, (record_a, record_b) in [
                 ('account.invoice', invoices),

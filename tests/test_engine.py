@@ -40,45 +40,60 @@ def euro():
     return currency
 
 
+def _payment_term_30_days():
+    "The payment term of the invoices: the remainder at 30 days"
+    PaymentTerm = Pool().get('account.invoice.payment_term')
+    term, = PaymentTerm.create([{
+                'name': "30 days",
+                'lines': [('create', [{
+                                'type': 'remainder',
+                                'relativedeltas': [('create', [{
+                                                'days': 30}])],
+                                }])],
+                }])
+    return term
+
+
+def _set_up_accounting(company, date):
+    """The chart, the fiscal year of date with its invoice sequences, the
+    default segment of company; return its revenue account and journal"""
+    pool = Pool()
+    Account = pool.get('account.account')
+    Configuration = pool.get('account.configuration')
+    FiscalYear = pool.get('account.fiscalyear')
+    Journal = pool.get('account.journal')
+    ModelData = pool.get('ir.model.data')
+
+    create_chart(company)
+    fiscalyear = set_invoice_sequences(get_fiscalyear(company, today=date))
+    fiscalyear.save()
+    FiscalYear.create_period([fiscalyear])
+    configuration = Configuration(1)
+    configuration.default_dunning_segment = ModelData.get_id(
+        MODULE, 'segment_standard')
+    configuration.save()
+    revenue, = Account.search([
+            ('type.revenue', '=', True),
+            ('company', '=', company.id),
+            ('closed', '!=', True),
+            ], limit=1)
+    journal, = Journal.search([('type', '=', 'revenue')], limit=1)
+    return revenue, journal
+
+
 def create_invoices(count, date=dt.date(2026, 1, 5), amount=100,
         company_currency=None, currency=None):
     """Create a company (in euros by default) with count posted customer
     invoices of amount dated date (in the company currency by default), due
     30 days later, dunned with the default procedure"""
     pool = Pool()
-    Account = pool.get('account.account')
-    Configuration = pool.get('account.configuration')
-    FiscalYear = pool.get('account.fiscalyear')
     Invoice = pool.get('account.invoice')
-    Journal = pool.get('account.journal')
-    ModelData = pool.get('ir.model.data')
     Party = pool.get('party.party')
-    PaymentTerm = pool.get('account.invoice.payment_term')
 
     company = create_company(currency=company_currency or euro())
     with set_company(company):
-        create_chart(company)
-        fiscalyear = set_invoice_sequences(get_fiscalyear(company, today=date))
-        fiscalyear.save()
-        FiscalYear.create_period([fiscalyear])
-        term, = PaymentTerm.create([{
-                    'name': "30 days",
-                    'lines': [('create', [{
-                                    'type': 'remainder',
-                                    'relativedeltas': [('create', [{
-                                                    'days': 30}])],
-                                    }])],
-                    }])
-        configuration = Configuration(1)
-        configuration.default_dunning_segment = ModelData.get_id(
-            MODULE, 'segment_standard')
-        configuration.save()
-        revenue, = Account.search([
-                ('type.revenue', '=', True),
-                ('company', '=', company.id),
-                ('closed', '!=', True),
-                ], limit=1)
-        journal, = Journal.search([('type', '=', 'revenue')], limit=1)
+        revenue, journal = _set_up_accounting(company, date)
+        term = _payment_term_30_days()
         parties = Party.create([{
                     'name': "Customer %s" % i,
                     'addresses': [('create', [{}])]}
