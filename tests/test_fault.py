@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import sys
 import tempfile
-import textwrap
 import unittest
 
 from sql import Table
@@ -22,6 +21,9 @@ from trytond import backend
 from trytond.filestore import filestore
 from trytond.modules.account_invoice_dunning.letter_archive import (
     LETTER_FOLDER, LETTER_GRACE)
+from trytond.modules.account_invoice_dunning.tests.fault_tools import (
+    BATCH, PROCESSING, WORKER, letter_files, run, write_script,
+    write_worker_conf)
 from trytond.modules.account_invoice_dunning.tests.process import (
     start, wait_for)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
@@ -30,113 +32,11 @@ from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, USER, activate_module, drop_db, with_transaction)
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
 
 DATE = dt.date(2026, 2, 11)
-# Letters rendered at once by the killed processing (its batches)
-BATCH = 2
 # Seconds a killed run is given to reach the point where it is killed
 TIMEOUT = 180
-
-# Processes the reminders in one transaction, by batches of BATCH letters,
-# and stops for good before rendering the batch after the first ones: the
-# test kills it there, its letters in the file store but not committed
-PROCESSING = textwrap.dedent('''\
-    import json, os, sys, time
-    database, company, ids, ready, batches = (sys.argv[1],
-        int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4],
-        int(sys.argv[5]))
-    from trytond.pool import Pool
-    from trytond.transaction import Transaction, TransactionError
-    from trytond.modules.account_invoice_dunning import letter
-    render = letter.Letter.render_letters.__func__
-    rendered = []
-
-    def render_letters(cls, dunnings):
-        if len(rendered) == batches:
-            with open(ready + '.tmp', 'w') as fp:
-                json.dump(rendered, fp)
-            os.rename(ready + '.tmp', ready)
-            while True:
-                time.sleep(1)
-        rendered.append([d.id for d in dunnings])
-        return render(cls, dunnings)
-    letter.Letter.render_letters = classmethod(render_letters)
-
-    with Transaction().start(database, 0, readonly=True):
-        Pool(database).init()
-    # Letters rendered by batches of %(batch)d, wherever the module reads it
-    for name, module in list(sys.modules.items()):
-        if (name.startswith('trytond.modules.account_invoice_dunning')
-                and hasattr(module, 'BATCH_SIZE')):
-            module.BATCH_SIZE = %(batch)d
-    pool = Pool(database)
-    Dunning = pool.get('account.invoice.dunning')
-    extras = {}
-    while True:
-        try:
-            with Transaction().start(database, %(user)d,
-                    context={'company': company}, **extras) as transaction:
-                Dunning.process(Dunning.browse(ids))
-                transaction.commit()
-            break
-        except TransactionError as error:
-            error.fix(extras)
-    print("committed")
-    ''') % {'batch': BATCH, 'user': USER}
-
-# trytond-worker whose task stops for good after the letters of the reminder
-# VICTIM are rendered and stored, before its commit: the test kills it there
-WORKER = textwrap.dedent('''\
-    import os, sys, time
-    victim, ready = int(sys.argv[1]), sys.argv[2]
-    del sys.argv[1:3]
-    import trytond.commandline as commandline
-    import trytond.config as config
-    options = commandline.get_parser_worker().parse_args()
-    config.update_etc(options.configfile)
-    commandline.config_log(options)
-    import trytond.worker as worker
-    from trytond.pool import Pool
-    from trytond.modules.account_invoice_dunning import invoice_dunning
-    archive = invoice_dunning.Dunning._archive_letters.__func__
-
-    def _archive_letters(cls, dunnings):
-        archive(cls, dunnings)
-        if victim in [d.id for d in dunnings]:
-            with open(ready, 'w') as fp:
-                fp.write(str(os.getpid()))
-            while True:
-                time.sleep(1)
-    invoice_dunning.Dunning._archive_letters = classmethod(_archive_letters)
-    Pool.start()
-    try:
-        worker.work(options)
-    except KeyboardInterrupt:
-        pass
-    ''')
-
-
-def run(database, func, context=None):
-    """Run func in a transaction of its own on database and commit,
-    restarting it when it asks for locks; return its result"""
-    extras = {}
-    while True:
-        try:
-            with Transaction(new=True).start(database, USER,
-                    context=context, **extras) as transaction:
-                result = func()
-                transaction.commit()
-                return result
-        except TransactionError as error:
-            error.fix(extras)
-
-
-def letter_files(database):
-    "The ids of the files in the letters' folder of database"
-    folder = os.path.join(config.get('database', 'path'), database,
-        LETTER_FOLDER)
-    return sorted(name for _, _, names in os.walk(folder) for name in names)
 
 
 class KilledRunMixin:
@@ -239,6 +139,13 @@ class KilledRunMixin:
             return Dunning.remove_orphan_letters(age=age)
         return self.run_(remove)
 
+    def process(self, ids, company_id):
+        "Process the reminders ids of company_id and commit"
+        def process():
+            Dunning = Pool().get('account.invoice.dunning')
+            Dunning.process(Dunning.browse(ids))
+        self.run_(process, context={'company': company_id})
+
 
 class KilledProcessingTestCase(KilledRunMixin, unittest.TestCase):
     "A processing killed after part of its letters"
@@ -248,10 +155,8 @@ class KilledProcessingTestCase(KilledRunMixin, unittest.TestCase):
         ids, company_id = self.create_reminders(count)
         self.assertEqual(letter_files(self.database), [])
 
-        script = os.path.join(self.tmp, 'processing.py')
+        script = write_script(self.tmp, 'processing.py', PROCESSING)
         ready = os.path.join(self.tmp, 'processing.ready')
-        with open(script, 'w') as fp:
-            fp.write(PROCESSING)
         env = dict(os.environ, TRYTOND_DATABASE__PATH=self.tmp)
         with start([sys.executable, script, self.database,
                     str(company_id), json.dumps(ids), ready, str(batches)],
@@ -275,10 +180,7 @@ class KilledProcessingTestCase(KilledRunMixin, unittest.TestCase):
 
         # The next run processes them and the daily clean up removes the
         # files of the killed run
-        def process():
-            Dunning = Pool().get('account.invoice.dunning')
-            Dunning.process(Dunning.browse(ids))
-        self.run_(process, context={'company': company_id})
+        self.process(ids, company_id)
         self.assertEqual(self.remove_orphans(), orphans)
         self.assert_once(ids)
         # Once is enough
@@ -292,18 +194,10 @@ class KilledProcessingTestCase(KilledRunMixin, unittest.TestCase):
 class KilledWorkerTestCase(KilledRunMixin, unittest.TestCase):
     "A trytond-worker killed in the middle of its batch"
 
-    def test_worker_killed_in_the_middle_of_its_batch(self):
-        count, batch_size = 6, 2
-        ids, company_id = self.create_reminders(count)
-        config.set('queue', 'worker', 'True')
-        config.set('queue', 'batch_size', str(batch_size))
-
-        def process():
-            Dunning = Pool().get('account.invoice.dunning')
-            Dunning.process(Dunning.browse(ids))
-        self.run_(process, context={'company': company_id})
-
-        def tasks():
+    def tasks(self, ids):
+        """The letters' tasks of the reminders ids: their reminders, if
+        taken, if finished"""
+        def read():
             Queue = Pool().get('ir.queue')
             return sorted((list(t.data['instances']), bool(t.dequeued_at),
                     bool(t.finished_at)) for t in Queue.search([
@@ -311,21 +205,23 @@ class KilledWorkerTestCase(KilledRunMixin, unittest.TestCase):
                         ])
                 if t.data['method'] == 'archive_letters'
                 and set(t.data['instances']) <= set(ids))
-        self.assertEqual(self.run_(tasks), [
-                (ids[0:2], False, False),
-                (ids[2:4], False, False),
-                (ids[4:6], False, False),
-                ])
-        victim = ids[2]
+        return self.run_(read)
 
-        conf = os.path.join(self.tmp, 'worker.conf')
-        with open(conf, 'w') as fp:
-            fp.write('[database]\npath = %s\n[queue]\nworker = True\n'
-                'batch_size = %d\n' % (self.tmp, batch_size))
-        script = os.path.join(self.tmp, 'worker.py')
+    def archive_missing(self, company_id, delay):
+        "Archive the missing letters of company_id; return their reminders"
+        def archive():
+            Dunning = Pool().get('account.invoice.dunning')
+            return [d.id for d in Dunning.archive_missing_letters(
+                    [company_id], delay=delay)]
+        return self.run_(archive, context={'company': company_id})
+
+    def kill_worker_in_batch(self, ids, victim, batch_size):
+        """Run a trytond-worker on the queued letters of ids and kill it
+        once the letters of victim are stored and not committed; return the
+        files it left"""
+        conf = write_worker_conf(self.tmp, batch_size)
+        script = write_script(self.tmp, 'worker.py', WORKER)
         ready = os.path.join(self.tmp, 'worker.ready')
-        with open(script, 'w') as fp:
-            fp.write(WORKER)
         with start([sys.executable, script, str(victim), ready,
                     '-c', conf, '-d', self.database, '-n', '2', '-t', '1'],
                 env=dict(os.environ)) as worker:
@@ -333,38 +229,19 @@ class KilledWorkerTestCase(KilledRunMixin, unittest.TestCase):
             # committed
             self.assertTrue(wait_for(
                     lambda: (os.path.exists(ready)
-                        and [t[2] for t in self.run_(tasks)]
+                        and [t[2] for t in self.tasks(ids)]
                         == [True, False, True])
                     or worker.poll() is not None,
                     TIMEOUT, interval=0.5), worker.output())
             self.assertIsNone(worker.poll(), worker.output())
-            self.assertEqual(len(letter_files(self.database)), count)
+            self.assertEqual(len(letter_files(self.database)), len(ids))
             worker.kill()
-        orphans = sorted(set(letter_files(self.database))
+        return sorted(set(letter_files(self.database))
             - {h[2] for h in self.history(ids).values()})
-        self.assertEqual(len(orphans), batch_size)
 
-        # The lost task left its reminders done without a letter
-        history = self.history(ids)
-        self.assertEqual([history[i][:2] for i in ids[2:4]],
-            [('done', None)] * 2)
-        self.assertEqual(self.run_(tasks)[1], (ids[2:4], True, False))
-
-        def archive_missing(delay):
-            def archive():
-                Dunning = Pool().get('account.invoice.dunning')
-                return [d.id for d in Dunning.archive_missing_letters(
-                        [company_id], delay=delay)]
-            return self.run_(archive, context={'company': company_id})
-        # A task taken a moment ago is given time to run
-        self.assertEqual(archive_missing(LETTER_GRACE), [])
-        # Then its reminders are queued again, at once
-        self.assertEqual(archive_missing(dt.timedelta(0)), ids[2:4])
-        self.assertIn((ids[2:4], False, False), self.run_(tasks))
-        # and a new worker renders them
-        with open(conf, 'w') as fp:
-            fp.write('[database]\npath = %s\n[queue]\nworker = True\n'
-                'batch_size = %d\n' % (self.tmp, batch_size))
+    def run_worker(self, ids, batch_size):
+        "Run trytond-worker until every reminder of ids has its letter"
+        conf = write_worker_conf(self.tmp, batch_size)
         with start([os.path.join(os.path.dirname(sys.executable),
                         'trytond-worker'),
                     '-c', conf, '-d', self.database, '-n', '1', '-t', '1'],
@@ -374,10 +251,40 @@ class KilledWorkerTestCase(KilledRunMixin, unittest.TestCase):
                     TIMEOUT, interval=0.5), worker.output())
             worker.stop(signal.SIGINT)
 
+    def test_worker_killed_in_the_middle_of_its_batch(self):
+        count, batch_size = 6, 2
+        ids, company_id = self.create_reminders(count)
+        config.set('queue', 'worker', 'True')
+        config.set('queue', 'batch_size', str(batch_size))
+        self.process(ids, company_id)
+        self.assertEqual(self.tasks(ids), [
+                (ids[0:2], False, False),
+                (ids[2:4], False, False),
+                (ids[4:6], False, False),
+                ])
+        orphans = self.kill_worker_in_batch(ids, ids[2], batch_size)
+        self.assertEqual(len(orphans), batch_size)
+
+        # The lost task left its reminders done without a letter
+        history = self.history(ids)
+        self.assertEqual([history[i][:2] for i in ids[2:4]],
+            [('done', None)] * 2)
+        self.assertEqual(self.tasks(ids)[1], (ids[2:4], True, False))
+
+        # A task taken a moment ago is given time to run
+        self.assertEqual(self.archive_missing(company_id, LETTER_GRACE), [])
+        # Then its reminders are queued again, at once
+        self.assertEqual(self.archive_missing(company_id, dt.timedelta(0)),
+            ids[2:4])
+        self.assertIn((ids[2:4], False, False), self.tasks(ids))
+        # and a new worker renders them
+        self.run_worker(ids, batch_size)
+
         self.assertEqual(self.remove_orphans(), orphans)
         self.assert_once(ids)
         # Nothing left to archive
-        self.assertEqual(archive_missing(dt.timedelta(0)), [])
+        self.assertEqual(self.archive_missing(company_id, dt.timedelta(0)),
+            [])
 
 
 class LostLettersTestCase(unittest.TestCase):

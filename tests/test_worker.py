@@ -55,8 +55,8 @@ class WorkerTestCase(unittest.TestCase):
         for key, value in self._queue.items():
             config.set('queue', key, value or defaults[key])
 
-    def test_letters_by_worker(self):
-        count, batch_size = 5, 2
+    def reminders(self, count):
+        "count draft reminders of a new company; return their ids"
         company_id = run_in_transaction(
             lambda: create_invoices(count)[0].id)
 
@@ -67,16 +67,12 @@ class WorkerTestCase(unittest.TestCase):
                         date=dt.date(2026, 2, 11))]
         ids = run_in_transaction(generate)
         self.assertEqual(len(ids), count)
+        return ids
 
-        config.set('queue', 'worker', 'True')
-        config.set('queue', 'batch_size', str(batch_size))
-
-        def process():
-            Dunning = Pool().get('account.invoice.dunning')
-            Dunning.process(Dunning.browse(ids))
-        run_in_transaction(process)
-
-        def state():
+    def state(self, ids):
+        """The states of the reminders ids, if they have a letter, the sizes
+        of the letters' tasks and if they are finished"""
+        def read():
             pool = Pool()
             Dunning = pool.get('account.invoice.dunning')
             Queue = pool.get('ir.queue')
@@ -88,26 +84,44 @@ class WorkerTestCase(unittest.TestCase):
                 [bool(d.letter_format) for d in dunnings],
                 sorted(len(t.data['instances']) for t in tasks),
                 [bool(t.finished_at) for t in tasks])
-        states, letters, batches, finished = run_in_transaction(state)
-        # Processed at once, the letters are left to the workers
-        self.assertEqual(states, ['done'] * count)
-        self.assertEqual(letters, [False] * count)
-        self.assertEqual(batches, [1, 2, 2])
-        self.assertEqual(finished, [False] * 3)
+        return run_in_transaction(read)
 
+    def run_worker(self, ids, batch_size):
+        """Run trytond-worker until the letters' tasks are finished; return
+        the state of the reminders ids then, and its output"""
         with tempfile.NamedTemporaryFile('w', suffix='.conf') as conf:
             conf.write('[queue]\nworker = True\nbatch_size = %s\n'
                 % batch_size)
             conf.flush()
             # A process group of its own, stopped with its processes
             with start_worker(conf.name, 2) as worker:
-                wait_for(lambda: all(run_in_transaction(state)[3]), 180,
+                wait_for(lambda: all(self.state(ids)[3]), 180,
                     interval=1)
-                states, letters, batches, finished = run_in_transaction(
-                    state)
+                state = self.state(ids)
                 # trytond-worker stops on an interrupt, as on Ctrl-C
                 worker.stop(signal.SIGINT)
-                output = worker.output()
+                return state, worker.output()
+
+    def test_letters_by_worker(self):
+        count, batch_size = 5, 2
+        ids = self.reminders(count)
+        config.set('queue', 'worker', 'True')
+        config.set('queue', 'batch_size', str(batch_size))
+
+        def process():
+            Dunning = Pool().get('account.invoice.dunning')
+            Dunning.process(Dunning.browse(ids))
+        run_in_transaction(process)
+
+        states, letters, batches, finished = self.state(ids)
+        # Processed at once, the letters are left to the workers
+        self.assertEqual(states, ['done'] * count)
+        self.assertEqual(letters, [False] * count)
+        self.assertEqual(batches, [1, 2, 2])
+        self.assertEqual(finished, [False] * 3)
+
+        (states, letters, batches, finished), output = self.run_worker(
+            ids, batch_size)
         self.assertTrue(all(finished), output)
         self.assertEqual(letters, [True] * count)
         # Each reminder was in one batch, and archiving again renders nothing
