@@ -3,7 +3,8 @@
 # license terms.
 """The run: which invoices get which reminder on a date, computed for all
 the invoices of the companies in a few queries and created in bulk; the
-daily task that runs it and processes the automatic levels."""
+daily task that runs it and processes the automatic levels, and the wizard
+that runs it for a date."""
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
@@ -13,10 +14,12 @@ from sql.functions import CurrentTimestamp
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import ModelView, fields
 from trytond.pool import Pool
+from trytond.pyson import Eval, PYSONEncoder
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
+from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import BATCH_SIZE, browse, companies_to_run
 from .exceptions import DunningError
@@ -337,3 +340,47 @@ class DunningGenerationMixin:
         for sub_ids in grouped_slice(ids, BATCH_SIZE):
             cls.on_modification('create', cls.browse(list(sub_ids)))
         return ids
+
+
+class CreateDunningStart(ModelView):
+    "Create Invoice Dunnings"
+    __name__ = 'account.invoice.dunning.create.start'
+    __string__ = 'Create Invoice Dunnings'
+    date = fields.Date(
+        "Date", required=True,
+        help="Create the reminders due on this date.")
+    companies = fields.Many2Many(
+        'company.company', None, None, "Companies", required=True,
+        domain=[
+            ('id', 'in', Eval('context', {}).get('companies', [])),
+            ])
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_companies(cls):
+        company = Transaction().context.get('company')
+        return [company] if company else []
+
+
+class CreateDunning(Wizard):
+    "Create Invoice Dunnings"
+    __name__ = 'account.invoice.dunning.create'
+    start = StateView('account.invoice.dunning.create.start',
+        'account_invoice_dunning.dunning_create_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Create", 'create_', 'tryton-ok', default=True),
+            ])
+    create_ = StateAction('account_invoice_dunning.act_dunning_form')
+
+    def do_create_(self, action):
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        dunnings = Dunning.generate_dunnings(
+            date=self.start.date, companies=self.start.companies)
+        action['pyson_domain'] = PYSONEncoder().encode(
+            [('id', 'in', [d.id for d in dunnings])])
+        action['name'] += ' (%s)' % self.start.date.isoformat()
+        return action, {}

@@ -1,8 +1,8 @@
 # This file is part of account_invoice_dunning.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-"""Reminders of invoices, kept forever as history: the model, its workflow
-(processing), and the wizard that runs the reminders of a date."""
+"""Reminders of invoices, kept forever as history: the model and its
+workflow (processing)."""
 import logging
 from collections import defaultdict
 from decimal import Decimal
@@ -15,10 +15,9 @@ from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Eval, PYSONEncoder
+from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
-from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import CHANNELS, LETTER_CHANNELS, browse, set_changed
 from .exceptions import DunningError, DunningValidationError, DunningWarning
@@ -570,47 +569,3 @@ class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
                         list({d.level.id for d in l_dunnings}))}
             result.update((d.id, names[d.level.id]) for d in l_dunnings)
         return result
-
-
-class CreateDunningStart(ModelView):
-    "Create Invoice Dunnings"
-    __name__ = 'account.invoice.dunning.create.start'
-    __string__ = 'Create Invoice Dunnings'
-    date = fields.Date(
-        "Date", required=True,
-        help="Create the reminders due on this date.")
-    companies = fields.Many2Many(
-        'company.company', None, None, "Companies", required=True,
-        domain=[
-            ('id', 'in', Eval('context', {}).get('companies', [])),
-            ])
-
-    @classmethod
-    def default_date(cls):
-        return Pool().get('ir.date').today()
-
-    @classmethod
-    def default_companies(cls):
-        company = Transaction().context.get('company')
-        return [company] if company else []
-
-
-class CreateDunning(Wizard):
-    "Create Invoice Dunnings"
-    __name__ = 'account.invoice.dunning.create'
-    start = StateView('account.invoice.dunning.create.start',
-        'account_invoice_dunning.dunning_create_start_view_form', [
-            Button("Cancel", 'end', 'tryton-cancel'),
-            Button("Create", 'create_', 'tryton-ok', default=True),
-            ])
-    create_ = StateAction('account_invoice_dunning.act_dunning_form')
-
-    def do_create_(self, action):
-        pool = Pool()
-        Dunning = pool.get('account.invoice.dunning')
-        dunnings = Dunning.generate_dunnings(
-            date=self.start.date, companies=self.start.companies)
-        action['pyson_domain'] = PYSONEncoder().encode(
-            [('id', 'in', [d.id for d in dunnings])])
-        action['name'] += ' (%s)' % self.start.date.isoformat()
-        return action, {}
