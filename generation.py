@@ -23,6 +23,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import BATCH_SIZE, browse, companies_to_run
 from .exceptions import DunningError
+from .penalty import no_penalties
 
 # An invoice the run may remind: its company, party, currency and segment
 Candidate = namedtuple(
@@ -64,7 +65,7 @@ class DunningGenerationMixin:
         cls._cancel_replaced(company_ids, history, keep)
         cls._set_penalties(to_create)
         created = cls._insert(to_create)
-        return browse(cls, created + sorted(keep))
+        return created + browse(cls, sorted(keep))
 
     @classmethod
     def process_automatic(cls, companies):
@@ -273,20 +274,32 @@ class DunningGenerationMixin:
 
     @classmethod
     def _set_penalties(cls, vlist):
-        "Fill the penalties of the values of new reminders"
+        """Fill the penalties of the values of new reminders; those of the
+        levels that no penalty rule reaches (most of a day's reminders)
+        cost nothing"""
         pool = Pool()
+        Currency = pool.get('currency.currency')
         Invoice = pool.get('account.invoice')
         Level = pool.get('account.invoice.dunning.level')
         Penalty = pool.get('account.invoice.dunning.penalty')
         levels = {l.id: l for l in Level.browse(
                 list({v['level'] for v in vlist}))}
+        reached = Penalty.reached_levels(set(levels.values()))
+        charged = [i for i, v in enumerate(vlist)
+            if levels[v['level']] in reached]
         invoices = {i.id: i for i in browse(
-                Invoice, [v['invoice'] for v in vlist])}
+                Invoice, [vlist[i]['invoice'] for i in charged])}
         penalties = Penalty.compute_penalties({
-                i: (invoices[v['invoice']], levels[v['level']], v['date'],
-                    v['amount'])
-                for i, v in enumerate(vlist)})
+                i: (invoices[vlist[i]['invoice']], levels[vlist[i]['level']],
+                    vlist[i]['date'], vlist[i]['amount'])
+                for i in charged})
+        nothing = {}
         for i, values in enumerate(vlist):
+            if i not in penalties:
+                currency = values['currency']
+                if currency not in nothing:
+                    nothing[currency] = no_penalties(Currency(currency))
+                penalties[i] = nothing[currency]
             values.update(cls._penalty_values(penalties[i]))
 
     @staticmethod
@@ -301,7 +314,7 @@ class DunningGenerationMixin:
     @classmethod
     def _insert(cls, vlist):
         """Insert the new draft reminders of vlist in a few queries and
-        return their ids
+        return them
 
         The values come from the engine, consistent by construction; the
         database enforces the uniqueness of the reminders. As create would,
@@ -337,9 +350,10 @@ class DunningGenerationMixin:
                             [v['invoice'] for v in sub_values])
                         & (table.state == 'draft')))
                 ids.extend(r for r, in cursor)
-        for sub_ids in grouped_slice(ids, BATCH_SIZE):
-            cls.on_modification('create', cls.browse(list(sub_ids)))
-        return ids
+        records = browse(cls, ids)
+        for sub_records in grouped_slice(records, BATCH_SIZE):
+            cls.on_modification('create', list(sub_records))
+        return records
 
 
 class CreateDunningStart(ModelView):

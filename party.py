@@ -383,21 +383,32 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         letters."""
         pool = Pool()
         PartySegment = pool.get('party.party.dunning_segment')
+        Segment = pool.get('account.invoice.dunning.segment')
         Configuration = pool.get('account.configuration')
         pairs = {(int(p), int(c)) for p, c in party_companies}
+        party_segment = PartySegment.__table__()
+        segment = Segment.__table__()
+        cursor = Transaction().connection.cursor()
         own = {}
         for sub_ids in id_slices({p for p, _ in pairs}):
-            for value in PartySegment.search([('party', 'in', sub_ids)]):
-                segment = value.dunning_segment
-                if segment and segment.active:
-                    own[value.party.id, value.company.id] = segment
+            cursor.execute(*party_segment
+                .join(segment,
+                    condition=segment.id == party_segment.dunning_segment)
+                .select(party_segment.party, party_segment.company,
+                    segment.id,
+                    where=fields.SQL_OPERATORS['in'](
+                        party_segment.party, sub_ids)
+                    & (segment.active == Literal(True))))
+            own.update(((p, c), s) for p, c, s in cursor)
         config = Configuration(1)
         defaults = {}
         for company in {c for _, c in pairs}:
             default = config.get_multivalue(
                 'default_dunning_segment', company=company)
             defaults[company] = default if default and default.active else None
-        return {(p, c): own.get((p, c), defaults[c]) for p, c in pairs}
+        segments = {s.id: s for s in Segment.browse(list(set(own.values())))}
+        return {(p, c): segments[own[p, c]] if (p, c) in own else defaults[c]
+            for p, c in pairs}
 
     @classmethod
     def customer_type_of(cls, party):
