@@ -564,8 +564,6 @@ class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
             by_language[lang.code if lang else None].append(dunning)
         result = {}
         for language, l_dunnings in by_language.items():
-            with Transaction().set_context(language=language):
-                names = {l.id: l.name for l in Level.browse(
-                        list({d.level.id for d in l_dunnings}))}
+            names = Level.names({d.level.id for d in l_dunnings}, language)
             result.update((d.id, names[d.level.id]) for d in l_dunnings)
         return result

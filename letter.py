@@ -273,12 +273,10 @@ class Letter(CompanyReport):
         pool = Pool()
         Level = pool.get('account.invoice.dunning.level')
         levels = cls._shared(shared, ('levels', language), dict)
-        with Transaction().set_context(language=language):
-            for level in (
-                    [d.level for d in dunning.previous_dunnings]
-                    + [dunning.level]):
-                if level.id not in levels:
-                    levels[level.id] = Level(level.id).name
+        missing = {l.id for l in [d.level for d in dunning.previous_dunnings]
+            + [dunning.level]} - set(levels)
+        if missing:
+            levels.update(Level.names(missing, language))
         return levels
 
     @classmethod

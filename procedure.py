@@ -267,6 +267,12 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
             return False
         return True
 
+    @classmethod
+    def names(cls, level_ids, language):
+        "Return {level id: name in language} of the levels, in one read"
+        with Transaction().set_context(language=language):
+            return {l.id: l.name for l in cls.browse(list(level_ids))}
+
     def reminder_amount(self, figures):
         """The amount a reminder of the level claims: a pre-reminder
         announces what falls due, later ones what is late"""
