@@ -9,6 +9,7 @@ import textwrap
 import trytond.config as config
 from trytond.modules.account_invoice_dunning.letter_archive import (
     LETTER_FOLDER)
+from trytond.pool import Pool
 from trytond.tests.test_tryton import USER
 from trytond.transaction import Transaction, TransactionError
 
@@ -29,15 +30,15 @@ PROCESSING = textwrap.dedent('''\
     render = letter.Letter.render_letters.__func__
     rendered = []
 
-    def render_letters(cls, dunnings):
+    def render_letters(cls, dispatches):
         if len(rendered) == batches:
             with open(ready + '.tmp', 'w') as fp:
                 json.dump(rendered, fp)
             os.rename(ready + '.tmp', ready)
             while True:
                 time.sleep(1)
-        rendered.append([d.id for d in dunnings])
-        return render(cls, dunnings)
+        rendered.append([d.id for d in dispatches])
+        return render(cls, dispatches)
     letter.Letter.render_letters = classmethod(render_letters)
 
     with Transaction().start(database, 0, readonly=True):
@@ -62,7 +63,7 @@ PROCESSING = textwrap.dedent('''\
     print("committed")
     ''') % {'batch': BATCH, 'user': USER}
 
-# trytond-worker whose task stops for good after the letters of the reminder
+# trytond-worker whose task stops for good after the letters of the dispatch
 # VICTIM are rendered and stored, before its commit: the test kills it there
 WORKER = textwrap.dedent('''\
     import os, sys, time
@@ -75,17 +76,17 @@ WORKER = textwrap.dedent('''\
     commandline.config_log(options)
     import trytond.worker as worker
     from trytond.pool import Pool
-    from trytond.modules.account_invoice_dunning import invoice_dunning
-    archive = invoice_dunning.Dunning._archive_letters.__func__
+    from trytond.modules.account_invoice_dunning import dispatch
+    archive = dispatch.Dispatch._archive_letters.__func__
 
-    def _archive_letters(cls, dunnings):
-        archive(cls, dunnings)
-        if victim in [d.id for d in dunnings]:
+    def _archive_letters(cls, dispatches):
+        archive(cls, dispatches)
+        if victim in [d.id for d in dispatches]:
             with open(ready, 'w') as fp:
                 fp.write(str(os.getpid()))
             while True:
                 time.sleep(1)
-    invoice_dunning.Dunning._archive_letters = classmethod(_archive_letters)
+    dispatch.Dispatch._archive_letters = classmethod(_archive_letters)
     Pool.start()
     try:
         worker.work(options)
@@ -107,6 +108,26 @@ def run(database, func, context=None):
                 return result
         except TransactionError as error:
             error.fix(extras)
+
+
+def reminder_ids(dispatches):
+    """The ids of the reminders carried by dispatches (instances or ids),
+    sorted: the tests start from the reminders, the letters are the
+    dispatches'"""
+    Dunning = Pool().get('account.invoice.dunning')
+    dispatch_ids = [int(d) for d in dispatches]
+    if not dispatch_ids:
+        return []
+    return sorted(d.id for d in Dunning.search([
+                ('dispatch', 'in', dispatch_ids),
+                ]))
+
+
+def dispatch_ids(ids):
+    "The ids of the dispatches of the reminders ids, in their order"
+    Dunning = Pool().get('account.invoice.dunning')
+    return [d.dispatch.id if d.dispatch else None
+        for d in Dunning.browse(ids)]
 
 
 def letter_files(database):

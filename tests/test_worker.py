@@ -70,15 +70,17 @@ class WorkerTestCase(unittest.TestCase):
         return ids
 
     def state(self, ids):
-        """The states of the reminders ids, if they have a letter, the sizes
-        of the letters' tasks and if they are finished"""
+        """The states of the reminders ids, if they have a letter (their
+        dispatch's), the sizes of the letters' tasks (in dispatches, one a
+        reminder here) and if they are finished"""
         def read():
             pool = Pool()
             Dunning = pool.get('account.invoice.dunning')
+            Dispatch = pool.get('account.invoice.dunning.dispatch')
             Queue = pool.get('ir.queue')
             dunnings = Dunning.browse(ids)
             tasks = [t for t in Queue.search([])
-                if t.data['model'] == Dunning.__name__
+                if t.data['model'] == Dispatch.__name__
                 and t.data['method'] == 'archive_letters']
             return ([d.state for d in dunnings],
                 [bool(d.letter_format) for d in dunnings],
@@ -124,18 +126,21 @@ class WorkerTestCase(unittest.TestCase):
             ids, batch_size)
         self.assertTrue(all(finished), output)
         self.assertEqual(letters, [True] * count)
-        # Each reminder was in one batch, and archiving again renders nothing
+        # Each dispatch was in one batch, and archiving again renders nothing
         self.assertEqual(batches, [1, 2, 2])
 
         def letter_ids():
+            "The letters of the reminders' dispatches, one a reminder"
             Dunning = Pool().get('account.invoice.dunning')
-            return [(d.letter_id, d.write_date) for d in Dunning.browse(ids)]
+            return [(d.dispatch.id, d.dispatch.letter_id,
+                    d.dispatch.write_date) for d in Dunning.browse(ids)]
         archived = run_in_transaction(letter_ids)
-        self.assertTrue(all(i for i, _ in archived))
+        self.assertTrue(all(i for _, i, _ in archived))
+        self.assertEqual(len({d for d, _, _ in archived}), count)
 
         def archive_again():
-            Dunning = Pool().get('account.invoice.dunning')
-            Dunning.archive_letters(ids)
+            Dispatch = Pool().get('account.invoice.dunning.dispatch')
+            Dispatch.archive_letters([d for d, _, _ in archived])
         run_in_transaction(archive_again)
         self.assertEqual(run_in_transaction(letter_ids), archived)
 
