@@ -44,6 +44,14 @@ def browse(Model, ids, size=BATCH_SIZE):
     return records
 
 
+def search_browse(Model, domain):
+    """Search the records of domain, browsed by batches: a search returns
+    its records in one list, whose every instance checks all its ids"""
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*Model.search(domain, order=[('id', 'ASC')], query=True))
+    return browse(Model, [i for i, in cursor])
+
+
 def id_slices(ids):
     "Lists of ids small enough for an IN clause"
     return (list(s) for s in grouped_slice(

@@ -21,7 +21,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
-from .common import BATCH_SIZE, browse, companies_to_run
+from .common import BATCH_SIZE, browse, companies_to_run, search_browse
 from .exceptions import DunningError
 from .penalty import no_penalties
 
@@ -71,7 +71,7 @@ class DunningGenerationMixin:
     def process_automatic(cls, companies):
         """Process the draft reminders of the levels processed automatically;
         those whose invoice was paid or blocked since stay in draft"""
-        dunnings = cls._search_by_batches([
+        dunnings = search_browse(cls, [
                 ('state', '=', 'draft'),
                 ('company', 'in', [int(c) for c in companies]),
                 ('level.automatic', '=', True),
@@ -85,14 +85,15 @@ class DunningGenerationMixin:
         "Daily task: generate the reminders and process the automatic ones"
         pool = Pool()
         Date = pool.get('ir.date')
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
         for company in companies_to_run():
             with Transaction().set_context(company=company.id):
                 today = Date.today()
                 cls.generate_dunnings(
                     date=today, companies=[company], strict=False)
                 cls.process_automatic([company])
-                cls.archive_missing_letters([company])
-        cls.remove_orphan_letters()
+                Dispatch.archive_missing_letters([company])
+        Dispatch.remove_orphan_letters()
 
     @classmethod
     def _run_companies(cls, companies):
@@ -195,7 +196,7 @@ class DunningGenerationMixin:
             if invoice_id in history.last_done:
                 level_id, last_date = history.last_done[invoice_id]
                 last_level = levels[level_id]
-            procedure = procedures[candidate.segment.procedure.id]
+            procedure = procedures[candidate.segment.id]
             level = procedure.next_level(last_level, date, invoice_figures,
                 sent=history.sent[invoice_id])
             if not level:
@@ -216,18 +217,21 @@ class DunningGenerationMixin:
     @classmethod
     def _run_levels(cls, candidates, history):
         """Return the levels {id: level} of the procedures of the candidates
-        and of the reminders sent, and the procedures {id: procedure}, read
-        once"""
+        and of the reminders sent, and the procedure of each segment
+        {segment id: procedure}, read once"""
         pool = Pool()
         Level = pool.get('account.invoice.dunning.level')
         Procedure = pool.get('account.invoice.dunning.procedure')
         levels = {l.id: l for l in Level.browse(
                 list({l for l, _ in history.last_done.values()}))}
-        procedures = {p.id: p for p in Procedure.browse(list(
-                    {c.segment.procedure.id for c in candidates.values()}))}
+        # A few segments for thousands of candidates: read each once
+        segments = {c.segment.id: c.segment for c in candidates.values()}
+        procedure_ids = {s.id: s.procedure.id for s in segments.values()}
+        procedures = {p.id: p for p in Procedure.browse(
+                list(set(procedure_ids.values())))}
         for procedure in procedures.values():
             levels.update((l.id, l) for l in procedure.levels)
-        return levels, procedures
+        return levels, {s: procedures[p] for s, p in procedure_ids.items()}
 
     @classmethod
     def _cancel_replaced(cls, company_ids, history, keep):

@@ -19,10 +19,10 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .common import CHANNELS, LETTER_CHANNELS, browse, set_changed
+from .common import CHANNELS, browse, set_changed
 from .exceptions import DunningError, DunningValidationError, DunningWarning
 from .generation import DunningGenerationMixin
-from .letter_archive import LetterArchiveMixin, LetterBinary
+from .reminder_dispatch import ReminderDispatchMixin
 
 # Reminders processed at once: each batch refreshes its amounts in a few
 # queries and stores its history, whatever the number of reminders
@@ -36,8 +36,8 @@ _DRAFT = {
     }
 
 
-class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
-        ModelView):
+class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
+        ModelSQL, ModelView):
     "A reminder sent for an invoice: one record per reminder, kept forever"
     __name__ = 'account.invoice.dunning'
     __string__ = 'Invoice Reminder'
@@ -122,22 +122,7 @@ class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
             ('done', "Done"),
             ('cancelled', "Cancelled"),
             ], "State", required=True, readonly=True, sort=False)
-    tracking_number = fields.Char(
-        "Tracking Number",
-        states={
-            'invisible': Eval('channel') != 'registered_letter',
-            'readonly': Eval('state') == 'cancelled',
-            },
-        help="The number of the registered letter with acknowledgement "
-        "of receipt.")
     note = fields.Text("Note")
-    letter = LetterBinary(
-        "Letter", filename='letter_filename', readonly=True,
-        file_id='letter_id')
-    letter_id = fields.Char("Letter ID", readonly=True)
-    letter_format = fields.Char("Letter Format", readonly=True)
-    letter_filename = fields.Function(
-        fields.Char("Letter File Name"), 'get_letter_filename')
     processed_by = fields.Many2One(
         'res.user', "Processed by", readonly=True)
     previous_dunnings = fields.Function(fields.Many2Many(
@@ -200,7 +185,6 @@ class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
     @classmethod
     def __register__(cls, module):
         super().__register__(module)
-        cls._migrate_letter_store()
         if backend.name == 'sqlite':
             # SQLite can not run EXCLUDE constraints with parameters:
             # enforce them with partial unique indexes.
@@ -247,15 +231,6 @@ class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
     def get_days_overdue(self, name):
         if self.date and self.due_date:
             return (self.date - self.due_date).days
-
-    def get_letter_filename(self, name):
-        if self.letter_format:
-            number = (self.invoice.number or str(self.invoice.id)
-                if self.invoice else '')
-            return '%s-%s-%s.%s' % (
-                number, self.level.rec_name if self.level else '',
-                self.date.isoformat() if self.date else '',
-                self.letter_format)
 
     @classmethod
     def get_previous_dunnings(cls, dunnings, name):
@@ -353,8 +328,8 @@ class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
     @classmethod
     def _processing_fields(cls):
         "The fields that only processing fills"
-        return ['letter', 'letter_id', 'letter_format', 'processed_by',
-            'level_name']
+        return ['dispatch', 'processed_by', 'level_name', 'letter',
+            'letter_format', 'tracking_number']
 
     @classmethod
     def validate_fields(cls, dunnings, field_names):
@@ -395,13 +370,22 @@ class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
     @classmethod
     @ModelView.button
     def process(cls, dunnings):
-        """Check the invoices are still due, refresh the amounts, render the
-        letters and archive them, by batches of the same transaction"""
+        """Check the invoices are still due, refresh the amounts, send the
+        reminders of a customer together (one letter) and archive the
+        letters, by batches of the same transaction"""
+        pool = Pool()
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
         # All at once: a lock asked later restarts the transaction
         cls.lock(dunnings)
-        for sub_ids in grouped_slice(
-                [d.id for d in dunnings], PROCESS_BATCH_SIZE):
-            cls._process(cls.browse(list(sub_ids)))
+        # The reminders sent together stay in the same batch
+        batch = []
+        for group in Dispatch.group(dunnings):
+            if batch and len(batch) + len(group) > PROCESS_BATCH_SIZE:
+                cls._process(cls.browse(batch))
+                batch = []
+            batch.extend(d.id for d in group)
+        if batch:
+            cls._process(cls.browse(batch))
 
     @classmethod
     def log(cls, records, event, target=None, user=None, **extra):
@@ -426,12 +410,10 @@ class Dunning(DunningGenerationMixin, LetterArchiveMixin, Workflow, ModelSQL,
         dunnings = [d for d in dunnings if d.state == 'draft']
         if not dunnings:
             return
-        cls._refresh_amounts(dunnings)
+        dunnings = cls._refresh_amounts(dunnings)
         # Most reminders are processed as generated: write only the changes
         cls.save([d for d in dunnings if d._values])
-        cls.write(dunnings, {'processed_by': Transaction().user or None})
-        cls._archive_or_queue_letters(
-            [d for d in dunnings if d.channel in LETTER_CHANNELS])
+        cls.send(dunnings)
 
     @classmethod
     def _refresh_amounts(cls, dunnings, strict=True):

@@ -1,9 +1,10 @@
 # This file is part of account_invoice_dunning.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-"Reminder letters: rendering, archived copies and the history of an invoice."
-import zipfile
+"Reminder letters: one letter a dispatch, listing the invoices it reminds."
+import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 from io import BytesIO
 from types import SimpleNamespace
 
@@ -14,12 +15,9 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.modules.company import CompanyReport
 from trytond.pool import Pool
-from trytond.report import Report
 from trytond.report.report import MIMETYPES, TranslateFactory
-from trytond.tools import slugify
-from trytond.transaction import Transaction, check_access
+from trytond.transaction import Transaction
 
-from .exceptions import DunningError
 from .interest import half_year_start
 
 # Languages that write the names of months in lower case
@@ -72,31 +70,44 @@ class Letter(CompanyReport):
         return context
 
     @classmethod
-    def render_letters(cls, dunnings):
-        """Return {dunning id: (format, content)}: one document a reminder
+    def render_letters(cls, dispatches):
+        """Return {dispatch id: (format, content)}: the letter of each
+        dispatch, listing all its reminders"""
+        pool = Pool()
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
+        letters = cls.render_dispatches(dispatches, check=lambda action, ids:
+            cls.check_access(action, Dispatch.__name__, ids))
+        return {d.id: l for d, l in zip(dispatches, letters)}
 
-        The reminders of a batch are read together, each template is parsed
-        once for the batch, and what the letters of a company share is
-        computed once."""
+    @classmethod
+    def render_dispatches(cls, dispatches, check=None):
+        """Return the letters [(format, content)] of dispatches (saved, or
+        not yet for a preview), in their order; check(action, ids) checks
+        the user may print them
+
+        The dispatches of a batch are read together, each template is
+        parsed once for the batch, and what the letters of a company share
+        is computed once."""
         pool = Pool()
         ActionReport = pool.get('ir.action.report')
-        Dunning = pool.get('account.invoice.dunning')
         groups = defaultdict(list)
-        for dunning in dunnings:
-            report = dunning.level.get_report()
-            language = dunning.party.lang.code if dunning.party.lang else None
-            groups[report.id, language].append(dunning.id)
-        result = {}
+        for i, dispatch in enumerate(dispatches):
+            report = dispatch.level.get_report()
+            language = (dispatch.party.lang.code if dispatch.party.lang
+                else None)
+            groups[report.id, language].append(i)
+        result = [None] * len(dispatches)
         # What the letters share (company, labels), computed once a batch
         shared = {}
-        for (report_id, language), ids in groups.items():
+        for (report_id, language), indexes in groups.items():
             action = ActionReport(report_id)
             with Transaction().set_context(language=language):
-                cls.check_access(action, Dunning.__name__, ids)
+                if check:
+                    check(action, [dispatches[i].id for i in indexes])
                 template, translate = cls._letter_template(action)
-                for record in Dunning.browse(ids):
-                    result[record.id] = cls._render_letter(
-                        action, template, translate, record, shared)
+                for i in indexes:
+                    result[i] = cls._render_letter(
+                        action, template, translate, dispatches[i], shared)
         return result
 
     @classmethod
@@ -195,48 +206,111 @@ class Letter(CompanyReport):
                 Dunning.fields_get(['channel'])['channel']['selection'])
 
     @classmethod
-    def get_letter(cls, dunning, shared=None):
-        "Return the data printed on the letter of dunning"
-        invoice = dunning.invoice
-        party = dunning.party
+    def get_letter(cls, dispatch, shared=None):
+        """Return the data printed on the letter of dispatch: the customer,
+        each invoice reminded and the totals"""
+        party = dispatch.party
         language = party.lang.code if party.lang else None
-        fmt = cls._formatter(language, dunning.currency, shared)
+        fmt = cls._formatter(language, dispatch.currency, shared)
         channels = cls._shared(shared, ('channels', language),
             lambda: cls._channel_labels(language))
-        levels = cls._level_names(dunning, language, shared)
-        company_values = cls._shared(shared, ('company', dunning.company.id),
-            lambda: cls._company_values(dunning.company))
-        customer_address, recipient = cls.get_recipient(dunning)
+        reminders = cls.reminders_of(dispatch)
+        levels = cls._level_names(reminders, language, shared)
+        company_values = cls._shared(shared, ('company', dispatch.company.id),
+            lambda: cls._company_values(dispatch.company))
+        customer_address, recipient = cls.get_recipient(dispatch)
+        invoices = [cls._invoice_values(d, fmt) for d in reminders]
         return SimpleNamespace(
             **vars(company_values),
-            dunning=dunning,
+            dispatch=dispatch,
             lang=language,
             customer_name=party.full_name or party.rec_name,
             customer_address=(
                 ([recipient] if recipient else [])
                 + _address_lines(customer_address)),
-            recipient_email=cls.get_recipient_email(dunning),
+            recipient_email=cls.get_recipient_email(dispatch),
             customer_code=party.code or '',
-            date=fmt.long_date(dunning.date),
-            level=dunning.level_name or levels[dunning.level.id],
-            channel=channels.get(dunning.channel, ''),
-            registered=dunning.channel == 'registered_letter',
-            tracking_number=dunning.tracking_number or '',
-            **cls._invoice_values(invoice, fmt),
-            due_date=fmt.date(dunning.due_date),
-            days_overdue=dunning.days_overdue or 0,
-            remaining_amount=fmt.money(dunning.remaining_amount),
-            amount=fmt.money(dunning.amount),
-            deadline=fmt.long_date(dunning.deadline),
-            previous=cls._previous(dunning, fmt, channels, levels),
-            penalties=cls.get_penalties(dunning, fmt.lang, fmt.money, shared),
-            interest_amount=fmt.money(dunning.interest_amount),
-            indemnity_amount=fmt.money(dunning.indemnity_amount),
-            fee_amount=fmt.money(dunning.fee_amount),
-            total_amount_claimed=fmt.money(dunning.total_amount),
-            has_penalties=bool(dunning.interest_amount
-                or dunning.indemnity_amount or dunning.fee_amount),
+            date=fmt.long_date(dispatch.date),
+            level=dispatch.level_name or levels[dispatch.level.id],
+            channel=channels.get(dispatch.channel, ''),
+            registered=dispatch.channel == 'registered_letter',
+            tracking_number=dispatch.tracking_number or '',
+            deadline=fmt.long_date(dispatch.deadline),
+            invoices=invoices,
+            single=len(invoices) == 1,
+            invoice_count=len(invoices),
+            invoice_numbers=', '.join(i.number for i in invoices if i.number),
+            invoices_label=cls._invoices_label(invoices),
+            payment_reference=cls._payment_reference(party, invoices),
+            previous=cls._previous(reminders, fmt, channels, levels),
+            penalties=cls.get_penalties(
+                dispatch, reminders, fmt.lang, fmt.money, shared),
+            **cls._totals(reminders, fmt),
+            # For the templates that print one invoice (before the letters
+            # listed them all): the first one
+            **cls._first_invoice_values(invoices, reminders, fmt),
             )
+
+    @classmethod
+    def reminders_of(cls, dispatch):
+        "The reminders of the letter of dispatch, in the order printed"
+        return sorted(dispatch.reminders, key=lambda d: (
+                d.invoice.invoice_date or dt.date.min,
+                d.invoice.number or '', d.invoice.id or 0))
+
+    @classmethod
+    def _totals(cls, reminders, fmt):
+        "The amounts of the letter: the sums of its reminders"
+        def total(name):
+            return sum((getattr(d, name) or 0 for d in reminders),
+                Decimal(0))
+        penalties = [total(n) for n in [
+                'interest_amount', 'indemnity_amount', 'fee_amount']]
+        amount = total('amount')
+        return {
+            'amount': fmt.money(amount),
+            'remaining_amount': fmt.money(total('remaining_amount')),
+            'interest_amount': fmt.money(penalties[0]),
+            'indemnity_amount': fmt.money(penalties[1]),
+            'fee_amount': fmt.money(penalties[2]),
+            'penalties_amount': fmt.money(sum(penalties)),
+            'total_amount_claimed': fmt.money(amount + sum(penalties)),
+            'has_penalties': any(penalties),
+            }
+
+    @classmethod
+    def _first_invoice_values(cls, invoices, reminders, fmt):
+        first = invoices[0] if invoices else SimpleNamespace(
+            number='', reference='', date='', description='',
+            total_amount='')
+        due_dates = [d.due_date for d in reminders if d.due_date]
+        return {
+            'invoice_number': first.number,
+            'invoice_reference': first.reference,
+            'invoice_date': first.date,
+            'invoice_description': first.description,
+            'total_amount': first.total_amount,
+            'due_date': fmt.date(min(due_dates) if due_dates else None),
+            'days_overdue': max(
+                (d.days_overdue or 0 for d in reminders), default=0),
+            }
+
+    @classmethod
+    def _invoices_label(cls, invoices):
+        "\"invoice F-1\" or \"3 invoices\", in the language of the context"
+        if len(invoices) == 1:
+            return gettext('account_invoice_dunning.msg_letter_invoice_one',
+                number=invoices[0].number)
+        return gettext('account_invoice_dunning.msg_letter_invoice_many',
+            count=len(invoices))
+
+    @classmethod
+    def _payment_reference(cls, party, invoices):
+        """The reference to quote with the payment: the number of the
+        invoice, else the customer's code, else the numbers"""
+        if len(invoices) == 1:
+            return invoices[0].number
+        return party.code or ', '.join(i.number for i in invoices)
 
     @classmethod
     def _formatter(cls, language, currency, shared):
@@ -267,106 +341,137 @@ class Letter(CompanyReport):
             lang=lang, date=date, long_date=long_date, money=money)
 
     @classmethod
-    def _level_names(cls, dunning, language, shared):
-        """{level id: name in language} of the levels of dunning and of the
-        reminders before it, read once a batch"""
+    def _level_names(cls, reminders, language, shared):
+        """{level id: name in language} of the levels of the reminders and
+        of those before them, read once a batch"""
         pool = Pool()
         Level = pool.get('account.invoice.dunning.level')
         levels = cls._shared(shared, ('levels', language), dict)
-        missing = {l.id for l in [d.level for d in dunning.previous_dunnings]
-            + [dunning.level]} - set(levels)
+        missing = {d.level.id for r in reminders
+            for d in list(r.previous_dunnings) + [r]} - set(levels)
         if missing:
             levels.update(Level.names(missing, language))
         return levels
 
     @classmethod
-    def _previous(cls, dunning, fmt, channels, levels):
-        "The reminders sent before dunning, as the letter recalls them"
-        return [SimpleNamespace(
-                date=fmt.date(d.date),
-                # As printed on that letter, even if renamed since
-                level=d.level_name or levels[d.level.id],
-                channel=channels.get(d.channel, ''),
-                tracking_number=d.tracking_number or '',
-                amount=fmt.money(d.amount),
-                deadline=fmt.date(d.deadline))
-            for d in dunning.previous_dunnings]
+    def _previous(cls, reminders, fmt, channels, levels):
+        """The reminders sent before those of the letter, as the letter
+        recalls them: one line a letter sent, with the invoices it
+        reminded among those of this letter"""
+        sent = {}
+        numbers = defaultdict(list)
+        for reminder in reminders:
+            for previous in reminder.previous_dunnings:
+                key = (previous.dispatch.id if previous.dispatch
+                    else -previous.id)
+                sent.setdefault(key, []).append(previous)
+                numbers[key].append(reminder.invoice.number or '')
+        lines = []
+        for key, dunnings in sent.items():
+            first = dunnings[0]
+            lines.append((first.date, key, SimpleNamespace(
+                        date=fmt.date(first.date),
+                        # As printed on that letter, even if renamed since
+                        level=first.level_name or levels[first.level.id],
+                        channel=channels.get(first.channel, ''),
+                        tracking_number=first.tracking_number or '',
+                        amount=fmt.money(sum(
+                                (d.amount for d in dunnings), Decimal(0))),
+                        deadline=fmt.date(first.deadline),
+                        invoices=', '.join(n for n in numbers[key] if n))))
+        return [l for _, _, l in sorted(lines, key=lambda l: l[:2])]
 
     @classmethod
-    def _invoice_values(cls, invoice, fmt):
-        "What the letter prints of the invoice"
+    def _invoice_values(cls, dunning, fmt):
+        "What the letter prints of the invoice of dunning"
+        invoice = dunning.invoice
         lines = [l for l in invoice.lines if l.type == 'line']
         description = invoice.description or ', '.join(
             filter(None, (l.description or (l.product.rec_name
                         if getattr(l, 'product', None) else '')
                     for l in lines[:3])))
-        return {
-            'invoice_number': invoice.number or '',
-            'invoice_reference': invoice.reference or '',
-            'invoice_date': fmt.date(invoice.invoice_date),
-            'invoice_description': description,
-            'total_amount': fmt.money(invoice.total_amount),
-            'payment_reference': invoice.number or '',
-            }
+        penalties = sum((v or 0 for v in [dunning.interest_amount,
+                    dunning.indemnity_amount, dunning.fee_amount]),
+            Decimal(0))
+        return SimpleNamespace(
+            number=invoice.number or '',
+            reference=invoice.reference or '',
+            date=fmt.date(invoice.invoice_date),
+            description=description,
+            total_amount=fmt.money(invoice.total_amount),
+            due_date=fmt.date(dunning.due_date),
+            days_overdue=dunning.days_overdue or 0,
+            remaining_amount=fmt.money(dunning.remaining_amount),
+            amount=fmt.money(dunning.amount),
+            penalties=fmt.money(penalties) if penalties else '',
+            total_claimed=fmt.money((dunning.amount or 0) + penalties))
 
     @classmethod
-    def get_penalties(cls, dunning, lang, money, shared=None):
-        """The penalties of the reminder as printable lines: name, legal
-        basis, annual rate (for interest) and amount"""
+    def get_penalties(cls, dispatch, reminders, lang, money, shared=None):
+        """The penalties of the reminders of the letter as printable lines:
+        name, legal basis, annual rate (for interest) and their total"""
         pool = Pool()
         Party = pool.get('party.party')
         Penalty = pool.get('account.invoice.dunning.penalty')
-        party = dunning.party
-        segment = party.get_dunning_segment(dunning.company)
+        party = dispatch.party
+        segment = party.get_dunning_segment(dispatch.company)
         customer_type = Party.customer_type_of(party)
-        amounts = {
-            'interest': dunning.interest_amount,
-            'fixed': dunning.indemnity_amount,
-            'percentage': dunning.fee_amount,
-            }
+        amounts = defaultdict(Decimal)
+        for reminder in reminders:
+            amounts['interest'] += reminder.interest_amount or 0
+            amounts['fixed'] += reminder.indemnity_amount or 0
+            amounts['percentage'] += reminder.fee_amount or 0
+        procedure = dispatch.level.procedure
         lines, seen = [], set()
         with Transaction().set_context(language=lang.code):
-            rules = cls._shared(shared, ('rules', dunning.procedure.id,
+            rules = cls._shared(shared, ('rules', procedure.id,
                     segment.id if segment else None, lang.code),
-                lambda: Penalty.browse(
-                    Penalty.rules_of(dunning.procedure, segment)))
+                lambda: Penalty.browse(Penalty.rules_of(procedure, segment)))
             for rule in rules:
                 amount = amounts.get(rule.kind)
                 if (not amount or rule.kind in seen
-                        or not rule.applies_to(customer_type, dunning.level)):
+                        or not rule.applies_to(customer_type, dispatch.level)):
                     continue
                 seen.add(rule.kind)
-                rate = ''
-                if rule.kind == 'interest':
-                    try:
-                        rate = '%s %%' % lang.format('%.2f', rule.annual_rate(
-                                half_year_start(dunning.date)) * 100)
-                    except UserError:
-                        rate = ''
                 lines.append(SimpleNamespace(
                         kind=rule.kind,
                         name=rule.name,
                         legal_basis=rule.legal_basis or '',
-                        rate=rate,
+                        rate=cls._interest_rate(rule, dispatch.date, lang),
                         amount=money(amount)))
         return lines
 
     @classmethod
-    def get_recipient(cls, dunning):
+    def _interest_rate(cls, rule, date, lang):
+        "The annual rate of an interest rule printed on the letter"
+        if rule.kind != 'interest':
+            return ''
+        try:
+            return '%s %%' % lang.format('%.2f', rule.annual_rate(
+                    half_year_start(date)) * 100)
+        except UserError:
+            return ''
+
+    @classmethod
+    def get_recipient(cls, dispatch):
         """Return the address the letter goes to and the name of its
         department: the party's address flagged for dunning (e.g. the
-        accounts payable department), else the invoice address"""
-        addresses = [a for a in dunning.party.addresses
+        accounts payable department), else the invoice address of its
+        first invoice"""
+        addresses = [a for a in dispatch.party.addresses
             if getattr(a, 'dunning', False) and a.active]
         if addresses:
             address = addresses[0]
             return address, address.party_name or ''
-        return dunning.invoice.invoice_address, ''
+        reminders = cls.reminders_of(dispatch)
+        if reminders:
+            return reminders[0].invoice.invoice_address, ''
+        return dispatch.party.address_get(type='invoice'), ''
 
     @classmethod
-    def get_recipient_email(cls, dunning):
+    def get_recipient_email(cls, dispatch):
         "The email the reminders go to: flagged for dunning, else invoice"
-        mechanisms = [m for m in dunning.party.contact_mechanisms
+        mechanisms = [m for m in dispatch.party.contact_mechanisms
             if m.type == 'email' and m.active]
         for usage in ['dunning', 'invoice']:
             for mechanism in mechanisms:
@@ -394,118 +499,3 @@ class Letter(CompanyReport):
                     number=number.number,
                     iban=bool(iban)))
         return result
-
-
-def _check_report_access(report, model, ids, data):
-    """Check that the user may print the records ids of model with report,
-    as Report.execute does: the groups of the report, the read access to
-    model and its record rules (e.g. the companies of the user)"""
-    pool = Pool()
-    ActionReport = pool.get('ir.action.report')
-    action = None
-    if data.get('action_id') is not None:
-        action = ActionReport(data['action_id'])
-        if action.report_name != report.__name__:
-            action = None
-    if action is None:
-        action, = ActionReport.search([
-                ('report_name', '=', report.__name__),
-                ], limit=1)
-    report.check_access(action, model, ids)
-
-
-def _letters_result(dunnings, name):
-    "Return the archived letters of dunnings as a report result"
-    if len(dunnings) == 1:
-        dunning, = dunnings
-        return (dunning.letter_format, dunning.letter, False,
-            '%s-%s' % (name, dunning.letter_filename.rsplit('.', 1)[0]))
-    content = BytesIO()
-    with zipfile.ZipFile(content, 'w') as content_zip:
-        for i, dunning in enumerate(dunnings, 1):
-            content_zip.writestr(
-                '%03d-%s' % (i, slugify(dunning.letter_filename)
-                    .replace('-%s' % dunning.letter_format,
-                        '.%s' % dunning.letter_format)),
-                dunning.letter)
-    return ('zip', content.getvalue(), False, name)
-
-
-class ArchivedLetter(Report):
-    """The letter of reminders: the archived copy once processed, a preview
-    rendered with the level's template while in draft"""
-    __name__ = 'account.invoice.dunning.letter.archived'
-
-    @classmethod
-    def execute(cls, ids, data):
-        pool = Pool()
-        Dunning = pool.get('account.invoice.dunning')
-        Letter = pool.get('account.invoice.dunning.letter', type='report')
-        ids = list(map(int, ids))
-        _check_report_access(cls, Dunning.__name__, ids, data)
-        dunnings = Dunning.browse(ids)
-        name = gettext('account_invoice_dunning.msg_letter_name')
-        drafts = [d for d in dunnings if d.state == 'draft']
-        if len(dunnings) == 1 and drafts:
-            dunning, = drafts
-            report = dunning.level.get_report()
-            language = dunning.party.lang.code if dunning.party.lang else None
-            with Transaction().set_context(language=language):
-                return Letter.execute([dunning.id], {
-                        'model': Dunning.__name__,
-                        'id': dunning.id,
-                        'ids': [dunning.id],
-                        'action_id': report.id,
-                        })
-        archived = [d for d in dunnings if d.letter]
-        if not archived:
-            raise DunningError(gettext(
-                    'account_invoice_dunning.msg_letter_none'))
-        return _letters_result(archived, name)
-
-
-class InvoiceLetter(Report):
-    "The archived letter of the latest processed reminder of invoices"
-    __name__ = 'account.invoice.dunning.invoice_letter'
-
-    @classmethod
-    def execute(cls, ids, data):
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        Dunning = pool.get('account.invoice.dunning')
-        ModelAccess = pool.get('ir.model.access')
-        name = gettext('account_invoice_dunning.msg_letter_name')
-        ids = list(map(int, ids))
-        _check_report_access(cls, Invoice.__name__, ids, data)
-        letters = []
-        for invoice in Invoice.browse(ids):
-            archived = [d for d in invoice.dunnings
-                if d.state == 'done' and d.letter]
-            if archived:
-                letters.append(archived[-1])
-        if Transaction().user:
-            # What is printed is a reminder: the user must be allowed to
-            # read it too
-            with check_access():
-                ModelAccess.check(Dunning.__name__, 'read')
-                Dunning.read([l.id for l in letters], ['id'])
-        if not letters:
-            raise DunningError(gettext(
-                    'account_invoice_dunning.msg_invoice_letter_none'))
-        return _letters_result(letters, name)
-
-
-class InvoiceDunningHistory(CompanyReport):
-    "The reminders of invoices, as proof of the steps taken"
-    __name__ = 'account.invoice.dunning.history'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        Letter = pool.get('account.invoice.dunning.letter', type='report')
-        context = super().get_context(records, header, data)
-        context['today'] = Date.today()
-        context['channels'] = Letter._channel_labels(
-            Transaction().language)
-        return context

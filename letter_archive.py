@@ -19,7 +19,8 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .common import BATCH_SIZE, LETTER_CHANNELS, browse, companies_to_run
+from .common import (
+    BATCH_SIZE, LETTER_CHANNELS, browse, companies_to_run, search_browse)
 
 # The time given to a trytond-worker to start a task it took before the
 # letters of its reminders are archived again (a running task is known by
@@ -35,15 +36,20 @@ ORPHAN_LETTER_AGE = dt.timedelta(days=1)
 logger = logging.getLogger(__name__)
 
 
+def letter_prefix():
+    "The folder of the letters in the file store of the database"
+    database = Transaction().database
+    if database:
+        return os.path.join(database.name, LETTER_FOLDER)
+
+
 class LetterBinary(fields.Binary):
     """A binary field whose files are stored in LETTER_FOLDER of the folder
     of the database in the file store"""
 
     @property
     def store_prefix(self):
-        database = Transaction().database
-        if database:
-            return os.path.join(database.name, LETTER_FOLDER)
+        return letter_prefix()
 
     @store_prefix.setter
     def store_prefix(self, value):
@@ -69,26 +75,26 @@ class LetterArchiveMixin:
             cls._archive_letters(dunnings)
 
     @classmethod
-    def archive_letters(cls, dunnings):
-        "Archive the letters of processed reminders (run by the queue)"
-        dunnings = [d for d in cls.browse(dunnings) if d.state == 'done']
-        cls.lock(dunnings)
-        cls._archive_letters(dunnings)
+    def archive_letters(cls, records):
+        "Archive the letters of records (run by the queue)"
+        records = cls.browse(records)
+        cls.lock(records)
+        cls._archive_letters(records)
 
     @classmethod
-    def _archive_letters(cls, dunnings):
-        """Render and archive the letters of reminders that have none yet: a
+    def _archive_letters(cls, records):
+        """Render and archive the letters of records that have none yet: a
         letter once archived is never rendered again"""
         pool = Pool()
         Letter = pool.get('account.invoice.dunning.letter', type='report')
-        dunnings = [d for d in dunnings
-            if not d.letter_format and d.channel in LETTER_CHANNELS]
-        for sub_dunnings in grouped_slice(dunnings, BATCH_SIZE):
-            sub_dunnings = list(sub_dunnings)
-            letters = Letter.render_letters(sub_dunnings)
-            for dunning in sub_dunnings:
-                dunning.letter_format, dunning.letter = letters[dunning.id]
-            cls.save(sub_dunnings)
+        records = [r for r in records
+            if not r.letter_format and r.channel in LETTER_CHANNELS]
+        for sub_records in grouped_slice(records, BATCH_SIZE):
+            sub_records = list(sub_records)
+            letters = Letter.render_letters(sub_records)
+            for record in sub_records:
+                record.letter_format, record.letter = letters[record.id]
+            cls.save(sub_records)
 
     @classmethod
     def letter_cron(cls):
@@ -97,16 +103,6 @@ class LetterArchiveMixin:
         for company in companies_to_run():
             with Transaction().set_context(company=company.id):
                 cls.archive_missing_letters([company])
-
-    @classmethod
-    def _search_by_batches(cls, domain):
-        """Search the records of domain, browsed by batches: a search
-        returns its records in one list, whose every instance checks all
-        its ids"""
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*cls.search(domain, order=[('id', 'ASC')],
-                query=True))
-        return browse(cls, [i for i, in cursor])
 
     @classmethod
     def archive_missing_letters(cls, companies, delay=LETTER_GRACE):
@@ -120,12 +116,17 @@ class LetterArchiveMixin:
         others are locked here so that no letter is rendered twice."""
         transaction = Transaction()
         now = dt.datetime.now()
-        dunnings = cls._search_by_batches([
+        dunnings = search_browse(cls, [
                 ('company', 'in', [int(c) for c in companies]),
-                ('state', '=', 'done'),
                 ('channel', 'in', list(LETTER_CHANNELS)),
                 ('letter_format', '=', None),
-                ('write_date', '<', now - delay),
+                ['OR',
+                    ('write_date', '<', now - delay),
+                    [
+                        ('write_date', '=', None),
+                        ('create_date', '<', now - delay),
+                        ],
+                    ],
                 ])
         if not dunnings:
             return []
@@ -179,50 +180,6 @@ class LetterArchiveMixin:
         return ids
 
     @classmethod
-    def _migrate_letter_store(cls):
-        """Move the letters archived in the database's folder of the file
-        store, before they had a folder of their own, to LETTER_FOLDER;
-        the old files are left to the removal queue of the file store"""
-        pool = Pool()
-        FileQueue = pool.get('ir.filestore.queue')
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        table = cls.__table__()
-        queue = FileQueue.__table__()
-        prefix = cls._fields['letter'].store_prefix
-        old_prefix = transaction.database.name
-        cursor.execute(*table.select(table.id, table.letter_id,
-                where=(table.letter_id != Null) & (table.letter_id != ''),
-                order_by=[table.id.asc]))
-        moved = []
-        for id_, file_id in cursor.fetchall():
-            try:
-                filestore.size(file_id, prefix=prefix)
-                continue
-            except OSError:
-                pass
-            try:
-                data = filestore.get(file_id, prefix=old_prefix)
-            except OSError:
-                logger.warning("letter %s of %s %d is missing from the "
-                    "file store", file_id, cls.__name__, id_)
-                continue
-            moved.append((id_, filestore.set(data, prefix=prefix), file_id))
-        for id_, new_id, _ in moved:
-            cursor.execute(*table.update([table.letter_id], [new_id],
-                    where=table.id == id_))
-        columns = [queue.create_date, queue.create_uid, queue.file_id,
-            queue.model, queue.prefix, queue.field]
-        for sub_moved in grouped_slice(moved):
-            cursor.execute(*queue.insert(columns, [
-                        [CurrentTimestamp(), transaction.user, old_id,
-                            cls.__name__, old_prefix, 'letter']
-                        for _, _, old_id in sub_moved]))
-        if moved:
-            logger.info("%d letters of %s moved to the folder %s of the file "
-                "store", len(moved), cls.__name__, prefix)
-
-    @classmethod
     def remove_orphan_letters(cls, age=ORPHAN_LETTER_AGE):
         """Remove the files of the letters' folder of the file store older
         than age that no reminder refers to: written by a run that never
@@ -266,3 +223,45 @@ class LetterArchiveMixin:
                 cls.__name__)
             filestore.delete_many(orphans, prefix=prefix)
         return orphans
+
+
+def migrate_letter_store(table, model_name, old_prefix, prefix):
+    """Move the letters archived at old_prefix of the file store (the
+    database's folder, before the letters had a folder of their own) to
+    prefix, for the rows of table (letter_id column) of model_name; the old
+    files are left to the removal queue of the file store"""
+    pool = Pool()
+    FileQueue = pool.get('ir.filestore.queue')
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    queue = FileQueue.__table__()
+    cursor.execute(*table.select(table.id, table.letter_id,
+            where=(table.letter_id != Null) & (table.letter_id != ''),
+            order_by=[table.id.asc]))
+    moved = []
+    for id_, file_id in cursor.fetchall():
+        try:
+            filestore.size(file_id, prefix=prefix)
+            continue
+        except OSError:
+            pass
+        try:
+            data = filestore.get(file_id, prefix=old_prefix)
+        except OSError:
+            logger.warning("letter %s of %s %d is missing from the "
+                "file store", file_id, model_name, id_)
+            continue
+        moved.append((id_, filestore.set(data, prefix=prefix), file_id))
+    for id_, new_id, _ in moved:
+        cursor.execute(*table.update([table.letter_id], [new_id],
+                where=table.id == id_))
+    columns = [queue.create_date, queue.create_uid, queue.file_id,
+        queue.model, queue.prefix, queue.field]
+    for sub_moved in grouped_slice(moved):
+        cursor.execute(*queue.insert(columns, [
+                    [CurrentTimestamp(), transaction.user, old_id,
+                        model_name, old_prefix, 'letter']
+                    for _, _, old_id in sub_moved]))
+    if moved:
+        logger.info("%d letters of %s moved to the folder %s of the file "
+            "store", len(moved), model_name, prefix)

@@ -10,6 +10,7 @@ from trytond.model import ModelSQL, ModelView, fields, sequence_ordered
 from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
+from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
@@ -97,10 +98,23 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
     report = fields.Many2One(
         'ir.action.report', "Letter Template",
         domain=[
-            ('model', '=', 'account.invoice.dunning'),
+            ('model', '=', 'account.invoice.dunning.dispatch'),
             ('report_name', '=', 'account.invoice.dunning.letter'),
             ],
         help="Leave empty to use the standard template for the level.")
+    email_template = fields.Many2One(
+        'ir.email.template', "Email Template",
+        domain=[
+            ('model.name', '=', 'account.invoice.dunning.dispatch'),
+            ],
+        states={
+            'invisible': Eval('channel') != 'email',
+            },
+        help="The subject and text of the emails of the level; leave empty "
+        "to use the standard one.")
+    attach_invoice = fields.Boolean(
+        "Attach the Invoices",
+        help="Attach a copy of each invoice to the emails of the level.")
     formal_notice = fields.Boolean(
         "Formal Notice",
         help="The reminder is a formal notice: for consumers, legal "
@@ -140,6 +154,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def default_automatic(cls):
         return False
+
+    @classmethod
+    def default_attach_invoice(cls):
+        return True
 
     @classmethod
     def default_formal_notice(cls):
@@ -293,6 +311,17 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         position = overdue_levels.index(self) if self in overdue_levels else 0
         return ['first_reminder', 'second_reminder', 'third_reminder'][
             min(position, 2)]
+
+    def get_email_template(self):
+        "Return the ir.email.template of the emails of the level"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        EmailTemplate = pool.get('ir.email.template')
+        if self.email_template:
+            return self.email_template
+        return EmailTemplate(ModelData.get_id(
+                'account_invoice_dunning',
+                'email_template_%s' % self.standard_report_key()))
 
     def get_report(self):
         "Return the ir.action.report that renders the letters of the level"

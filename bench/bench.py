@@ -11,7 +11,8 @@ transaction:
 
   generate  first generation of the reminders on a date D
   process   processing of all the drafts (ours without rendering the letters)
-  letters   processing + letter rendering of M reminders (letters/s)
+  letters   processing + letters of all the reminders of M customers
+            (reminders/s: one letter per customer)
   escalate  generation at D+30 after the processing at D
 
 Usage:
@@ -82,7 +83,8 @@ def add_run_arguments(parser):
     parser.add_argument('--json', help="result file (default: "
         "bench/results/bench-BACKEND-N.json)")
     parser.add_argument('--letters', '-m', type=int, default=300,
-        help="letters to render in step (c) (default: %(default)s)")
+        help="customers whose reminders are processed and sent in step "
+        "(c), one letter each (default: %(default)s)")
     parser.add_argument('--skip-core', action='store_true',
         help="time our module only (core is slow at 100,000 invoices)")
     parser.add_argument('--sqlite-exclude-workaround', action='store_true',

@@ -108,6 +108,9 @@ def letters_entry(step, results, median):
         entry['letter_bytes'] = last.get('letter_bytes')
     entry['letters_per_second'] = round(
         last.get('letters', 0) / median, 1) if median else None
+    # What the customers receive: their reminders, in one letter each
+    entry['reminders_per_second'] = round(
+        last.get('reminders', 0) / median, 1) if median else None
     return entry
 
 
@@ -174,14 +177,20 @@ def print_letters(summary):
                     entry['letters'], entry['reminders']))
     if 'letters' in summary:
         row = summary['letters']
+        rates = {}
         for module in ['ours', 'core']:
             if module in row and 'error' not in row[module]:
                 entry = row[module]
-                print("letters/s %-4s: %6.1f  (%d letters for %d reminders, "
-                    "%s; rendering alone %.2f s)" % (module,
-                        entry['letters_per_second'], entry['letters'],
-                        entry['reminders'], entry['letter_format'],
+                rates[module] = entry.get('reminders_per_second')
+                print("reminders/s %-4s: %6.1f  (%d reminders in %d "
+                    "documents rendered, %d letters/s, %s; rendering alone "
+                    "%.2f s)" % (module, entry.get('reminders_per_second')
+                        or 0, entry['reminders'], entry['letters'],
+                        entry['letters_per_second'], entry['letter_format'],
                         entry['render_seconds']))
+        if rates.get('ours') and rates.get('core'):
+            print("reminders/s ours/core: %.2f" % (
+                    rates['ours'] / rates['core']))
 
 
 def print_ours_only(summary):

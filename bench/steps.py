@@ -23,17 +23,17 @@ def core_level_name(level):
     return '%s days' % level.overdue.days
 
 
-def pick_distinct_parties(dunnings, count):
-    "The first count dunnings of distinct parties (one letter each)"
-    seen, result = set(), []
+def pick_parties_drafts(dunnings, count):
+    """The dunnings of the first count parties: all the reminders of these
+    customers, as a run sends them (one letter per customer)"""
+    parties = []
     for dunning in dunnings:
-        if dunning.party.id in seen:
-            continue
-        seen.add(dunning.party.id)
-        result.append(dunning)
-        if len(result) >= count:
-            break
-    return result
+        if dunning.party.id not in parties:
+            if len(parties) >= count:
+                continue
+            parties.append(dunning.party.id)
+    parties = set(parties)
+    return [d for d in dunnings if d.party.id in parties]
 
 
 class Step:
@@ -71,13 +71,13 @@ def browse_slices(Model, ids):
     return records
 
 
-def select_drafts(Dunning, letters):
-    "Ids of the first drafts of distinct customers"
+def select_drafts(Dunning, customers):
+    "Ids of all the drafts of the first customers"
     def prepare():
         drafts = Dunning.search([('state', '=', 'draft')],
             order=[('id', 'ASC')])
-        return {'ids': [d.id for d in pick_distinct_parties(
-                    drafts, letters)]}
+        return {'ids': [d.id for d in pick_parties_drafts(
+                    drafts, customers)]}
     return prepare
 
 
@@ -122,7 +122,15 @@ def ours_process(pool):
     Dunning = pool.get('account.invoice.dunning')
     # Without the letters, measured by 'letters': skip their archiving
     # (rendering + save) or, in older versions, stub their rendering
-    if hasattr(Dunning, '_archive_letters'):
+    try:
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
+    except KeyError:
+        # Before the dispatches (one letter per reminder)
+        Dispatch = None
+    if Dispatch is not None:
+        Dispatch._archive_letters = classmethod(lambda cls, records: None)
+        skipped = 'Dispatch._archive_letters stubbed'
+    elif hasattr(Dunning, '_archive_letters'):
         Dunning._archive_letters = classmethod(lambda cls, dunnings: None)
         skipped = 'Dunning._archive_letters stubbed'
     else:
@@ -321,8 +329,11 @@ def workers_step(pool, workers, letters):
 
     def post(result):
         dunnings = Dunning.browse(result['ids'])
+        # One letter a dispatch (or a reminder, before the dispatches)
+        letters = {getattr(d, 'dispatch', None) or d for d in dunnings
+            if d.letter_format}
         return {'reminders': len(dunnings),
-            'letters': sum(1 for d in dunnings if d.letter_format),
+            'letters': len(letters),
             'workers': workers, 'pending': result.get('pending')}
     return Step(run, prepare=select_drafts(Dunning, letters), post=post,
         after_commit=wait)

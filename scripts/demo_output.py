@@ -12,10 +12,13 @@ def write_letters(output, rows, pdf=True):
     letters = os.path.join(output, 'letters')
     shutil.rmtree(letters, ignore_errors=True)
     os.makedirs(letters)
+    written = set()
     for position, (_, level, _, party, _, _, _, _, fmt, letter) in enumerate(
             rows, 1):
-        if not letter:
+        # The reminders of a customer sent together share their letter
+        if not letter or letter in written:
             continue
+        written.add(letter)
         filename = '%02d-%s-%s.%s' % (position, level.replace(' ', '_'),
             party.replace(' ', '_').replace('&', 'et'), fmt)
         with open(os.path.join(letters, filename), 'wb') as fp:

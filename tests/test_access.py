@@ -92,14 +92,17 @@ class AccessTestCase(unittest.TestCase):
         (company_a, _), invoices, dunnings = two_companies()
         user = create_user('a', company_a, ['account', 'dunning'])
         letter_data = {
-            'model': 'account.invoice.dunning',
+            'model': 'account.invoice.dunning.dispatch',
             'action_id': dunnings[0].level.get_report().id,
             }
+        dispatches = [d.dispatch for d in dunnings]
         reports = [
             ('archived letter', ArchivedLetter, dunnings, {}),
+            ('dispatch letter', ArchivedLetter, dispatches, {
+                    'model': 'account.invoice.dunning.dispatch'}),
             ('invoice letter', InvoiceLetter, invoices, {}),
             ('history', History, invoices, {}),
-            ('letter', Letter, dunnings, letter_data),
+            ('letter', Letter, dispatches, letter_data),
             ]
         for name, Report, (record_a, record_b), data in reports:
             with self.subTest(report=name), as_user(user):

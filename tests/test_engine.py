@@ -82,10 +82,11 @@ def _set_up_accounting(company, date):
 
 
 def create_invoices(count, date=dt.date(2026, 1, 5), amount=100,
-        company_currency=None, currency=None):
+        company_currency=None, currency=None, parties=None):
     """Create a company (in euros by default) with count posted customer
     invoices of amount dated date (in the company currency by default), due
-    30 days later, dunned with the default procedure"""
+    30 days later, dunned with the default procedure; an invoice a customer,
+    or the invoices shared in turn by parties customers"""
     pool = Pool()
     Invoice = pool.get('account.invoice')
     Party = pool.get('party.party')
@@ -97,7 +98,8 @@ def create_invoices(count, date=dt.date(2026, 1, 5), amount=100,
         parties = Party.create([{
                     'name': "Customer %s" % i,
                     'addresses': [('create', [{}])]}
-                for i in range(count)])
+                for i in range(parties or count)])
+        parties = [parties[i % len(parties)] for i in range(count)]
         invoices = Invoice.create([{
                     'type': 'out',
                     'company': company.id,
@@ -183,25 +185,26 @@ class EngineTestCase(unittest.TestCase):
         "A letter whose task was lost is archived by the daily task"
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
         company, _ = create_invoices(1)
         with set_company(company):
             dunning, = Dunning.generate_dunnings(date=dt.date(2026, 2, 11))
             # The task of the queue that renders the letter is lost
-            with unittest.mock.patch.object(Dunning, '_archive_letters',
-                    classmethod(lambda cls, dunnings: None)):
+            with unittest.mock.patch.object(Dispatch, '_archive_letters',
+                    classmethod(lambda cls, dispatches: None)):
                 Dunning.process([dunning])
             dunning = Dunning(dunning.id)
             self.assertEqual((dunning.state, dunning.letter_format),
                 ('done', None))
             # Processed a moment ago: the queue may still be at work
-            Dunning.archive_missing_letters([company])
+            Dispatch.archive_missing_letters([company])
             self.assertIsNone(Dunning(dunning.id).letter_format)
 
-            table = Dunning.__table__()
+            table = Dispatch.__table__()
             cursor = Transaction().connection.cursor()
-            cursor.execute(*table.update([table.write_date],
+            cursor.execute(*table.update([table.create_date],
                     [dt.datetime.now() - dt.timedelta(hours=2)],
-                    where=table.id == dunning.id))
+                    where=table.id == dunning.dispatch.id))
             Dunning.dunning_cron()
             dunning = Dunning(dunning.id)
             self.assertEqual(dunning.letter_format, 'odt')

@@ -28,9 +28,9 @@ import unittest
 
 from trytond.modules.account_invoice_dunning.tests import process
 
-# The revision whose databases must upgrade: main before the restructuring
-# of the module (issue 12)
-BASELINE = 'bcc21f7e3e0a7a0b447c7285d3dc9a13e791bf4d'
+# The revision whose databases must upgrade: main before the dispatches
+# (issue 13: one letter per customer)
+BASELINE = 'd2e5e7e4f66ba21d074108f2bdb9dc335a738392'
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'tests', 'upgrade_script.py')

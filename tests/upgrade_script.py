@@ -354,6 +354,8 @@ def _reminders(pool):
     dunnings = Dunning.generate_dunnings(date=FIRST_RUN)
     assert dunnings, "no reminder on %s" % FIRST_RUN
     Dunning.process(dunnings)
+    # The tracking number of a letter, recorded once sent
+    Dunning.write(dunnings[:1], {'tracking_number': 'RR123456785FR'})
     # Second reminders with their penalties: processed, except one
     # cancelled and one left in draft
     dunnings = Dunning.generate_dunnings(date=SECOND_RUN)
@@ -385,16 +387,26 @@ def _value(value):
 # Fields that an upgrade may change: the record's last writing, and where
 # the file of a letter is kept in the file store (its bytes are compared)
 VOLATILE = {'write_date', 'write_uid', 'letter_id'}
+# Fields stored once, now read from another record by a Function field of
+# the same name: their values must be kept
+MOVED = {
+    # The letters and tracking numbers of the reminders are those of their
+    # dispatches (issue 13)
+    'account.invoice.dunning': {'letter', 'letter_format',
+        'tracking_number'},
+    }
 
 
 def _stored_fields(Model, names=None):
     from trytond.model import fields
     result = []
+    moved = MOVED.get(Model.__name__, set())
     for name, field in Model._fields.items():
         if names is not None and name not in names:
             continue
-        if name in VOLATILE or isinstance(field, (
-                    fields.Function, fields.One2Many, fields.Many2Many)):
+        if name in VOLATILE or (name not in moved and isinstance(field, (
+                        fields.Function, fields.One2Many,
+                        fields.Many2Many))):
             continue
         result.append(name)
     return sorted(result)

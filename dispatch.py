@@ -1,0 +1,286 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""What reaches the customer: one letter (or email, registered letter, call)
+for all the reminders of a customer processed together at the same level,
+archived once and linked to each reminder it covers."""
+from collections import defaultdict
+from decimal import Decimal
+
+from sql.aggregate import Count, Sum
+from sql.conditionals import Coalesce
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.model.exceptions import AccessError
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice, slugify
+from trytond.transaction import Transaction
+
+from .common import CHANNELS, LETTER_CHANNELS, id_slices
+from .dispatch_email import DispatchEmailMixin
+from .letter_archive import LetterArchiveMixin, LetterBinary
+
+
+class Dispatch(DispatchEmailMixin, LetterArchiveMixin, ModelSQL, ModelView):
+    """The letter, email, registered letter or call that carries the
+    reminders of one customer processed together: kept forever as proof"""
+    __name__ = 'account.invoice.dunning.dispatch'
+    __string__ = 'Reminder Dispatch'
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    party = fields.Many2One(
+        'party.party', "Party", required=True, readonly=True,
+        ondelete='RESTRICT',
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    level = fields.Many2One(
+        'account.invoice.dunning.level', "Level", required=True,
+        readonly=True, ondelete='RESTRICT')
+    level_name = fields.Char(
+        "Level Name", readonly=True,
+        help="The name of the level printed on the letter, kept as sent.")
+    channel = fields.Selection(
+        CHANNELS, "Channel", required=True, readonly=True)
+    date = fields.Date("Date", required=True, readonly=True)
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True)
+    deadline = fields.Date(
+        "Deadline", readonly=True,
+        help="The date by which the customer is asked to pay.")
+    reminders = fields.One2Many(
+        'account.invoice.dunning', 'dispatch', "Reminders", readonly=True,
+        order=[('invoice', 'ASC'), ('id', 'ASC')])
+    invoice_count = fields.Function(
+        fields.Integer("Invoices"), 'get_totals')
+    invoice_numbers = fields.Function(
+        fields.Char("Invoice Numbers"), 'get_invoice_numbers')
+    amount = fields.Function(Monetary(
+            "Amount Overdue", currency='currency', digits='currency'),
+        'get_totals')
+    total_amount = fields.Function(Monetary(
+            "Total Claimed", currency='currency', digits='currency',
+            help="The amounts overdue plus the penalties."),
+        'get_totals')
+    tracking_number = fields.Char(
+        "Tracking Number",
+        states={
+            'invisible': Eval('channel') != 'registered_letter',
+            },
+        help="The number of the registered letter with acknowledgement "
+        "of receipt.")
+    letter = LetterBinary(
+        "Letter", filename='letter_filename', readonly=True,
+        file_id='letter_id')
+    letter_id = fields.Char("Letter ID", readonly=True)
+    letter_format = fields.Char("Letter Format", readonly=True)
+    letter_filename = fields.Function(
+        fields.Char("Letter File Name"), 'get_letter_filename')
+    note = fields.Text("Note")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('date', 'DESC'),
+            ('id', 'DESC'),
+            ]
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Cron = pool.get('ir.cron')
+        super().__register__(module)
+        cls._migrate_letter_templates()
+        # The letters are archived by the dispatches
+        cron = Cron.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*cron.update([cron.method],
+                ['%s|letter_cron' % cls.__name__],
+                where=cron.method == 'account.invoice.dunning|letter_cron'))
+
+    @classmethod
+    def _migrate_letter_templates(cls):
+        """The letter templates (the standard ones and those made by the
+        administrators) render dispatches since they list every invoice
+        of the customer: they rendered a reminder before"""
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        report = ActionReport.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*report.select(report.action,
+                where=(report.report_name == 'account.invoice.dunning.letter')
+                & (report.model == 'account.invoice.dunning')))
+        action_ids = [i for i, in cursor]
+        for sub_ids in id_slices(action_ids):
+            cursor.execute(*report.update([report.model], [cls.__name__],
+                    where=report.action.in_(sub_ids)))
+
+    @classmethod
+    def group_key(cls, dunning):
+        """The reminders with the same key are sent together, in one letter:
+        those of a customer processed together at the same level, on the
+        same date, by the same channel and in the same currency"""
+        return (dunning.company.id, dunning.party.id, dunning.level.id,
+            dunning.date, dunning.channel, dunning.currency.id)
+
+    @classmethod
+    def group(cls, dunnings):
+        "Return the lists of dunnings sent together, in order"
+        groups = defaultdict(list)
+        for dunning in dunnings:
+            groups[cls.group_key(dunning)].append(dunning)
+        return list(groups.values())
+
+    @classmethod
+    def from_reminders(cls, groups):
+        """Create a dispatch for each list of dunnings of groups and return
+        them, in the same order"""
+        to_create = [cls._values_of(g) for g in groups]
+        return cls.create(to_create) if to_create else []
+
+    @classmethod
+    def _values_of(cls, dunnings):
+        "The values of the dispatch of the reminders sent together"
+        dunning = dunnings[0]
+        return {
+            'company': dunning.company.id,
+            'party': dunning.party.id,
+            'level': dunning.level.id,
+            'level_name': dunning.level_name,
+            'channel': dunning.channel,
+            'date': dunning.date,
+            'currency': dunning.currency.id,
+            'deadline': max((d.deadline for d in dunnings if d.deadline),
+                default=None),
+            'email_state': 'to_send' if dunning.channel == 'email' else None,
+            }
+
+    @classmethod
+    def get_totals(cls, dispatches, names):
+        "The number of invoices and the amounts of the reminders dispatched"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        dunning = Dunning.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {n: {d.id: None if n != 'invoice_count' else 0
+                for d in dispatches} for n in names}
+        penalties = (Coalesce(dunning.interest_amount, 0)
+            + Coalesce(dunning.indemnity_amount, 0)
+            + Coalesce(dunning.fee_amount, 0))
+        for sub_ids in id_slices(d.id for d in dispatches):
+            cursor.execute(*dunning.select(dunning.dispatch,
+                    Count(dunning.id), Sum(dunning.amount),
+                    Sum(dunning.amount + penalties),
+                    where=dunning.dispatch.in_(sub_ids),
+                    group_by=[dunning.dispatch]))
+            for id_, count, amount, total in cursor:
+                values = {'invoice_count': count, 'amount': amount,
+                    'total_amount': total}
+                for name in names:
+                    value = values[name]
+                    if name != 'invoice_count' and value is not None:
+                        value = Decimal(str(value))
+                    result[name][id_] = value
+        currencies = {d.id: d.currency for d in dispatches}
+        for name in names:
+            if name == 'invoice_count':
+                continue
+            for id_, value in result[name].items():
+                if value is not None:
+                    result[name][id_] = currencies[id_].round(value)
+        return result
+
+    def get_invoice_numbers(self, name):
+        pool = Pool()
+        Letter = pool.get('account.invoice.dunning.letter', type='report')
+        return ', '.join(d.invoice.number or '' for d in
+            Letter.reminders_of(self))
+
+    def get_letter_filename(self, name):
+        if not self.letter_format:
+            return
+        reminders = self.reminders
+        if len(reminders) == 1:
+            invoice = reminders[0].invoice
+            subject = invoice.number or str(invoice.id)
+        else:
+            subject = self.party.code or self.party.rec_name
+        return '%s-%s-%s.%s' % (
+            slugify(subject), self.level_name or self.level.rec_name,
+            self.date.isoformat() if self.date else '', self.letter_format)
+
+    def get_rec_name(self, name):
+        return '%s @ %s (%s)' % (
+            self.level_name or self.level.rec_name, self.party.rec_name,
+            self.date)
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            bool_op = 'AND'
+        else:
+            bool_op = 'OR'
+        return [bool_op,
+            ('party.rec_name', operator, operand, *extra),
+            ('level.rec_name', operator, operand, *extra),
+            ('tracking_number', operator, operand, *extra),
+            ('reminders.invoice.rec_name', operator, operand, *extra),
+            ]
+
+    @classmethod
+    def check_modification(cls, mode, dispatches, values=None,
+            external=False):
+        super().check_modification(
+            mode, dispatches, values=values, external=external)
+        if mode == 'delete':
+            # What was sent is proof, as the reminders it carries
+            raise AccessError(gettext(
+                    'account_invoice_dunning.msg_dispatch_delete'))
+        elif mode == 'create' and external:
+            raise AccessError(gettext(
+                    'account_invoice_dunning.msg_dispatch_create'))
+        elif mode == 'write' and external:
+            forbidden = values.keys() - cls._editable_fields()
+            if forbidden:
+                raise AccessError(gettext(
+                        'account_invoice_dunning.msg_dispatch_modify',
+                        dispatch=dispatches[0].rec_name,
+                        fields=', '.join(sorted(
+                                cls.__names__(f)['field']
+                                for f in forbidden))))
+
+    @classmethod
+    def _editable_fields(cls):
+        "The fields a user may change: what happened after the sending"
+        return {'tracking_number', 'note'}
+
+    @classmethod
+    def copy(cls, dispatches, default=None):
+        if dispatches:
+            raise AccessError(gettext(
+                    'account_invoice_dunning.msg_dispatch_copy'))
+        return super().copy(dispatches, default=default)
+
+    @classmethod
+    def _letter_dispatches(cls, dispatches):
+        "The dispatches of dispatches that carry a letter"
+        return [d for d in dispatches if d.channel in LETTER_CHANNELS]
+
+    @classmethod
+    def reminders_of(cls, dispatches):
+        "{dispatch id: [reminder]}, read once"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        result = {d.id: [] for d in dispatches}
+        for sub_ids in grouped_slice([d.id for d in dispatches]):
+            for dunning in Dunning.search(
+                    [('dispatch', 'in', list(sub_ids))],
+                    order=[('invoice', 'ASC'), ('id', 'ASC')]):
+                result[dunning.dispatch.id].append(dunning)
+        return result
