@@ -20,11 +20,13 @@ from trytond.tools import grouped_slice, slugify
 from trytond.transaction import Transaction
 
 from .common import CHANNELS, LETTER_CHANNELS, id_slices
+from .dispatch_delivery import DispatchDeliveryMixin
 from .dispatch_email import DispatchEmailMixin
 from .letter_archive import LetterArchiveMixin, LetterBinary
 
 
-class Dispatch(DispatchEmailMixin, LetterArchiveMixin, ModelSQL, ModelView):
+class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, LetterArchiveMixin,
+        ModelSQL, ModelView):
     """The letter, email, registered letter or call that carries the
     reminders of one customer processed together: kept forever as proof"""
     __name__ = 'account.invoice.dunning.dispatch'
@@ -258,7 +260,7 @@ class Dispatch(DispatchEmailMixin, LetterArchiveMixin, ModelSQL, ModelView):
     @classmethod
     def _editable_fields(cls):
         "The fields a user may change: what happened after the sending"
-        return {'tracking_number', 'note'}
+        return {'tracking_number', 'delivery_status', 'delivery_date', 'note'}
 
     @classmethod
     def copy(cls, dispatches, default=None):

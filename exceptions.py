@@ -35,3 +35,15 @@ class RateError(UserError):
 
 class RateValidationError(ValidationError):
     pass
+
+
+class DispatchValidationError(ValidationError):
+    pass
+
+
+class TrackingImportError(UserError):
+    pass
+
+
+class CallValidationError(ValidationError):
+    pass

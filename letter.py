@@ -375,6 +375,8 @@ class Letter(CompanyReport):
                         level=first.level_name or levels[first.level.id],
                         channel=channels.get(first.channel, ''),
                         tracking_number=first.tracking_number or '',
+                        delivery=(first.dispatch.delivery_text(fmt.lang)
+                            if first.dispatch else ''),
                         amount=fmt.money(sum(
                                 (d.amount for d in dunnings), Decimal(0))),
                         deadline=fmt.date(first.deadline),

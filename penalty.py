@@ -6,7 +6,8 @@ computation per invoice and the wizard that invoices them."""
 from collections import namedtuple
 from decimal import Decimal
 
-from sql import Literal
+from sql import Literal, Null
+from sql.conditionals import Case
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -21,6 +22,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import (
     CUSTOMER_TYPES, LARGE_BATCH_SIZE, id_slices, round_half_up, to_date)
+from .dispatch_delivery import PRESENTED
 from .exceptions import PenaltyError, PenaltyValidationError
 from .interest import compute_interest, half_year_start
 from .rate import MAX_RATE, half_year_label
@@ -458,18 +460,28 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def _formal_notice_dates(cls, invoice_ids):
-        "Return {invoice: date of its first processed formal notice}"
+        """Return {invoice: date of its first processed formal notice}: its
+        delivery for a registered letter presented to the customer"""
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
         Level = pool.get('account.invoice.dunning.level')
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
         dunning = Dunning.__table__()
         level = Level.__table__()
+        dispatch = Dispatch.__table__()
         cursor = Transaction().connection.cursor()
+        # A registered letter presented to the customer (received, refused
+        # or not claimed) dates the notice; else the date it was sent
+        date = Case((dispatch.delivery_status.in_(list(PRESENTED))
+                & (dispatch.delivery_date != Null), dispatch.delivery_date),
+            else_=dunning.date)
         result = {}
         for sub_ids in id_slices(invoice_ids):
             cursor.execute(*dunning
                 .join(level, condition=level.id == dunning.level)
-                .select(dunning.invoice, dunning.date,
+                .join(dispatch, 'LEFT',
+                    condition=dispatch.id == dunning.dispatch)
+                .select(dunning.invoice, date,
                     where=fields.SQL_OPERATORS['in'](dunning.invoice, sub_ids)
                     & (dunning.state == 'done')
                     & (level.formal_notice == Literal(True)),

@@ -112,6 +112,13 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
             },
         help="The subject and text of the emails of the level; leave empty "
         "to use the standard one.")
+    call_script = fields.Text(
+        "Call Script", translate=True,
+        states={
+            'invisible': Eval('channel') != 'phone',
+            },
+        help="What to say when calling the customer: shown with the calls "
+        "of the level.")
     attach_invoice = fields.Boolean(
         "Attach the Invoices",
         help="Attach a copy of each invoice to the emails of the level.")
@@ -311,6 +318,11 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         position = overdue_levels.index(self) if self in overdue_levels else 0
         return ['first_reminder', 'second_reminder', 'third_reminder'][
             min(position, 2)]
+
+    def call_script_in(self, language):
+        "The call script of the level in language"
+        with Transaction().set_context(language=language):
+            return self.__class__(self.id).call_script
 
     def get_email_template(self):
         "Return the ir.email.template of the emails of the level"

@@ -143,6 +143,7 @@ class ReminderDispatchMixin:
         its letter archived now or by the queue"""
         pool = Pool()
         Dispatch = pool.get('account.invoice.dunning.dispatch')
+        Call = pool.get('account.invoice.dunning.call')
         groups = Dispatch.group(dunnings)
         dispatches = Dispatch.from_reminders(groups)
         user = Transaction().user or None
@@ -157,4 +158,5 @@ class ReminderDispatchMixin:
         Dispatch._archive_or_queue_letters(
             Dispatch._letter_dispatches(dispatches))
         Dispatch.queue_emails(dispatches)
+        Call.from_dispatches(dispatches)
         return dispatches

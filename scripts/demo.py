@@ -24,7 +24,8 @@ This file is the command line. demo_data.py: the customers, segments and
 the plan of the invoices; demo_setup.py: the database, the company and the
 customers (proteus); demo_replay.py: the history replayed day by day and
 today's reminders (trytond); demo_output.py: the letters and what is
-printed; serve.py: the web client.
+printed; demo_mail.py: the local SMTP server that receives the reminder
+emails; serve.py: the web client.
 """
 import argparse
 import datetime as dt
@@ -36,7 +37,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve as web  # noqa: E402
 from demo_data import CUSTOMERS, SHOWCASE, plan  # noqa: E402
-from demo_output import print_today, write_letters  # noqa: E402
+from demo_mail import MailSink, print_inbox  # noqa: E402
+from demo_output import print_extras, print_today, write_letters  # noqa: E402
 from demo_replay import Replay  # noqa: E402
 from demo_setup import (  # noqa: E402
     ADMIN_PASSWORD, DATABASE, Setup, create_database)
@@ -103,17 +105,34 @@ def build(args):
         max(SHOWCASE, min(args.customers, len(CUSTOMERS))))
     invoices = plan(setup.customers, today, start, args.invoices,
         random.Random(args.seed))
-    replay = Replay(setup)
-    replay.simulate(min(i['date'] for i in invoices), invoices, today,
-        dunning_start, today - dt.timedelta(days=args.unreviewed_days))
-    database = os.path.join(output, '%s.sqlite' % DATABASE)
-    if args.no_today:
-        print("\nDatabase: %s, built in %.0f s; today's reminders are left "
-            "to create." % (database, time.time() - begin))
-        return
-    rows, waiting = replay.run_today(invoices)
+    # The reminder emails go to a local SMTP server: the demo's inbox
+    sink = MailSink(os.path.join(output, 'inbox'))
+    if sink.start():
+        import trytond.config as config
+        config.set('email', 'uri', sink.uri)
+        config.set('email', 'from',
+            "Atelier Dupont - Comptabilité <compta@atelier-dupont.fr>")
+    else:
+        print("aiosmtpd is not installed: the reminder emails stay to send")
+    try:
+        replay = Replay(setup)
+        replay.simulate(min(i['date'] for i in invoices), invoices, today,
+            dunning_start, today - dt.timedelta(days=args.unreviewed_days))
+        carrier_path = os.path.join(output, 'carrier.csv')
+        carrier = replay.run(replay.carrier_file, carrier_path)
+        database = os.path.join(output, '%s.sqlite' % DATABASE)
+        if args.no_today:
+            print("\nDatabase: %s, built in %.0f s; today's reminders are "
+                "left to create." % (database, time.time() - begin))
+            return
+        received = len(sink.messages)
+        rows, waiting, extras = replay.run_today(invoices)
+    finally:
+        sink.stop()
     letters = write_letters(output, rows, pdf=not args.no_pdf)
     print_today(rows, waiting, letters)
+    print_extras(extras, carrier, carrier_path)
+    print_inbox(sink, received)
     print()
     print("Database: %s (trytond config %s, login admin / %s), built in "
         "%.0f s" % (database, config_file, ADMIN_PASSWORD,

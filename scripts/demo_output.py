@@ -55,3 +55,24 @@ def print_today(rows, waiting, letters):
     print("Letters written to %s/" % letters)
     for name in sorted(os.listdir(letters)):
         print("  " + name)
+
+
+def print_extras(extras, carrier, carrier_path):
+    """Print the letters of several invoices, the registered letters of the
+    carrier's file and the calls to make today"""
+    print()
+    print("Letters of several invoices (one letter per customer and level):")
+    for party, level, numbers in extras['grouped'] or [("(none today)", "",
+                "")]:
+        print("  %-24s %-16s %s" % (party[:24], level, numbers))
+    print()
+    print("Registered letters followed from the carrier's file %s: %s" % (
+            carrier_path, ', '.join('%d %s' % (n, s)
+                for s, n in sorted(carrier.items())) or "none"))
+    print()
+    print("Calls to make today (Financial > Invoice Dunnings > Reminder "
+        "Calls, To Make Today):")
+    for party, phone, numbers, amount in extras['calls'] or [
+            ("(none)", "", "", "")]:
+        print("  %-24s %-16s %-24s %10s" % (party[:24], phone, numbers[:24],
+                amount))

@@ -95,6 +95,7 @@ class Replay:
         print("  %(pay)d payments, %(partial)d partial payments, "
             "%(credit)d credit notes, %(refund)d cancellations, "
             "%(dispute)d disputes, %(reminders)d reminders processed, "
+            "%(emails)d reminder emails sent, "
             "%(segment changes)d automatic changes of segment" % counts)
         print("  done in %.1f s" % (time.time() - begin), flush=True)
 
@@ -127,7 +128,47 @@ class Replay:
                 counts['reminders'] += len(drafts)
             elif drafts:
                 Dunning.process_automatic([self.company])
+            counts['emails'] += self._send_emails(pdf=False)
         return counts
+
+    def _send_emails(self, pdf=True):
+        """Send the reminder emails still to send (the scheduled task's
+        work), the attachments converted to PDF or not (the history: faster)
+        ; return how many were sent"""
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+        Dispatch = Pool().get('account.invoice.dunning.dispatch')
+        with Transaction().set_context(dunning_email_pdf=pdf):
+            dispatches = Dispatch.search([('email_state', '=', 'to_send')])
+            if dispatches:
+                Dispatch.send_emails(dispatches)
+        return sum(1 for d in Dispatch.browse(dispatches)
+            if d.email_state == 'sent')
+
+    def carrier_file(self, path):
+        """Write the carrier's file of the registered letters sent so far
+        (tracking numbers, presentation dates and statuses, as La Poste
+        gives them) to path and import it; return the statuses imported"""
+        from trytond.pool import Pool
+        Dispatch = Pool().get('account.invoice.dunning.dispatch')
+        letters = Dispatch.search([
+                ('channel', '=', 'registered_letter'),
+                ('tracking_number', '=', None),
+                ('date', '<', self.today - dt.timedelta(days=3)),
+                ], order=[('date', 'ASC'), ('id', 'ASC')])
+        lines = ['envoi;n° de suivi;statut;date de présentation']
+        for i, letter in enumerate(letters):
+            presented = letter.date + dt.timedelta(
+                days=2 if letter.date.weekday() < 3 else 4)
+            status = 'Avisé et non réclamé' if i % 5 == 4 else 'Distribué'
+            lines.append('%d;1A%011d;%s;%s' % (letter.id,
+                    31415926 + letter.id * 97, status,
+                    presented.strftime('%d/%m/%Y')))
+        with open(path, 'w', encoding='utf-8') as fp:
+            fp.write('\n'.join(lines) + '\n')
+        with open(path, 'rb') as fp:
+            changed = Dispatch.import_tracking(fp.read())
+        return Counter(d.delivery_status for d in changed)
 
     def _post_invoices(self, plans):
         """Create and post the invoices of plans, in date order, and
@@ -341,6 +382,7 @@ class Replay:
                 to_process.append(dunning)
                 levels.add(dunning.level.id)
         Dunning.process(to_process)
+        self._send_emails(pdf=True)
         rows = []
         for dunning in sorted(Dunning.browse(to_process),
                 key=lambda d: (d.level.sequence, d.id)):
@@ -351,7 +393,24 @@ class Replay:
                     dunning.letter_format, dunning.letter))
         waiting = Counter(d.level.name for d in Dunning.search([
                     ('state', '=', 'draft')]))
-        return rows, waiting
+        return rows, waiting, self._today_extras(to_process)
+
+    def _today_extras(self, dunnings):
+        """What today's processing sent besides the letters: the letters
+        of several invoices, and the calls to make today"""
+        from trytond.pool import Pool
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Call = pool.get('account.invoice.dunning.call')
+        dispatches = {d.dispatch for d in Dunning.browse(dunnings)
+            if d.dispatch}
+        grouped = [(d.party.name, d.level_name or d.level.name,
+                d.invoice_numbers) for d in sorted(dispatches,
+                key=lambda d: d.id) if d.invoice_count > 1]
+        calls = [(c.party.name, c.phone or '', c.invoice_numbers, c.amount)
+            for c in Call.search([
+                    ('state', '=', 'to_make'), ('date', '<=', self.today)])]
+        return {'grouped': grouped, 'calls': calls}
 
 
 def payment_amount(to_pay, argument):

@@ -277,8 +277,10 @@ def process_reminders(client, database, today, expected):
         and all(r['State'] == 'Done' for r in rows),
         "The processed reminders are not in the tab Done")
     client.shot('processed')
-    letters = query(database, "SELECT COUNT(*) FROM account_invoice_dunning "
-        "WHERE state = 'done' AND date = ? AND letter_format IS NOT NULL",
+    # One letter per customer and level: the dispatches of the day
+    letters = query(database,
+        "SELECT COUNT(*) FROM account_invoice_dunning_dispatch "
+        "WHERE date = ? AND letter_format IS NOT NULL",
         today.isoformat())[0][0]
     assert letters >= len(LEVELS)
 
