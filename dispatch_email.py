@@ -203,8 +203,12 @@ class DispatchEmailMixin:
             files.append(self._as_pdf(name, self.letter_format,
                     bytes(self.letter)))
         if self.level.attach_invoice:
-            for dunning in Letter.reminders_of(self):
-                files.append(self._invoice_copy(dunning.invoice))
+            lang = self.party.lang
+            # The copy in the language of the customer (its file name too)
+            with Transaction().set_context(
+                    language=lang.code if lang else None):
+                for dunning in Letter.reminders_of(self):
+                    files.append(self._invoice_copy(dunning.invoice))
         return files
 
     @classmethod

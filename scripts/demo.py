@@ -131,7 +131,7 @@ def build(args):
         sink.stop()
     letters = write_letters(output, rows, pdf=not args.no_pdf)
     print_today(rows, waiting, letters)
-    print_extras(extras, carrier, carrier_path)
+    print_extras(extras, carrier, carrier_path, letters)
     print_inbox(sink, received)
     print()
     print("Database: %s (trytond config %s, login admin / %s), built in "

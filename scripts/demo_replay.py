@@ -95,7 +95,7 @@ class Replay:
         print("  %(pay)d payments, %(partial)d partial payments, "
             "%(credit)d credit notes, %(refund)d cancellations, "
             "%(dispute)d disputes, %(reminders)d reminders processed, "
-            "%(emails)d reminder emails sent, "
+            "%(emails)d reminder emails sent, %(calls)d calls made, "
             "%(segment changes)d automatic changes of segment" % counts)
         print("  done in %.1f s" % (time.time() - begin), flush=True)
 
@@ -129,7 +129,22 @@ class Replay:
             elif drafts:
                 Dunning.process_automatic([self.company])
             counts['emails'] += self._send_emails(pdf=False)
+            if review:
+                counts['calls'] += self._make_calls(date)
         return counts
+
+    def _make_calls(self, date):
+        """The accountant makes the calls, a few days late: most customers
+        promise to pay, some do not answer (called again)"""
+        from trytond.pool import Pool
+        Call = Pool().get('account.invoice.dunning.call')
+        calls = Call.search([('state', '=', 'to_make'),
+                ('date', '<', date - dt.timedelta(days=3))])
+        for call in calls:
+            call.outcome = 'no_answer' if call.id % 3 == 0 else 'promised'
+        Call.save(calls)
+        Call.record(calls)
+        return len(calls)
 
     def _send_emails(self, pdf=True):
         """Send the reminder emails still to send (the scheduled task's
@@ -377,8 +392,9 @@ class Replay:
         to_process = [d for d in drafts if d.party.id in showcase]
         levels = {d.level.id for d in to_process}
         for dunning in drafts:
-            if (dunning.procedure.id == standard
-                    and dunning.level.id not in levels):
+            shown = (dunning.procedure.id == standard
+                or dunning.channel == 'phone')
+            if shown and dunning.level.id not in levels:
                 to_process.append(dunning)
                 levels.add(dunning.level.id)
         Dunning.process(to_process)
@@ -402,11 +418,18 @@ class Replay:
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
         Call = pool.get('account.invoice.dunning.call')
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
         dispatches = {d.dispatch for d in Dunning.browse(dunnings)
             if d.dispatch}
-        grouped = [(d.party.name, d.level_name or d.level.name,
-                d.invoice_numbers) for d in sorted(dispatches,
-                key=lambda d: d.id) if d.invoice_count > 1]
+        # Today's letters of several invoices, else the latest ones
+        grouped = [d for d in sorted(dispatches, key=lambda d: d.id)
+            if d.invoice_count > 1] or [
+            d for d in Dispatch.search([('letter_format', '!=', None)],
+                order=[('date', 'DESC'), ('id', 'DESC')], limit=200)
+            if d.invoice_count > 1][:3]
+        grouped = [(d.date, d.party.name, d.level_name or d.level.name,
+                d.invoice_numbers, d.letter_format, d.letter)
+            for d in grouped]
         calls = [(c.party.name, c.phone or '', c.invoice_numbers, c.amount)
             for c in Call.search([
                     ('state', '=', 'to_make'), ('date', '<=', self.today)])]

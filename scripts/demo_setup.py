@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from decimal import Decimal
 
 import serve as web
@@ -385,8 +386,13 @@ class Setup:
             address.postal_code = postal_code
             address.city = city
             address.country = self.countries[country]
-            if email:
-                party.contact_mechanisms.new(type='email', value=email)
+            # Every customer has an email for the reminders and a phone (in
+            # a reserved domain: the demo's emails go to its own server)
+            party.contact_mechanisms.new(type='email',
+                value=email or 'compta@%s.example' % slug(name))
+            party.contact_mechanisms.new(type='phone',
+                value='+33 1 45 %02d %02d %02d' % (
+                    index % 100, (index * 7) % 100, (index * 13) % 100))
             if segment != 'standard' or index < SHOWCASE:
                 party.dunning_segment = self.segments[segment]
             if pinnable and (index < SHOWCASE or segment == 'strategic'):
@@ -396,3 +402,11 @@ class Setup:
         Party.save(parties)
         for party, row in zip(parties, CUSTOMERS[:count]):
             self.customers.append((party.id, row[6], row[7]))
+
+
+def slug(name):
+    "The name in lower case ASCII, words joined by dashes"
+    text = unicodedata.normalize('NFKD', name)
+    text = ''.join(c for c in text if not unicodedata.combining(c))
+    return '-'.join(''.join(c if c.isalnum() else ' '
+            for c in text.lower()).split())

@@ -186,6 +186,8 @@ def run_dunning(client, database, today, screenshots):
     process_reminders(client, database, today, expected)
     number, party = open_reminder(client, database, today)
     print_letter_again(client, number, party, screenshots)
+    make_a_call(client, database, today)
+    open_sent_email(client, database)
     change_level(client, database)
 
 
@@ -365,3 +367,66 @@ def change_level(client, database):
         assert time.monotonic() < deadline, "The level was not saved"
         time.sleep(0.5)
     client.shot('level-saved')
+
+
+def make_a_call(client, database, today):
+    """The accountant opens the calls to make today, calls the first
+    customer, gets no answer and records it: the call is made again the
+    next business day"""
+    (call_id, party), = query(database,
+        'SELECT c.id, p.name FROM account_invoice_dunning_call c '
+        'JOIN party_party p ON p.id = c.party '
+        "WHERE c.state = 'to_make' AND c.date <= ? "
+        'ORDER BY c.date, c.id LIMIT 1', today.isoformat())
+    client.open_menu(['Financial', 'Invoice Dunnings', 'Reminder Calls'])
+    client.switch_tab('To Make Today')
+    client.wait_rows(lambda rows: any(r.get('Party') == party for r in rows),
+        "The calls to make today")
+    client.shot('calls-today')
+    client.open_row('Party', party, click='Date')
+    outcome = client.tab().locator(
+        '.form [data-field-name="outcome"] select, '
+        '.form select[name="outcome"], .form select#outcome').first
+    outcome.wait_for(timeout=TIMEOUT)
+    outcome.select_option(label='No Answer')
+    client.shot('call-outcome')
+    client.tab().locator('.form button:visible',
+        has_text='Record Outcome').first.click()
+    client.idle()
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while query(database, 'SELECT COUNT(*) FROM account_invoice_dunning_call '
+            "WHERE retry_of = ? AND state = 'to_make'", call_id)[0][0] != 1:
+        assert time.monotonic() < deadline, "The call was not recorded"
+        time.sleep(0.5)
+    assert query(database, 'SELECT state, outcome FROM '
+        'account_invoice_dunning_call WHERE id = ?', call_id) == [
+        ('done', 'no_answer')]
+    client.shot('call-recorded')
+
+
+def open_sent_email(client, database):
+    """The accountant opens a reminder email sent: who received it and
+    what it said"""
+    (party, subject), = query(database,
+        'SELECT p.name, e.subject FROM account_invoice_dunning_dispatch d '
+        'JOIN party_party p ON p.id = d.party '
+        'JOIN ir_email e ON e.id = d.email '
+        "WHERE d.email_state = 'sent' ORDER BY d.id DESC LIMIT 1")
+    client.open_menu(
+        ['Financial', 'Invoice Dunnings', 'Reminder Dispatches'])
+    client.switch_tab('All')
+    client.search(party)
+    client.wait_rows(lambda rows: any(r.get('Party') == party for r in rows),
+        "The dispatches of %s" % party)
+    client.open_row('Party', party, click='Date')
+    client.switch_tab('Email')
+    entry = client.field('email')
+    entry.wait_for(timeout=TIMEOUT)
+    entry.click()
+    entry.press('F2')
+    dialog = client.modal()
+    dialog.wait_for(timeout=TIMEOUT)
+    dialog.get_by_text(subject).first.wait_for(timeout=TIMEOUT)
+    client.shot('sent-email')
+    dialog.locator('button', has_text='Close').first.click()
+    client.idle()
