@@ -182,6 +182,7 @@ def run_dunning(client, database, today, screenshots):
     log_in(client)
     create_reminders(client, today)
     expected = check_todays_reminders(client, database, today)
+    call_instead(client, database, today)
     filter_reminders(client, database, today, expected)
     process_reminders(client, database, today, expected)
     number, party = open_reminder(client, database, today)
@@ -258,9 +259,47 @@ def filter_reminders(client, database, today, expected):
         "The list does not show all the reminders again")
 
 
+def call_instead(client, database, today):
+    """The accountant decides to call a customer instead of writing: the
+    channel of a draft (of a level with other drafts) set to Phone"""
+    (dunning_id, number), = query(database,
+        'SELECT d.id, i.number FROM account_invoice_dunning d '
+        'JOIN account_invoice i ON i.id = d.invoice '
+        "WHERE d.state = 'draft' AND d.date = ? AND d.level IN ("
+        '  SELECT level FROM account_invoice_dunning '
+        "  WHERE state = 'draft' AND date = ? "
+        '  GROUP BY level HAVING COUNT(*) > 1) '
+        'ORDER BY d.id DESC LIMIT 1', today.isoformat(), today.isoformat())
+    client.open_row('Invoice', number)
+    channel = client.tab().locator('.form select[name="channel"]').first
+    channel.wait_for(timeout=TIMEOUT)
+    channel.select_option(label='Phone')
+    client.toolbar('Save').click()
+    client.idle()
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while query(database, 'SELECT channel FROM account_invoice_dunning '
+            'WHERE id = ?', dunning_id)[0][0] != 'phone':
+        assert time.monotonic() < deadline, "The channel was not saved"
+        time.sleep(0.5)
+    client.shot('call-instead')
+    # The message "Record saved." covers the toolbar until closed
+    saved = client.page.locator('.infobar .close:visible, '
+        '.infobar button.close:visible')
+    if saved.count():
+        saved.first.click()
+    client.toolbar('Switch').click()
+    client.idle()
+
+
 def process_reminders(client, database, today, expected):
     "Processes them all: they are done, with their letters"
     client.select_all()
+    header = client.tab().locator('.treeview table.tree thead '
+        'th.selection-state input').first
+    if not header.is_checked():
+        # The list came back from a form with a row selected: the first
+        # click cleared the selection
+        client.select_all()
     client.dropdown_item('Launch action', 'Process').click()
     confirm = client.modal()
     confirm.wait_for(timeout=TIMEOUT)
@@ -384,9 +423,7 @@ def make_a_call(client, database, today):
         "The calls to make today")
     client.shot('calls-today')
     client.open_row('Party', party, click='Date')
-    outcome = client.tab().locator(
-        '.form [data-field-name="outcome"] select, '
-        '.form select[name="outcome"], .form select#outcome').first
+    outcome = client.tab().locator('.form select[name="outcome"]').first
     outcome.wait_for(timeout=TIMEOUT)
     outcome.select_option(label='No Answer')
     client.shot('call-outcome')
@@ -416,9 +453,11 @@ def open_sent_email(client, database):
         ['Financial', 'Invoice Dunnings', 'Reminder Dispatches'])
     client.switch_tab('All')
     client.search(party)
-    client.wait_rows(lambda rows: any(r.get('Party') == party for r in rows),
+    client.wait_rows(lambda rows: any(r.get('Party') == party
+            and r.get('Email State') == 'Sent' for r in rows),
         "The dispatches of %s" % party)
-    client.open_row('Party', party, click='Date')
+    # The latest sent (the list shows the latest first)
+    client.open_row('Email State', 'Sent', click='Date')
     client.switch_tab('Email')
     entry = client.field('email')
     entry.wait_for(timeout=TIMEOUT)
@@ -426,7 +465,11 @@ def open_sent_email(client, database):
     entry.press('F2')
     dialog = client.modal()
     dialog.wait_for(timeout=TIMEOUT)
-    dialog.get_by_text(subject).first.wait_for(timeout=TIMEOUT)
+    shown = dialog.locator('input[name="subject"]').first
+    shown.wait_for(timeout=TIMEOUT)
+    assert shown.input_value() == subject, shown.input_value()
+    assert '@' in dialog.locator(
+        'input[name="recipients"]').first.input_value()
     client.shot('sent-email')
     dialog.locator('button', has_text='Close').first.click()
     client.idle()
