@@ -52,6 +52,15 @@ def search_browse(Model, domain):
     return browse(Model, [i for i, in cursor])
 
 
+def search_rec_names(clause, names):
+    """The domain of a search_rec_name clause on the rec_name of the
+    fields names: any of them, or none for a negative operator"""
+    _, operator, operand, *extra = clause
+    negative = operator.startswith('!') or operator.startswith('not ')
+    return ['AND' if negative else 'OR'] + [
+        ('%s.rec_name' % n, operator, operand, *extra) for n in names]
+
+
 def id_slices(ids):
     "Lists of ids small enough for an IN clause"
     return (list(s) for s in grouped_slice(

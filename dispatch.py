@@ -16,10 +16,10 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice, slugify
+from trytond.tools import slugify
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, LETTER_CHANNELS, id_slices
+from .common import CHANNELS, LETTER_CHANNELS, id_slices, search_rec_names
 from .dispatch_delivery import DispatchDeliveryMixin
 from .dispatch_email import DispatchEmailMixin
 from .letter_archive import LetterArchiveMixin, LetterBinary
@@ -223,17 +223,10 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, LetterArchiveMixin,
 
     @classmethod
     def search_rec_name(cls, name, clause):
+        domain = search_rec_names(
+            clause, ['party', 'level', 'reminders.invoice'])
         _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('party.rec_name', operator, operand, *extra),
-            ('level.rec_name', operator, operand, *extra),
-            ('tracking_number', operator, operand, *extra),
-            ('reminders.invoice.rec_name', operator, operand, *extra),
-            ]
+        return domain + [('tracking_number', operator, operand, *extra)]
 
     @classmethod
     def check_modification(cls, mode, dispatches, values=None,
@@ -273,16 +266,3 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, LetterArchiveMixin,
     def _letter_dispatches(cls, dispatches):
         "The dispatches of dispatches that carry a letter"
         return [d for d in dispatches if d.channel in LETTER_CHANNELS]
-
-    @classmethod
-    def reminders_of(cls, dispatches):
-        "{dispatch id: [reminder]}, read once"
-        pool = Pool()
-        Dunning = pool.get('account.invoice.dunning')
-        result = {d.id: [] for d in dispatches}
-        for sub_ids in grouped_slice([d.id for d in dispatches]):
-            for dunning in Dunning.search(
-                    [('dispatch', 'in', list(sub_ids))],
-                    order=[('invoice', 'ASC'), ('id', 'ASC')]):
-                result[dunning.dispatch.id].append(dunning)
-        return result

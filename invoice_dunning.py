@@ -19,7 +19,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .common import CHANNELS, browse, set_changed
+from .common import CHANNELS, browse, search_rec_names, set_changed
 from .exceptions import DunningError, DunningValidationError, DunningWarning
 from .generation import DunningGenerationMixin
 from .reminder_dispatch import ReminderDispatchMixin
@@ -264,16 +264,7 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('level.rec_name', operator, operand, *extra),
-            ('invoice.rec_name', operator, operand, *extra),
-            ('party.rec_name', operator, operand, *extra),
-            ]
+        return search_rec_names(clause, ['level', 'invoice', 'party'])
 
     @classmethod
     def check_modification(cls, mode, dunnings, values=None, external=False):

@@ -35,21 +35,25 @@ def _check_report_access(report, model, ids, data):
     report.check_access(action, model, ids)
 
 
-def _letters_result(dispatches, name):
-    "Return the archived letters of dispatches as a report result"
-    if len(dispatches) == 1:
-        dispatch, = dispatches
-        return (dispatch.letter_format, dispatch.letter, False,
-            '%s-%s' % (name, dispatch.letter_filename.rsplit('.', 1)[0]))
-    content = BytesIO()
-    with zipfile.ZipFile(content, 'w') as content_zip:
-        for i, dispatch in enumerate(dispatches, 1):
+def _letters_result(letters, name):
+    """Return the letters [(file name without extension, format,
+    content)] as a report result: the letter, or a zip of the numbered
+    letters"""
+    if len(letters) == 1:
+        (stem, oext, content), = letters
+        return (oext, content, False, '%s-%s' % (name, stem))
+    result = BytesIO()
+    with zipfile.ZipFile(result, 'w') as content_zip:
+        for i, (stem, oext, content) in enumerate(letters, 1):
             content_zip.writestr(
-                '%03d-%s' % (i, slugify(dispatch.letter_filename)
-                    .replace('-%s' % dispatch.letter_format,
-                        '.%s' % dispatch.letter_format)),
-                dispatch.letter)
-    return ('zip', content.getvalue(), False, name)
+                '%03d-%s.%s' % (i, slugify(stem), oext), content)
+    return ('zip', result.getvalue(), False, name)
+
+
+def _archived(dispatches):
+    "The archived letters of dispatches, as _letters_result takes them"
+    return [(d.letter_filename.rsplit('.', 1)[0], d.letter_format, d.letter)
+        for d in dispatches]
 
 
 def _unique(records):
@@ -85,7 +89,7 @@ class ArchivedLetter(Report):
         if not archived:
             raise DunningError(gettext(
                     'account_invoice_dunning.msg_letter_none'))
-        return _letters_result(archived, name)
+        return _letters_result(_archived(archived), name)
 
     @classmethod
     def preview(cls, dunnings, name):
@@ -99,17 +103,8 @@ class ArchivedLetter(Report):
                 **Dispatch._values_of(group))
             for group in Dispatch.group(dunnings)]
         letters = Letter.render_dispatches(dispatches)
-        if len(letters) == 1:
-            (oext, content), = letters
-            return (oext, content, False, '%s-%s' % (
-                    name, dispatches[0].party.rec_name))
-        result = BytesIO()
-        with zipfile.ZipFile(result, 'w') as content_zip:
-            for i, (dispatch, (oext, content)) in enumerate(
-                    zip(dispatches, letters), 1):
-                content_zip.writestr('%03d-%s.%s' % (
-                        i, slugify(dispatch.party.rec_name), oext), content)
-        return ('zip', result.getvalue(), False, name)
+        return _letters_result([(d.party.rec_name, oext, content)
+                for d, (oext, content) in zip(dispatches, letters)], name)
 
 
 class InvoiceLetter(Report):
@@ -143,7 +138,8 @@ class InvoiceLetter(Report):
         if not latest:
             raise DunningError(gettext(
                     'account_invoice_dunning.msg_invoice_letter_none'))
-        return _letters_result(_unique(d.dispatch for d in latest), name)
+        return _letters_result(
+            _archived(_unique(d.dispatch for d in latest)), name)
 
 
 class InvoiceDunningHistory(CompanyReport):

@@ -107,19 +107,21 @@ class ReminderDispatchMixin:
                     and (t.data or {}).get('method') == 'archive_letters'])
 
     @classmethod
-    def get_dispatch_field(cls, dunnings, name):
-        "The value of name of the dispatch that carried each reminder"
+    def get_dispatch_field(cls, dunnings, names):
+        """The values of names of the dispatch that carried each reminder,
+        the dispatches read once for all the names"""
         pool = Pool()
         Dispatch = pool.get('account.invoice.dunning.dispatch')
-        result = {d.id: None for d in dunnings}
+        result = {n: {d.id: None for d in dunnings} for n in names}
         by_dispatch = defaultdict(list)
         for dunning in dunnings:
             if dunning.dispatch:
                 by_dispatch[dunning.dispatch.id].append(dunning.id)
         for dispatch in browse(Dispatch, list(by_dispatch)):
-            value = getattr(dispatch, name)
-            for id_ in by_dispatch[dispatch.id]:
-                result[id_] = value
+            for name in names:
+                value = getattr(dispatch, name)
+                for id_ in by_dispatch[dispatch.id]:
+                    result[name][id_] = value
         return result
 
     @classmethod

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import unicodedata
 from decimal import Decimal
 
 import serve as web
@@ -371,6 +370,8 @@ class Setup:
 
     def create_customers(self, count):
         from proteus import Model
+
+        from trytond.tools import slugify
         print("Creating %d customers..." % count, flush=True)
         Party = Model.get('party.party')
         pinnable = 'dunning_segment_pinned' in Party._fields
@@ -389,7 +390,7 @@ class Setup:
             # Every customer has an email for the reminders and a phone (in
             # a reserved domain: the demo's emails go to its own server)
             party.contact_mechanisms.new(type='email',
-                value=email or 'compta@%s.example' % slug(name))
+                value=email or 'compta@%s.example' % slugify(name).lower())
             party.contact_mechanisms.new(type='phone',
                 value='+33 1 45 %02d %02d %02d' % (
                     index % 100, (index * 7) % 100, (index * 13) % 100))
@@ -402,11 +403,3 @@ class Setup:
         Party.save(parties)
         for party, row in zip(parties, CUSTOMERS[:count]):
             self.customers.append((party.id, row[6], row[7]))
-
-
-def slug(name):
-    "The name in lower case ASCII, words joined by dashes"
-    text = unicodedata.normalize('NFKD', name)
-    text = ''.join(c for c in text if not unicodedata.combining(c))
-    return '-'.join(''.join(c if c.isalnum() else ' '
-            for c in text.lower()).split())
