@@ -21,7 +21,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
-from .common import BATCH_SIZE, browse, companies_to_run, search_browse
+from .common import (
+    BATCH_SIZE, browse, companies_to_run, preload, search_browse)
 from .exceptions import DunningError
 from .penalty import no_penalties
 
@@ -180,8 +181,9 @@ class DunningGenerationMixin:
         pool = Pool()
         Currency = pool.get('currency.currency')
         levels, procedures = cls._run_levels(candidates, history)
-        currencies = {c.id: c for c in Currency.browse(
-                list({c.currency for c in candidates.values()}))}
+        currencies = {c.id: c for c in preload(Currency,
+                {c.currency for c in candidates.values()},
+                ['rounding', 'digits'])}
         party_overdue = defaultdict(Decimal)
         for invoice_id, candidate in candidates.items():
             if invoice_id in figures:
@@ -218,19 +220,18 @@ class DunningGenerationMixin:
     def _run_levels(cls, candidates, history):
         """Return the levels {id: level} of the procedures of the candidates
         and of the reminders sent, and the procedure of each segment
-        {segment id: procedure}, read once"""
+        {segment id: procedure}, read once for the run"""
         pool = Pool()
         Level = pool.get('account.invoice.dunning.level')
         Procedure = pool.get('account.invoice.dunning.procedure')
-        levels = {l.id: l for l in Level.browse(
-                list({l for l, _ in history.last_done.values()}))}
         # A few segments for thousands of candidates: read each once
         segments = {c.segment.id: c.segment for c in candidates.values()}
         procedure_ids = {s.id: s.procedure.id for s in segments.values()}
-        procedures = {p.id: p for p in Procedure.browse(
-                list(set(procedure_ids.values())))}
-        for procedure in procedures.values():
-            levels.update((l.id, l) for l in procedure.levels)
+        procedures = Procedure.read_for_run(set(procedure_ids.values()))
+        levels = {l.id: l for p in procedures.values() for l in p.levels}
+        # The levels sent of procedures no segment uses any more
+        others = {l for l, _ in history.last_done.values()} - set(levels)
+        levels.update((l.id, l) for l in Level.read_for_run(others))
         return levels, {s: procedures[p] for s, p in procedure_ids.items()}
 
     @classmethod

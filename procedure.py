@@ -14,7 +14,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, add_business_days
+from .common import CHANNELS, add_business_days, preload
 from .exceptions import LevelValidationError
 
 # The bounds of the days of a level and of its payment delay
@@ -45,6 +45,19 @@ class Procedure(ModelSQL, ModelView):
         default = default.copy() if default is not None else {}
         default.setdefault('segments', None)
         return super().copy(procedures, default=default)
+
+    @classmethod
+    def read_for_run(cls, ids):
+        """Return {id: procedure} of ids with their levels, read once for a
+        run: each level keeps the values of its run_fields in memory"""
+        pool = Pool()
+        Level = pool.get('account.invoice.dunning.level')
+        procedures = cls.read(list(ids), ['levels'])
+        levels = {l.id: l for l in Level.read_for_run(
+                [l for p in procedures for l in p['levels']])}
+        return {p['id']: cls(id=p['id'],
+                levels=[levels[l] for l in p['levels']])
+            for p in procedures}
 
     def next_level(self, last_level, date, figures, sent=()):
         """Return the level to reach on date after last_level (or None)
@@ -266,6 +279,18 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
                             previous=previous.rec_name,
                             procedure=procedure.rec_name))
                 previous = level
+
+    @classmethod
+    def run_fields(cls):
+        """The fields of a level that a run reads for each invoice: a module
+        whose rules read more of them adds theirs"""
+        return {'procedure', 'days', 'delay', 'payment_delay', 'min_amount',
+            'min_party_amount', 'channel'}
+
+    @classmethod
+    def read_for_run(cls, ids):
+        "Return the levels of ids with the values of run_fields kept"
+        return preload(cls, ids, cls.run_fields())
 
     def deadline(self, date, due_date):
         "The payment deadline of a reminder made on date"
