@@ -22,11 +22,12 @@ from trytond.transaction import Transaction
 from .common import CHANNELS, LETTER_CHANNELS, id_slices, search_rec_names
 from .dispatch_delivery import DispatchDeliveryMixin
 from .dispatch_email import DispatchEmailMixin
+from .invoice_copy import InvoiceCopyMixin
 from .letter_archive import LetterArchiveMixin, LetterBinary
 
 
-class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, LetterArchiveMixin,
-        ModelSQL, ModelView):
+class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
+        LetterArchiveMixin, ModelSQL, ModelView):
     """The letter, email, registered letter or call that carries the
     reminders of one customer processed together: kept forever as proof"""
     __name__ = 'account.invoice.dunning.dispatch'

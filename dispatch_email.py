@@ -8,7 +8,6 @@ error, until a later attempt sends it (once)."""
 import logging
 import mimetypes
 import re
-import shutil
 from email.message import EmailMessage
 from email.utils import getaddresses
 from html import unescape
@@ -195,64 +194,14 @@ class DispatchEmailMixin:
     def email_files(self):
         """The files attached: the letter, and a copy of each invoice when
         the level attaches them, as PDF when LibreOffice converts them"""
-        pool = Pool()
-        Letter = pool.get('account.invoice.dunning.letter', type='report')
         files = []
         if self.letter:
             name = slugify(self.letter_filename.rsplit('.', 1)[0])
             files.append(self._as_pdf(name, self.letter_format,
                     bytes(self.letter)))
         if self.level.attach_invoice:
-            lang = self.party.lang
-            # The copy in the language of the customer (its file name too)
-            with Transaction().set_context(
-                    language=lang.code if lang else None):
-                for dunning in Letter.reminders_of(self):
-                    files.append(self._invoice_copy(dunning.invoice))
+            files.extend(self.invoice_copies())
         return files
-
-    @classmethod
-    def _invoice_copy(cls, invoice):
-        "(name, data) of the invoice's own report"
-        pool = Pool()
-        ModelData = pool.get('ir.model.data')
-        InvoiceReport = pool.get('account.invoice', type='report')
-        action_id = ModelData.get_id('account_invoice', 'report_invoice')
-        oext, content, _, title = InvoiceReport.execute([invoice.id], {
-                'model': invoice.__name__,
-                'id': invoice.id,
-                'ids': [invoice.id],
-                'action_id': action_id,
-                })
-        if isinstance(content, str):
-            content = content.encode('utf-8')
-        return cls._as_pdf(slugify(title), oext, bytes(content))
-
-    @classmethod
-    def _as_pdf(cls, name, extension, data):
-        """(file name, data) of a document, converted to PDF by LibreOffice
-        through Tryton's report conversion, else as it is"""
-        pool = Pool()
-        Letter = pool.get('account.invoice.dunning.letter', type='report')
-        if extension != 'pdf' and cls._can_convert():
-            report = SimpleNamespace(report_name=name,
-                template_extension=extension, extension='pdf')
-            extension, data = Letter.convert(report, data)
-        return '%s.%s' % (name, extension), data
-
-    @classmethod
-    def _can_convert(cls):
-        "Whether the documents can be converted to PDF"
-        if not Transaction().context.get('dunning_email_pdf', True):
-            # e.g. the demo replaying the emails of the past, faster
-            return False
-        if config.get('report', 'convert_command'):
-            return True
-        if shutil.which('soffice'):
-            return True
-        logger.info("LibreOffice (soffice) is not installed: the documents "
-            "are attached to the emails as they are (ODT)")
-        return False
 
     def _email_message(self, content):
         "The message of content, as Tryton's ir.email builds it"

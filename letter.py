@@ -77,7 +77,9 @@ class Letter(CompanyReport):
         Dispatch = pool.get('account.invoice.dunning.dispatch')
         letters = cls.render_dispatches(dispatches, check=lambda action, ids:
             cls.check_access(action, Dispatch.__name__, ids))
-        return {d.id: l for d, l in zip(dispatches, letters)}
+        # The printed letter archived is what was posted: with the invoices
+        return {d.id: d.with_invoice_copies(*l)
+            for d, l in zip(dispatches, letters)}
 
     @classmethod
     def render_dispatches(cls, dispatches, check=None):

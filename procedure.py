@@ -134,7 +134,8 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         "of the level.")
     attach_invoice = fields.Boolean(
         "Attach the Invoices",
-        help="Attach a copy of each invoice to the emails of the level.")
+        help="Attach a copy of each invoice to the emails of the level, "
+        "and print it after the letter when the letter is a PDF.")
     formal_notice = fields.Boolean(
         "Formal Notice",
         help="The reminder is a formal notice: for consumers, legal "

@@ -5,9 +5,12 @@
 at the same level, date and channel go in one dispatch, whose letter lists
 every invoice with its totals, archived once and kept as proof."""
 import datetime as dt
+import io
 import unittest
 import unittest.mock
 from decimal import Decimal
+
+from pypdf import PdfReader
 
 from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning import invoice_dunning
@@ -217,3 +220,48 @@ class DispatchTestCase(unittest.TestCase):
         self.assertEqual(
             set(Dunning.search([('tracking_number', '=', '1A00001')])),
             set(dunnings))
+
+    @with_transaction()
+    def test_invoice_copies_after_printed_letter(self):
+        """A printed letter in PDF is followed by the pages of a copy of
+        each of its invoices when its level attaches them; else it is the
+        letter alone"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Level = pool.get('account.invoice.dunning.level')
+        ActionReport = pool.get('ir.action.report')
+        Letter = pool.get('account.invoice.dunning.letter', type='report')
+        company, invoices = create_invoices(4, parties=2)
+        with set_company(company):
+            dunnings = Dunning.generate_dunnings(date=FIRST)
+            level, = {d.level for d in dunnings}
+            self.assertEqual({d.channel for d in dunnings}, {'letter'})
+            self.assertTrue(level.attach_invoice)
+            # The administrator has the letters of the level made in PDF
+            ActionReport.write([level.get_report()], {'extension': 'pdf'})
+            attached = [d for d in dunnings if d.party == invoices[0].party]
+            alone = [d for d in dunnings if d not in attached]
+            Dunning.process(attached)
+            Level.write([level], {'attach_invoice': False})
+            Dunning.process(alone)
+        attached, = {d.dispatch for d in Dunning.browse(attached)}
+        alone, = {d.dispatch for d in Dunning.browse(alone)}
+
+        def pages(content):
+            return [p.extract_text()
+                for p in PdfReader(io.BytesIO(bytes(content))).pages]
+        for dispatch, copies in [(attached, True), (alone, False)]:
+            with self.subTest(copies=copies):
+                self.assertEqual(dispatch.letter_format, 'pdf')
+                (_, letter), = Letter.render_dispatches([dispatch])
+                expected = pages(letter)
+                if copies:
+                    reminders = Letter.reminders_of(dispatch)
+                    for reminder, (name, copy) in zip(
+                            reminders, dispatch.invoice_copies()):
+                        self.assertTrue(name.endswith('.pdf'))
+                        copy_pages = pages(copy)
+                        self.assertIn(reminder.invoice.number,
+                            copy_pages[0])
+                        expected += copy_pages
+                self.assertEqual(pages(dispatch.letter), expected)
