@@ -8,7 +8,18 @@ pool: see tests/test_hook.py"""
 import os
 import sys
 
-import trytond.modules
+# On SQLite, trytond checks its caches every [cache] clean_timeout (5
+# minutes) through an autocommit connection: for the in-memory database of
+# the tests it is the test's own connection, and switching it to autocommit
+# commits the work of the running test, which the next tests then find
+# (a test whose transaction is nested, e.g. on a constraint error, 5
+# minutes after the last check). One process, one cache: never check.
+if (os.environ.get('DB_NAME', ':memory:') == ':memory:'
+        and os.environ.get('TRYTOND_DATABASE__URI', 'sqlite').startswith(
+            'sqlite')):
+    os.environ.setdefault('TRYTOND_CACHE__CLEAN_TIMEOUT', str(10 ** 9))
+
+import trytond.modules  # noqa: E402
 
 TEST_MODULES_PATH = os.path.join(os.path.dirname(__file__), 'modules')
 if TEST_MODULES_PATH not in sys.path:
