@@ -28,7 +28,7 @@ SEED = 20261102
 INVOICES_PER_CUSTOMER = 10
 CHUNK = 1000
 STEPS = ['generate', 'process', 'letters', 'escalate', 'penalties',
-    'classify', 'workers']
+    'classify', 'workers', 'emails']
 STEP_TITLES = {
     'generate': "(a) generation on D",
     'process': "(b) process all drafts",
@@ -37,9 +37,10 @@ STEP_TITLES = {
     'penalties': "(e) penalties on D+30",
     'classify': "(f) segments on D+30",
     'workers': "(g) letters by W workers",
+    'emails': "(h) emails of M",
     }
 # Steps of our module that core account_dunning has no equivalent of
-OURS_ONLY = {'penalties', 'classify', 'workers'}
+OURS_ONLY = {'penalties', 'classify', 'workers', 'emails'}
 # Seconds given to trytond-worker processes to load the pool before the
 # clock starts
 WORKER_WARMUP = 20

@@ -14,6 +14,9 @@ transaction:
   letters   processing + letters of all the reminders of M customers
             (reminders/s: one letter per customer)
   escalate  generation at D+30 after the processing at D
+and, ours only: penalties, classify, workers (letters by trytond-worker
+processes) and emails (the reminders of M customers sent by email to a
+local SMTP server).
 
 Usage:
   python bench/bench.py [--invoices N] [--backend sqlite|postgresql]

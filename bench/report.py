@@ -87,6 +87,8 @@ def summary_entry(step, results):
             entry[key] = last[key]
     if step.startswith('workers') or step == 'letters':
         entry.update(letters_entry(step, results, median))
+    if step == 'emails':
+        entry.update(emails_entry(results))
     for key in ['profile', 'workaround', 'letters_skipped']:
         if key in last:
             entry[key] = last[key]
@@ -112,6 +114,21 @@ def letters_entry(step, results, median):
     entry['reminders_per_second'] = round(
         last.get('reminders', 0) / median, 1) if median else None
     return entry
+
+
+def emails_entry(results):
+    "The emails of the summary of step (h), sent per second"
+    last = results[-1]
+    seconds = statistics.median(r['send_seconds'] for r in results)
+    copies = statistics.median(r['copies_seconds'] for r in results)
+
+    def rate(seconds):
+        return round(last.get('sent', 0) / seconds, 1) if seconds else None
+    return {'emails': last.get('emails'), 'sent': last.get('sent'),
+        'received': last.get('received'), 'send_seconds': seconds,
+        'copies': last.get('copies'), 'copies_seconds': copies,
+        'emails_per_second': rate(seconds),
+        'emails_per_second_copies_cached': rate(seconds - copies)}
 
 
 def step_title(step):
@@ -148,6 +165,7 @@ def print_table(summary, args, meta):
                 ours.get('queries', '-')))
     print_failures(summary)
     print_letters(summary)
+    print_emails(summary)
     print_ours_only(summary)
     print_levels(summary)
 
@@ -191,6 +209,22 @@ def print_letters(summary):
         if rates.get('ours') and rates.get('core'):
             print("reminders/s ours/core: %.2f" % (
                     rates['ours'] / rates['core']))
+
+
+def print_emails(summary):
+    "The emails per second of (h)"
+    entry = summary.get('emails', {}).get('ours')
+    if entry and 'error' not in entry:
+        print("emails/s: %6.1f  (%d of %d emails sent in %.2f s to the local "
+            "SMTP server, which received %d, for %d reminders; processing "
+            "and queueing included, %.2f s in all)" % (
+                entry['emails_per_second'] or 0, entry['sent'],
+                entry['emails'], entry['send_seconds'], entry['received'],
+                entry['reminders'], entry['seconds']))
+        print("emails/s: %6.1f  with the invoice copies in Tryton's cache "
+            "(%d copies rendered by Tryton's invoice report in %.2f s)" % (
+                entry['emails_per_second_copies_cached'] or 0,
+                entry['copies'], entry['copies_seconds']))
 
 
 def print_ours_only(summary):

@@ -103,6 +103,9 @@ def step_order(steps):
     order = ['generate']
     if 'letters' in steps:
         order.append('letters')
+    # (h) rolls back too
+    if 'emails' in steps:
+        order.append('emails')
     if {'process', 'escalate'} & set(steps):
         order.append('process')
     if 'escalate' in steps:
@@ -159,7 +162,7 @@ def run_one(store, args, meta, database, module, step, repeat, profiled):
     spec = {'action': 'step', 'database': name,
         'module': module, 'step': step,
         'date': (args.date if step in {
-                'generate', 'process', 'letters'}
+                'generate', 'process', 'letters', 'emails'}
             else d30).isoformat(),
         'letters': args.letters,
         'company': meta['setup']['company'],

@@ -3,8 +3,8 @@
 # license terms.
 """The timed steps, for our module (ours_step) and for Tryton's
 account_dunning (core_step): (a) generate, (b) process, (c) letters,
-(d) escalate, and ours only (e) penalties, (f) classify, (g) workers. See
-bench/README.rst for what each measures."""
+(d) escalate, and ours only (e) penalties, (f) classify, (g) workers,
+(h) emails. See bench/README.rst for what each measures."""
 import os
 import time
 
@@ -95,6 +95,8 @@ def ours_step(pool, step, date, letters, company):
         return workers_step(pool, int(step[len('workers'):]), letters)
     if step == 'classify':
         return classify_step(pool, date, company)
+    if step == 'emails':
+        return ours_emails(pool, letters)
     raise ValueError(step)
 
 
@@ -172,6 +174,83 @@ def ours_letters(pool, letters):
     # Rolled back: the letters are measured, the drafts stay for (b)
     return Step(run, commit=False,
         prepare=select_drafts(Dunning, letters), post=post)
+
+
+def mail_sink():
+    "The demo's SMTP server (aiosmtpd) on a free port of localhost, started"
+    import importlib.util
+    import tempfile
+    path = os.path.join(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__))), 'scripts', 'demo_mail.py')
+    spec = importlib.util.spec_from_file_location('bench_demo_mail', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sink = module.MailSink(tempfile.mkdtemp(prefix='bench-inbox-'))
+    if not sink.start():
+        raise RuntimeError("aiosmtpd is not installed")
+    return sink
+
+
+def ours_emails(pool, letters):
+    """(h): the reminders of M customers sent by email: processed (letters
+    rendered and archived, one email a customer queued), then sent as the
+    workers send them, to a local SMTP server; rolled back"""
+    import trytond.config as config
+    from trytond.transaction import Transaction
+    Dunning = pool.get('account.invoice.dunning')
+    Dispatch = pool.get('account.invoice.dunning.dispatch')
+    sink = mail_sink()
+    copies = time_invoice_copies(Dispatch)
+
+    def run(prepared):
+        copies.update(seconds=0., count=0)
+        config.set('email', 'uri', sink.uri)
+        dunnings = Dunning.browse(prepared['ids'])
+        Dunning.write(dunnings, {'channel': 'email'})
+        # The letter and the invoice copies attached as rendered (ODT):
+        # LibreOffice's conversion is not what is measured
+        with Transaction().set_context(dunning_email_pdf=False):
+            Dunning.process(dunnings)
+            dispatches = list({d.dispatch.id: d.dispatch
+                    for d in Dunning.browse(prepared['ids'])}.values())
+            start = time.perf_counter()
+            Dispatch.send_emails(dispatches)
+            seconds = time.perf_counter() - start
+        sent = Dispatch.search([
+                ('id', 'in', [d.id for d in dispatches]),
+                ('email_state', '=', 'sent'),
+                ], count=True)
+        return dict(prepared, emails=len(dispatches), sent=sent,
+            send_seconds=round(seconds, 3), received=len(sink.messages),
+            copies=copies['count'], copies_seconds=round(copies['seconds'], 3))
+
+    def post(result):
+        info = count_reminders(Dunning, result)
+        info.update((k, result[k]) for k in [
+                'emails', 'sent', 'send_seconds', 'received', 'copies',
+                'copies_seconds'])
+        return info
+    return Step(run, commit=False,
+        prepare=select_drafts(Dunning, letters), post=post)
+
+
+def time_invoice_copies(Dispatch):
+    """Time the copies of the invoices attached to the emails: Tryton's
+    invoice report, rendered the first time an invoice is printed (by the
+    task queued when it is posted), then read from its cache; the
+    template's invoices were never printed"""
+    copies = {'seconds': 0., 'count': 0}
+    invoice_copy = Dispatch._invoice_copy.__func__
+
+    def timed_invoice_copy(cls, invoice):
+        start = time.perf_counter()
+        try:
+            return invoice_copy(cls, invoice)
+        finally:
+            copies['seconds'] += time.perf_counter() - start
+            copies['count'] += 1
+    Dispatch._invoice_copy = classmethod(timed_invoice_copy)
+    return copies
 
 
 def time_rendering(pool, rendering):
