@@ -212,6 +212,7 @@ class Call(Workflow, ModelSQL, ModelView):
         not answered or to call back"""
         pool = Pool()
         Date = pool.get('ir.date')
+        Exchange = pool.get('account.invoice.dunning.exchange')
         for call in calls:
             if not call.outcome:
                 raise CallValidationError(gettext(
@@ -226,6 +227,7 @@ class Call(Workflow, ModelSQL, ModelView):
                 'made_at': dt.datetime.now(),
                 })
         today = Date.today()
+        Exchange.log_calls(calls, today)
         cls.create([cls._next_call_values(c, today)
                 for c in calls if c.outcome in RETRIED])
 

@@ -23,6 +23,8 @@ CHANNELS = [
     ]
 # Channels for which a letter is rendered and archived when processed
 LETTER_CHANNELS = {'letter', 'registered_letter', 'email'}
+# Channels whose letter is printed and posted
+PRINTED_CHANNELS = {'letter', 'registered_letter'}
 
 CUSTOMER_TYPES = [
     ('professional', "Professional"),

@@ -128,6 +128,9 @@ class DispatchEmailMixin:
     def send_emails(cls, dispatches):
         """Send the emails of dispatches still to send, each once: a failed
         one records its error and stays to send"""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Exchange = pool.get('account.invoice.dunning.exchange')
         ids = [d.id for d in dispatches]
         cls.lock(cls.browse(ids))
         # Read again once locked: another run may have sent them meanwhile
@@ -147,6 +150,9 @@ class DispatchEmailMixin:
                 dispatch.email_error = None
             dispatch.email_attempts = (dispatch.email_attempts or 0) + 1
         cls.save(dispatches)
+        Exchange.log_dispatches(
+            [d for d in dispatches if d.email_state == 'sent'],
+            date=Date.today())
 
     def _send_email(self):
         """Send the email of the dispatch and return its ir.email, or raise

@@ -17,10 +17,9 @@ from trytond.pool import Pool
 from trytond.tools import slugify
 from trytond.transaction import Transaction
 
-logger = logging.getLogger(__name__)
+from .common import PRINTED_CHANNELS
 
-# The channels whose letter is printed and posted
-PRINTED_CHANNELS = {'letter', 'registered_letter'}
+logger = logging.getLogger(__name__)
 
 
 def merge_pdfs(documents):

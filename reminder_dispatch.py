@@ -16,7 +16,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .common import browse
+from .common import PRINTED_CHANNELS, browse
 from .dispatch_email import EMAIL_STATES
 from .letter_archive import letter_prefix, migrate_letter_store
 
@@ -146,6 +146,7 @@ class ReminderDispatchMixin:
         pool = Pool()
         Dispatch = pool.get('account.invoice.dunning.dispatch')
         Call = pool.get('account.invoice.dunning.call')
+        Exchange = pool.get('account.invoice.dunning.exchange')
         groups = Dispatch.group(dunnings)
         dispatches = Dispatch.from_reminders(groups)
         user = Transaction().user or None
@@ -161,4 +162,8 @@ class ReminderDispatchMixin:
             Dispatch._letter_dispatches(dispatches))
         Dispatch.queue_emails(dispatches)
         Call.from_dispatches(dispatches)
+        # The letters are posted today; emails and calls are logged when
+        # they leave and when made
+        Exchange.log_dispatches(
+            [d for d in dispatches if d.channel in PRINTED_CHANNELS])
         return dispatches

@@ -135,15 +135,32 @@ class Replay:
 
     def _make_calls(self, date):
         """The accountant makes the calls, a few days late: most customers
-        promise to pay, some do not answer (called again)"""
+        promise to pay, some do not answer (called again), a few say they
+        never received the invoice (the objection logged on the call)"""
         from trytond.pool import Pool
-        Call = Pool().get('account.invoice.dunning.call')
+        pool = Pool()
+        Call = pool.get('account.invoice.dunning.call')
+        Exchange = pool.get('account.invoice.dunning.exchange')
+        ModelData = pool.get('ir.model.data')
         calls = Call.search([('state', '=', 'to_make'),
                 ('date', '<', date - dt.timedelta(days=3))])
         for call in calls:
-            call.outcome = 'no_answer' if call.id % 3 == 0 else 'promised'
+            if call.id % 3 == 0:
+                call.outcome = 'no_answer'
+            elif call.id % 5 == 0:
+                call.outcome = 'disputed'
+                call.note = "Says the invoices never arrived: sent again."
+            else:
+                call.outcome = 'promised'
         Call.save(calls)
         Call.record(calls)
+        disputed = [str(c) for c in calls if c.outcome == 'disputed']
+        if disputed:
+            Exchange.write(Exchange.search([('origin', 'in', disputed)]), {
+                    'objection': ModelData.get_id(
+                        'account_invoice_dunning', 'objection_not_received'),
+                    'contact': "Accounts payable",
+                    })
         return len(calls)
 
     def _send_emails(self, pdf=True):

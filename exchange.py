@@ -1,0 +1,277 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The exchanges with a late payer, dated, with the invoices they concern:
+every letter and email sent and every call made, logged by the module, and
+what comes in (a call, an email, a letter, a meeting), logged by hand with
+the objection raised; shown on the party, the invoice and the reminder
+("consigner chaque échange")."""
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval, If
+from trytond.transaction import Transaction
+
+from .common import CHANNELS, id_slices
+
+EXCHANGE_CHANNELS = CHANNELS + [
+    ('meeting', "Meeting"),
+    ('other', "Other"),
+    ]
+DIRECTIONS = [
+    ('out', "Outgoing"),
+    ('in', "Incoming"),
+    ]
+
+
+class Objection(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+    "A reason a customer gives for not paying"
+    __name__ = 'account.invoice.dunning.objection'
+    __string__ = 'Invoice Dunning Objection'
+    name = fields.Char("Name", required=True, translate=True)
+
+
+class Exchange(ModelSQL, ModelView):
+    "An exchange with a customer about its unpaid invoices"
+    __name__ = 'account.invoice.dunning.exchange'
+    __string__ = 'Invoice Dunning Exchange'
+    _rec_name = 'summary'
+    company = fields.Many2One(
+        'company.company', "Company", required=True,
+        states={
+            'readonly': Eval('id', -1) >= 0,
+            })
+    party = fields.Many2One(
+        'party.party', "Party", required=True, ondelete='RESTRICT',
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    date = fields.Date("Date", required=True)
+    channel = fields.Selection(EXCHANGE_CHANNELS, "Channel", required=True)
+    direction = fields.Selection(DIRECTIONS, "Direction", required=True)
+    contact = fields.Char(
+        "Contact Person",
+        help="Who the exchange was with at the customer's.")
+    invoices = fields.Many2Many(
+        'account.invoice.dunning.exchange-account.invoice', 'exchange',
+        'invoice', "Invoices",
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ('type', '=', 'out'),
+            If(Eval('party'), ('party', '=', Eval('party', -1)), ()),
+            ],
+        help="The invoices the exchange is about.")
+    objection = fields.Many2One(
+        'account.invoice.dunning.objection', "Objection",
+        ondelete='RESTRICT',
+        help="The reason the customer gives for not paying.")
+    summary = fields.Char("Summary", required=True)
+    note = fields.Text("Note")
+    user = fields.Many2One(
+        'res.user', "User", readonly=True,
+        help="Who logged the exchange.")
+    origin = fields.Reference(
+        "Origin", selection='get_origins', readonly=True,
+        help="What the module logged: the dispatch or the call.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_direction(cls):
+        return 'in'
+
+    @classmethod
+    def default_channel(cls):
+        return 'phone'
+
+    @classmethod
+    def default_user(cls):
+        return Transaction().user or None
+
+    @classmethod
+    def _get_origins(cls):
+        "The models whose records are logged as exchanges"
+        return ['account.invoice.dunning.dispatch',
+            'account.invoice.dunning.call']
+
+    @classmethod
+    def get_origins(cls):
+        pool = Pool()
+        IrModel = pool.get('ir.model')
+        return [(None, '')] + [(m, IrModel.get_name(m))
+            for m in cls._get_origins()]
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create':
+            # Who logged it: never given, always the user
+            values['user'] = Transaction().user or None
+        return values
+
+    @classmethod
+    def check_modification(cls, mode, exchanges, values=None,
+            external=False):
+        super().check_modification(
+            mode, exchanges, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            for exchange in exchanges:
+                if exchange.origin and (mode == 'delete'
+                        or set(values) - {'objection', 'note', 'contact'}):
+                    raise AccessError(gettext(
+                            'account_invoice_dunning.msg_exchange_logged',
+                            exchange=exchange.rec_name))
+
+    @classmethod
+    def copy(cls, exchanges, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('origin', None)
+        default.setdefault('user')
+        return super().copy(exchanges, default=default)
+
+    @classmethod
+    def log_dispatches(cls, dispatches, date=None):
+        """Log the dispatches as outgoing exchanges (on date, else their
+        own), with the invoices of their reminders"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        invoices = Dunning.invoices_of_dispatches(dispatches)
+        cls.log_exchanges([{
+                    'company': d.company.id,
+                    'party': d.party.id,
+                    'date': date or d.date,
+                    'channel': d.channel,
+                    'direction': 'out',
+                    'summary': d.level_name,
+                    'origin': str(d),
+                    } for d in dispatches],
+            [invoices.get(d.id, []) for d in dispatches])
+
+    @classmethod
+    def log_calls(cls, calls, date):
+        "Log the calls made on date as outgoing exchanges"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Call = pool.get('account.invoice.dunning.call')
+        invoices = Dunning.invoices_of_dispatches([c.dispatch for c in calls])
+        outcomes = dict(Call.fields_get(['outcome'])['outcome']['selection'])
+        cls.log_exchanges([{
+                    'company': c.company.id,
+                    'party': c.party.id,
+                    'date': date,
+                    'channel': 'phone',
+                    'direction': 'out',
+                    'summary': outcomes.get(c.outcome) or c.rec_name,
+                    'note': c.note,
+                    'origin': str(c),
+                    } for c in calls],
+            [invoices.get(c.dispatch.id, []) for c in calls])
+
+    @classmethod
+    def log_exchanges(cls, vlist, invoices):
+        """Create the exchanges of vlist, each with the invoices of the same
+        index, in a few queries"""
+        pool = Pool()
+        ExchangeInvoice = pool.get(
+            'account.invoice.dunning.exchange-account.invoice')
+        exchanges = cls.create(vlist) if vlist else []
+        ExchangeInvoice.create([
+                {'exchange': e.id, 'invoice': i}
+                for e, ids in zip(exchanges, invoices) for i in ids])
+        return exchanges
+
+
+class ExchangeInvoice(ModelSQL):
+    "The invoices an exchange is about"
+    __name__ = 'account.invoice.dunning.exchange-account.invoice'
+    __string__ = 'Invoice Dunning Exchange - Invoice'
+    exchange = fields.Many2One(
+        'account.invoice.dunning.exchange', "Exchange", required=True,
+        ondelete='CASCADE')
+    invoice = fields.Many2One(
+        'account.invoice', "Invoice", required=True, ondelete='CASCADE')
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+    dunning_exchanges = fields.One2Many(
+        'account.invoice.dunning.exchange', 'party', "Exchanges",
+        help="The exchanges with the party about its unpaid invoices.")
+
+    @classmethod
+    def copy(cls, parties, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('dunning_exchanges', None)
+        return super().copy(parties, default=default)
+
+
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+    dunning_exchanges = fields.Many2Many(
+        'account.invoice.dunning.exchange-account.invoice', 'invoice',
+        'exchange', "Exchanges", readonly=True,
+        order=[('exchange.date', 'DESC'), ('exchange.id', 'DESC')],
+        help="The exchanges with the customer about the invoice.")
+
+    @classmethod
+    def copy(cls, invoices, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('dunning_exchanges', None)
+        return super().copy(invoices, default=default)
+
+
+class Dunning(metaclass=PoolMeta):
+    __name__ = 'account.invoice.dunning'
+    exchanges = fields.Function(fields.Many2Many(
+            'account.invoice.dunning.exchange', None, None, "Exchanges",
+            help="The exchanges about the invoice of the reminder."),
+        'get_exchanges')
+
+    @classmethod
+    def get_exchanges(cls, dunnings, name):
+        "The exchanges about the invoice of each reminder, newest first"
+        pool = Pool()
+        ExchangeInvoice = pool.get(
+            'account.invoice.dunning.exchange-account.invoice')
+        Exchange = pool.get('account.invoice.dunning.exchange')
+        relation = ExchangeInvoice.__table__()
+        exchange = Exchange.__table__()
+        cursor = Transaction().connection.cursor()
+        by_invoice = {}
+        for sub_ids in id_slices({d.invoice.id for d in dunnings}):
+            cursor.execute(*relation.join(exchange,
+                    condition=relation.exchange == exchange.id)
+                .select(relation.invoice, relation.exchange,
+                    where=relation.invoice.in_(sub_ids),
+                    order_by=[exchange.date.desc, exchange.id.desc]))
+            for invoice, exchange_id in cursor:
+                by_invoice.setdefault(invoice, []).append(exchange_id)
+        return {d.id: by_invoice.get(d.invoice.id, []) for d in dunnings}
+
+    @classmethod
+    def invoices_of_dispatches(cls, dispatches):
+        "Return {dispatch id: [invoice ids]} of the reminders of dispatches"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for sub_ids in id_slices({d.id for d in dispatches}):
+            cursor.execute(*table.select(table.dispatch, table.invoice,
+                    where=table.dispatch.in_(sub_ids),
+                    order_by=[table.dispatch, table.invoice]))
+            for dispatch, invoice in cursor:
+                result.setdefault(dispatch, []).append(invoice)
+        return result
