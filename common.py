@@ -8,6 +8,9 @@ import datetime as dt
 import functools
 from decimal import ROUND_HALF_UP, Decimal
 
+from sql import Column
+from sql.functions import CurrentTimestamp
+
 from trytond import backend
 from trytond.model import fields
 from trytond.pool import Pool
@@ -54,6 +57,42 @@ def preload(Model, ids, names):
     lookup where the ORM's cache costs ten times more. The other fields
     are read as usual. The records are for reading: never saved."""
     return [Model(**values) for values in Model.read(list(ids), list(names))]
+
+
+def insert_rows(Model, vlist, find_ids=None):
+    """Insert the rows of vlist (the values of stored fields, complete and
+    consistent by construction: no default, no validation) in the table of
+    Model in a few queries and return their ids, in order
+
+    Without RETURNING, find_ids(sub_values) returns the ids of the rows of
+    sub_values just inserted, else the rows are inserted one by one."""
+    transaction = Transaction()
+    database = transaction.database
+    cursor = transaction.connection.cursor()
+    table = Model.__table__()
+    names = sorted(set().union(*vlist)) if vlist else []
+    columns = [table.create_uid, table.create_date] + [
+        Column(table, n) for n in names]
+    size = max(backend.MAX_QUERY_PARAMS // len(columns), 1)
+    returning = database.has_returning()
+    if not returning and not find_ids:
+        size = 1
+    ids = []
+    for sub_values in grouped_slice(vlist, size):
+        sub_values = list(sub_values)
+        rows = [[transaction.user, CurrentTimestamp()]
+            + [Model._fields[n].sql_format(v.get(n)) for n in names]
+            for v in sub_values]
+        if returning:
+            cursor.execute(*table.insert(columns, rows, [table.id]))
+            ids.extend(r for r, in cursor)
+        else:
+            cursor.execute(*table.insert(columns, rows))
+            if find_ids:
+                ids.extend(find_ids(sub_values))
+            else:
+                ids.append(database.lastid(cursor))
+    return ids
 
 
 def search_browse(Model, domain):

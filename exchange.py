@@ -12,9 +12,10 @@ from trytond.model import (
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, id_slices
+from .common import BATCH_SIZE, CHANNELS, browse, id_slices, insert_rows
 
 EXCHANGE_CHANNELS = CHANNELS + [
     ('meeting', "Meeting"),
@@ -156,7 +157,7 @@ class Exchange(ModelSQL, ModelView):
                     'date': date or d.date,
                     'channel': d.channel,
                     'direction': 'out',
-                    'summary': d.level_name,
+                    'summary': d.level_name or d.level.rec_name,
                     'origin': str(d),
                     } for d in dispatches],
             [invoices.get(d.id, []) for d in dispatches])
@@ -184,14 +185,26 @@ class Exchange(ModelSQL, ModelView):
     @classmethod
     def log_exchanges(cls, vlist, invoices):
         """Create the exchanges of vlist, each with the invoices of the same
-        index, in a few queries"""
+        index, in a few queries whatever their number
+
+        The values come from the module, consistent by construction: as
+        create would, they go through preprocess_values and the new
+        exchanges through on_modification."""
         pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
         ExchangeInvoice = pool.get(
             'account.invoice.dunning.exchange-account.invoice')
-        exchanges = cls.create(vlist) if vlist else []
-        ExchangeInvoice.create([
-                {'exchange': e.id, 'invoice': i}
-                for e, ids in zip(exchanges, invoices) for i in ids])
+        if not vlist:
+            return []
+        ModelAccess.check(cls.__name__, 'create')
+        ids = insert_rows(cls, [cls.preprocess_values('create', v)
+                for v in vlist])
+        insert_rows(ExchangeInvoice, [{'exchange': e, 'invoice': i}
+                for e, invoice_ids in zip(ids, invoices)
+                for i in invoice_ids])
+        exchanges = browse(cls, ids)
+        for sub_exchanges in grouped_slice(exchanges, BATCH_SIZE):
+            cls.on_modification('create', list(sub_exchanges))
         return exchanges
 
 

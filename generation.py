@@ -8,11 +8,9 @@ that runs it for a date."""
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
-from sql import Column, Literal
+from sql import Literal
 from sql.conditionals import Coalesce
-from sql.functions import CurrentTimestamp
 
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool
@@ -22,7 +20,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import (
-    BATCH_SIZE, browse, companies_to_run, preload, search_browse)
+    BATCH_SIZE, browse, companies_to_run, insert_rows, preload, search_browse)
 from .exceptions import DunningError
 from .penalty import no_penalties
 
@@ -331,30 +329,19 @@ class DunningGenerationMixin:
         if not vlist:
             return []
         ModelAccess.check(cls.__name__, 'create')
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
         table = cls.__table__()
-        vlist = [cls.preprocess_values('create', v) for v in vlist]
-        names = sorted(set().union(*vlist))
-        columns = [table.create_uid, table.create_date, table.state] + [
-            Column(table, n) for n in names]
-        size = max(backend.MAX_QUERY_PARAMS // len(columns), 1)
-        ids = []
-        for sub_values in grouped_slice(vlist, size):
-            sub_values = list(sub_values)
-            rows = [[transaction.user, CurrentTimestamp(), 'draft']
-                + [cls._fields[n].sql_format(v.get(n)) for n in names]
-                for v in sub_values]
-            if transaction.database.has_returning():
-                cursor.execute(*table.insert(columns, rows, [table.id]))
-                ids.extend(r for r, in cursor)
-            else:
-                cursor.execute(*table.insert(columns, rows))
-                cursor.execute(*table.select(table.id,
-                        where=fields.SQL_OPERATORS['in'](table.invoice,
-                            [v['invoice'] for v in sub_values])
-                        & (table.state == 'draft')))
-                ids.extend(r for r, in cursor)
+        cursor = Transaction().connection.cursor()
+
+        def find_ids(sub_values):
+            "The new drafts of the invoices of sub_values: one each"
+            cursor.execute(*table.select(table.id,
+                    where=fields.SQL_OPERATORS['in'](table.invoice,
+                        [v['invoice'] for v in sub_values])
+                    & (table.state == 'draft')))
+            return [i for i, in cursor]
+        ids = insert_rows(cls, [
+                dict(cls.preprocess_values('create', v), state='draft')
+                for v in vlist], find_ids)
         records = browse(cls, ids)
         for sub_records in grouped_slice(records, BATCH_SIZE):
             cls.on_modification('create', list(sub_records))
