@@ -95,6 +95,26 @@ def insert_rows(Model, vlist, find_ids=None):
     return ids
 
 
+def create_rows(Model, vlist, find_ids=None, **columns):
+    """Create the records of vlist in a few queries whatever their number,
+    and return them: as create would, the user's right to create is
+    checked, the values go through preprocess_values (then get columns)
+    and the new records through on_modification; the values come from the
+    module, consistent by construction (see insert_rows)"""
+    pool = Pool()
+    ModelAccess = pool.get('ir.model.access')
+    if not vlist:
+        return []
+    ModelAccess.check(Model.__name__, 'create')
+    ids = insert_rows(Model, [
+            dict(Model.preprocess_values('create', v), **columns)
+            for v in vlist], find_ids)
+    records = browse(Model, ids)
+    for sub_records in grouped_slice(records, BATCH_SIZE):
+        Model.on_modification('create', list(sub_records))
+    return records
+
+
 def search_browse(Model, domain):
     """Search the records of domain, browsed by batches: a search returns
     its records in one list, whose every instance checks all its ids"""

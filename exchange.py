@@ -12,10 +12,9 @@ from trytond.model import (
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
-from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import BATCH_SIZE, CHANNELS, browse, id_slices, insert_rows
+from .common import CHANNELS, create_rows, id_slices, insert_rows
 
 EXCHANGE_CHANNELS = CHANNELS + [
     ('meeting', "Meeting"),
@@ -191,20 +190,12 @@ class Exchange(ModelSQL, ModelView):
         create would, they go through preprocess_values and the new
         exchanges through on_modification."""
         pool = Pool()
-        ModelAccess = pool.get('ir.model.access')
         ExchangeInvoice = pool.get(
             'account.invoice.dunning.exchange-account.invoice')
-        if not vlist:
-            return []
-        ModelAccess.check(cls.__name__, 'create')
-        ids = insert_rows(cls, [cls.preprocess_values('create', v)
-                for v in vlist])
-        insert_rows(ExchangeInvoice, [{'exchange': e, 'invoice': i}
-                for e, invoice_ids in zip(ids, invoices)
+        exchanges = create_rows(cls, vlist)
+        insert_rows(ExchangeInvoice, [{'exchange': e.id, 'invoice': i}
+                for e, invoice_ids in zip(exchanges, invoices)
                 for i in invoice_ids])
-        exchanges = browse(cls, ids)
-        for sub_exchanges in grouped_slice(exchanges, BATCH_SIZE):
-            cls.on_modification('create', list(sub_exchanges))
         return exchanges
 
 

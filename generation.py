@@ -15,12 +15,11 @@ from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, PYSONEncoder
-from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import (
-    BATCH_SIZE, browse, companies_to_run, insert_rows, preload, search_browse)
+    browse, companies_to_run, create_rows, preload, search_browse)
 from .exceptions import DunningError
 from .penalty import no_penalties
 
@@ -324,11 +323,6 @@ class DunningGenerationMixin:
         the values go through preprocess_values and the new reminders
         through on_modification: the hooks of the modules that extend the
         reminders are honoured (their values must be stored columns)."""
-        pool = Pool()
-        ModelAccess = pool.get('ir.model.access')
-        if not vlist:
-            return []
-        ModelAccess.check(cls.__name__, 'create')
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
 
@@ -339,13 +333,7 @@ class DunningGenerationMixin:
                         [v['invoice'] for v in sub_values])
                     & (table.state == 'draft')))
             return [i for i, in cursor]
-        ids = insert_rows(cls, [
-                dict(cls.preprocess_values('create', v), state='draft')
-                for v in vlist], find_ids)
-        records = browse(cls, ids)
-        for sub_records in grouped_slice(records, BATCH_SIZE):
-            cls.on_modification('create', list(sub_records))
-        return records
+        return create_rows(cls, vlist, find_ids, state='draft')
 
 
 class CreateDunningStart(ModelView):
