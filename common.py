@@ -59,13 +59,14 @@ def preload(Model, ids, names):
     return [Model(**values) for values in Model.read(list(ids), list(names))]
 
 
-def insert_rows(Model, vlist, find_ids=None):
+def insert_rows(Model, vlist):
     """Insert the rows of vlist (the values of stored fields, complete and
     consistent by construction: no default, no validation) in the table of
     Model in a few queries and return their ids, in order
 
-    Without RETURNING, find_ids(sub_values) returns the ids of the rows of
-    sub_values just inserted, else the rows are inserted one by one."""
+    Without RETURNING, SQLite gives the rows of one insert consecutive ids
+    (one writer at a time, each new id one more than the largest): the ids
+    end at the last one it returns."""
     transaction = Transaction()
     database = transaction.database
     cursor = transaction.connection.cursor()
@@ -75,11 +76,10 @@ def insert_rows(Model, vlist, find_ids=None):
         Column(table, n) for n in names]
     size = max(backend.MAX_QUERY_PARAMS // len(columns), 1)
     returning = database.has_returning()
-    if not returning and not find_ids:
+    if not returning and backend.name != 'sqlite':
         size = 1
     ids = []
     for sub_values in grouped_slice(vlist, size):
-        sub_values = list(sub_values)
         rows = [[transaction.user, CurrentTimestamp()]
             + [Model._fields[n].sql_format(v.get(n)) for n in names]
             for v in sub_values]
@@ -88,14 +88,12 @@ def insert_rows(Model, vlist, find_ids=None):
             ids.extend(r for r, in cursor)
         else:
             cursor.execute(*table.insert(columns, rows))
-            if find_ids:
-                ids.extend(find_ids(sub_values))
-            else:
-                ids.append(database.lastid(cursor))
+            last_id = database.lastid(cursor)
+            ids.extend(range(last_id - len(rows) + 1, last_id + 1))
     return ids
 
 
-def create_rows(Model, vlist, find_ids=None, **columns):
+def create_rows(Model, vlist, **columns):
     """Create the records of vlist in a few queries whatever their number,
     and return them: as create would, the user's right to create is
     checked, the values go through preprocess_values (then get columns)
@@ -108,7 +106,7 @@ def create_rows(Model, vlist, find_ids=None, **columns):
     ModelAccess.check(Model.__name__, 'create')
     ids = insert_rows(Model, [
             dict(Model.preprocess_values('create', v), **columns)
-            for v in vlist], find_ids)
+            for v in vlist])
     records = browse(Model, ids)
     for sub_records in grouped_slice(records, BATCH_SIZE):
         Model.on_modification('create', list(sub_records))

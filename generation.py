@@ -323,17 +323,7 @@ class DunningGenerationMixin:
         the values go through preprocess_values and the new reminders
         through on_modification: the hooks of the modules that extend the
         reminders are honoured (their values must be stored columns)."""
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-
-        def find_ids(sub_values):
-            "The new drafts of the invoices of sub_values: one each"
-            cursor.execute(*table.select(table.id,
-                    where=fields.SQL_OPERATORS['in'](table.invoice,
-                        [v['invoice'] for v in sub_values])
-                    & (table.state == 'draft')))
-            return [i for i, in cursor]
-        return create_rows(cls, vlist, find_ids, state='draft')
+        return create_rows(cls, vlist, state='draft')
 
 
 class CreateDunningStart(ModelView):

@@ -17,9 +17,10 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import Transaction
 
-from .common import CHANNELS, browse, search_rec_names, set_changed
+from .common import (
+    CHANNELS, browse, insert_rows, search_rec_names, set_changed)
 from .exceptions import DunningError, DunningValidationError, DunningWarning
 from .generation import DunningGenerationMixin
 from .reminder_dispatch import ReminderDispatchMixin
@@ -364,25 +365,38 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
         """Check the invoices are still due, refresh the amounts, send the
         reminders of a customer together (one letter) and archive the
         letters, by batches of the same transaction"""
-        pool = Pool()
-        Dispatch = pool.get('account.invoice.dunning.dispatch')
         # All at once: a lock asked later restarts the transaction
         cls.lock(dunnings)
-        # The reminders sent together stay in the same batch
+        for batch in cls._party_batches([d.id for d in dunnings]):
+            cls._process(browse(cls, batch))
+
+    @classmethod
+    def _party_batches(cls, ids):
+        """The ids by batches of about PROCESS_BATCH_SIZE, the reminders of
+        a customer in the same batch: those sent together, in one letter,
+        are always of one customer"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        by_party = defaultdict(list)
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(table.party, table.id,
+                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
+            for party, id_ in cursor:
+                by_party[party].append(id_)
         batch = []
-        for group in Dispatch.group(dunnings):
-            if batch and len(batch) + len(group) > PROCESS_BATCH_SIZE:
-                cls._process(cls.browse(batch))
+        for party in sorted(by_party):
+            if batch and len(batch) + len(by_party[party]) > (
+                    PROCESS_BATCH_SIZE):
+                yield sorted(batch)
                 batch = []
-            batch.extend(d.id for d in group)
+            batch.extend(by_party[party])
         if batch:
-            cls._process(cls.browse(batch))
+            yield sorted(batch)
 
     @classmethod
     def log(cls, records, event, target=None, user=None, **extra):
-        """Save the history of the transitions (ir.model.log) at once, batch
-        by batch: Tryton keeps it to save at commit in one list, whose
-        saving slows down with its length"""
+        """Save the history of the transitions (ir.model.log) in a few
+        inserts: the same rows Tryton would save at commit one by one"""
         pool = Pool()
         Log = pool.get('ir.model.log')
         if event != 'transition':
@@ -390,21 +404,39 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
                 records, event, target=target, user=user, **extra)
         if user is None:
             user = Transaction().user
-        logs = [Log(resource=r, event=event, target=target, user=user,
-                **extra) for r in records]
-        with without_check_access():
-            Log.save(logs)
+        insert_rows(Log, [dict(extra, resource=str(r), event=event,
+                    target=target, user=user) for r in records])
 
     @classmethod
-    @Workflow.transition('done')
     def _process(cls, dunnings):
         dunnings = [d for d in dunnings if d.state == 'draft']
-        if not dunnings:
-            return
-        dunnings = cls._refresh_amounts(dunnings)
-        # Most reminders are processed as generated: write only the changes
-        cls.save([d for d in dunnings if d._values])
-        cls.send(dunnings)
+        if dunnings:
+            cls.send(cls._refresh_amounts(dunnings))
+
+    @classmethod
+    def write_sent(cls, dispatches, groups):
+        """Store that the reminders of each list of groups were sent by the
+        dispatch of the same rank: the transition to done (with its
+        history), the dispatch and the refreshed amounts, in one write"""
+        user = Transaction().user or None
+        args = []
+        for dispatch, group in zip(dispatches, groups):
+            sent = {
+                'state': 'done',
+                'dispatch': dispatch.id,
+                'processed_by': user,
+                }
+            # Most reminders change only by the name of their level
+            alike = defaultdict(list)
+            for dunning in group:
+                changes = tuple(sorted(dunning._save_values().items()))
+                alike[changes].append(dunning)
+            for changes, records in alike.items():
+                args.extend([records, dict(changes, **sent)])
+        if args:
+            cls.write(*args)
+            cls.log([d for g in groups for d in g], 'transition',
+                '%s:done' % cls._transition_state)
 
     @classmethod
     def _refresh_amounts(cls, dunnings, strict=True):

@@ -140,24 +140,16 @@ class ReminderDispatchMixin:
 
     @classmethod
     def send(cls, dunnings):
-        """Send the processed dunnings: one dispatch (letter, email,
-        registered letter, call) for those sent together, linked to each;
-        its letter archived now or by the queue"""
+        """Send the draft dunnings, their amounts refreshed: one dispatch
+        (letter, email, registered letter, call) for those sent together,
+        linked to each, done; its letter archived now or by the queue"""
         pool = Pool()
         Dispatch = pool.get('account.invoice.dunning.dispatch')
         Call = pool.get('account.invoice.dunning.call')
         Exchange = pool.get('account.invoice.dunning.exchange')
         groups = Dispatch.group(dunnings)
         dispatches = Dispatch.from_reminders(groups)
-        user = Transaction().user or None
-        args = []
-        for dispatch, group in zip(dispatches, groups):
-            args.extend([group, {
-                        'dispatch': dispatch.id,
-                        'processed_by': user,
-                        }])
-        if args:
-            cls.write(*args)
+        cls.write_sent(dispatches, groups)
         Dispatch._archive_or_queue_letters(
             Dispatch._letter_dispatches(dispatches))
         Dispatch.queue_emails(dispatches)
