@@ -16,7 +16,7 @@ from trytond.model import fields
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, sqlite_apply_types
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 CHANNELS = [
     ('letter', "Letter"),
@@ -96,21 +96,43 @@ def insert_rows(Model, vlist):
 def create_rows(Model, vlist, **columns):
     """Create the records of vlist in a few queries whatever their number,
     and return them: as create would, the user's right to create is
-    checked, the values go through preprocess_values (then get columns)
-    and the new records through on_modification; the values come from the
-    module, consistent by construction (see insert_rows)"""
+    checked, the missing values take their default, the values go through
+    preprocess_values (then get columns) and the new records through
+    check_modification, on_modification and the triggers; the values come
+    from the module, consistent by construction (see insert_rows)"""
     pool = Pool()
     ModelAccess = pool.get('ir.model.access')
+    Trigger = pool.get('ir.trigger')
     if not vlist:
         return []
     ModelAccess.check(Model.__name__, 'create')
+    defaults = Model.default_get(
+        [n for n in stored_fields(Model) if n not in set().union(*vlist)],
+        with_rec_name=False)
     ids = insert_rows(Model, [
-            dict(Model.preprocess_values('create', v), **columns)
+            dict(defaults, **Model.preprocess_values('create', v), **columns)
             for v in vlist])
+    transaction = Transaction()
+    transaction.create_records[Model.__name__].extend(ids)
     records = browse(Model, ids)
+    with without_check_access():
+        triggers = Trigger.get_triggers(Model.__name__, 'create')
     for sub_records in grouped_slice(records, BATCH_SIZE):
-        Model.on_modification('create', list(sub_records))
+        sub_records = list(sub_records)
+        Model.check_modification('create', sub_records)
+        Model.on_modification('create', sub_records)
+        for trigger in triggers:
+            trigger.queue_trigger_action(sub_records)
     return records
+
+
+def stored_fields(Model):
+    "The names of the fields of Model stored in its table, but the id's"
+    return [n for n, f in Model._fields.items()
+        if not isinstance(f, (fields.Function, fields.One2Many,
+                fields.Many2Many))
+        and n not in {'id', 'create_uid', 'create_date', 'write_uid',
+            'write_date'}]
 
 
 def search_browse(Model, domain):

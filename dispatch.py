@@ -19,7 +19,8 @@ from trytond.pyson import Eval
 from trytond.tools import slugify
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, LETTER_CHANNELS, id_slices, search_rec_names
+from .common import (
+    CHANNELS, LETTER_CHANNELS, create_rows, id_slices, search_rec_names)
 from .dispatch_delivery import DispatchDeliveryMixin
 from .dispatch_email import DispatchEmailMixin
 from .invoice_copy import InvoiceCopyMixin
@@ -143,8 +144,7 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
     def from_reminders(cls, groups):
         """Create a dispatch for each list of dunnings of groups and return
         them, in the same order"""
-        to_create = [cls._values_of(g) for g in groups]
-        return cls.create(to_create) if to_create else []
+        return create_rows(cls, [cls._values_of(g) for g in groups])
 
     @classmethod
     def _values_of(cls, dunnings):
