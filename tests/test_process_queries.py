@@ -1,0 +1,58 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Processing is set-based: its queries do not grow with the number of
+reminders (only with the number of letters, a dispatch each)."""
+import datetime as dt
+import unittest
+
+from trytond import backend
+from trytond.modules.account_invoice_dunning.tests.test_engine import (
+    MODULE, create_invoices, ignore_cache_queries)
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, with_transaction
+
+from .query_counter import QueryCounter
+
+FIRST = dt.date(2026, 2, 11)
+
+
+def ignore(query):
+    if ignore_cache_queries(query):
+        return True
+    # SQLite takes 200 parameters a query: the rows of the history are
+    # inserted a few at a time; PostgreSQL inserts thousands in one query
+    return backend.name == 'sqlite' and query.startswith('INSERT INTO')
+
+
+class ProcessQueriesTestCase(unittest.TestCase):
+    "The queries of processing"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module(MODULE)
+
+    @with_transaction()
+    def test_processing_queries_do_not_grow(self):
+        """Processing 40 reminders of 2 customers runs as many queries as
+        processing 4 (2 letters each time)"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
+        counts = []
+        # The first run fills the caches (levels, procedures, reports)
+        for count in [2, 4, 40]:
+            company, _ = create_invoices(count, parties=2)
+            with set_company(company):
+                dunnings = Dunning.generate_dunnings(date=FIRST)
+                counter = QueryCounter(ignore)
+                with counter:
+                    Dunning.process(dunnings)
+                self.assertEqual(
+                    {d.state for d in Dunning.browse(dunnings)}, {'done'})
+                self.assertEqual(Dispatch.search_count(
+                        [('company', '=', company.id)]), 2)
+                counts.append(counter.count)
+        # A query per reminder would add 36 queries
+        self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
