@@ -81,6 +81,29 @@ class Call(Workflow, ModelSQL, ModelView):
             'required': (Eval('outcome') == 'call_back')
             & (Eval('state') == 'to_make'),
             })
+    promise_date = fields.Date(
+        "Promised Date",
+        states={
+            'readonly': Eval('state') != 'to_make',
+            'invisible': Eval('outcome') != 'promised',
+            'required': (Eval('outcome') == 'promised')
+            & (Eval('state') == 'to_make'),
+            },
+        help="The day the customer promised to pay by: the reminders of "
+        "the invoices of the call wait until then.")
+    promise_amount = Monetary(
+        "Promised Amount", currency='currency', digits='currency',
+        states={
+            'readonly': Eval('state') != 'to_make',
+            'invisible': Eval('outcome') != 'promised',
+            'required': (Eval('outcome') == 'promised')
+            & (Eval('state') == 'to_make'),
+            })
+    promise = fields.Many2One(
+        'account.invoice.dunning.promise', "Promise to Pay", readonly=True,
+        states={
+            'invisible': ~Eval('promise'),
+            })
     note = fields.Text("Note")
     state = fields.Selection([
             ('to_make', "To Make"),
@@ -173,7 +196,8 @@ class Call(Workflow, ModelSQL, ModelView):
         elif mode == 'write' and external:
             for call in calls:
                 editable = ({'note'} if call.state == 'done' else
-                    {'date', 'phone', 'outcome', 'call_back_date', 'note'})
+                    {'date', 'phone', 'outcome', 'call_back_date', 'note',
+                        'promise_date', 'promise_amount'})
                 if values.keys() - editable:
                     raise AccessError(gettext(
                             'account_invoice_dunning.msg_call_modify',
@@ -222,14 +246,42 @@ class Call(Workflow, ModelSQL, ModelView):
                 raise CallValidationError(gettext(
                         'account_invoice_dunning.msg_call_back_date',
                         call=call.rec_name))
+            if call.outcome == 'promised' and not (
+                    call.promise_date and call.promise_amount):
+                raise CallValidationError(gettext(
+                        'account_invoice_dunning.msg_call_promise',
+                        call=call.rec_name))
         cls.write(calls, {
                 'made_by': Transaction().user or None,
                 'made_at': dt.datetime.now(),
                 })
         today = Date.today()
         Exchange.log_calls(calls, today)
+        cls.record_promises(
+            [c for c in calls if c.outcome == 'promised'], today)
         cls.create([cls._next_call_values(c, today)
                 for c in calls if c.outcome in RETRIED])
+
+    @classmethod
+    def record_promises(cls, calls, today):
+        """Record the promise to pay made during each call, for the invoices
+        of its reminders: they wait until the promised date"""
+        pool = Pool()
+        Promise = pool.get('account.invoice.dunning.promise')
+        promises = Promise.create([{
+                    'company': c.company.id,
+                    'party': c.party.id,
+                    'invoices': [('add', [
+                                d.invoice.id for d in c.dispatch.reminders])],
+                    'given_on': min(c.date, today),
+                    'date': c.promise_date,
+                    'amount': c.promise_amount,
+                    'currency': c.currency.id,
+                    'origin': str(c),
+                    } for c in calls])
+        for call, promise in zip(calls, promises):
+            call.promise = promise
+        cls.save(calls)
 
     @classmethod
     def _next_call_values(cls, call, today):

@@ -47,3 +47,7 @@ class TrackingImportError(UserError):
 
 class CallValidationError(ValidationError):
     pass
+
+
+class PromiseValidationError(ValidationError):
+    pass

@@ -46,6 +46,7 @@ class DunningGenerationMixin:
         pool = Pool()
         Date = pool.get('ir.date')
         Invoice = pool.get('account.invoice')
+        Promise = pool.get('account.invoice.dunning.promise')
         company_ids = cls._run_companies(companies)
         if not company_ids:
             return []
@@ -54,12 +55,15 @@ class DunningGenerationMixin:
         # Serialize the runs: a concurrent run fails to take the lock and
         # Tryton restarts it, up to the [database] retry setting
         cls.lock()
-        candidates = cls.candidate_invoices(company_ids)
+        Promise.settle(company_ids, date)
+        candidates = cls.candidate_invoices(company_ids, date)
         history = cls._invoice_dunnings(company_ids)
         cls._check_run_date(date, candidates, history, strict)
         figures = Invoice.dunning_figures(date, company_ids)
+        broken = Promise.broken_since_reminder(
+            company_ids, history.last_done)
         to_create, keep = cls._next_reminders(
-            date, candidates, figures, history)
+            date, candidates, figures, history, broken)
         cls._cancel_replaced(company_ids, history, keep)
         cls._set_penalties(to_create)
         created = cls._insert(to_create)
@@ -110,13 +114,18 @@ class DunningGenerationMixin:
         return company_ids
 
     @classmethod
-    def candidate_invoices(cls, company_ids):
+    def candidate_invoices(cls, company_ids, date=None):
         """Return {invoice id: Candidate} of the posted customer invoices of
-        the companies not blocked whose party falls in a segment"""
+        the companies not blocked, not waiting on date for a promise to pay,
+        whose party falls in a segment"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Party = pool.get('party.party')
+        Promise = pool.get('account.invoice.dunning.promise')
         invoices = Invoice.dunning_candidates(company_ids)
+        if date is not None:
+            for invoice_id in Promise.suspended_invoices(company_ids, date):
+                invoices.pop(invoice_id, None)
         segments = Party.dunning_segments_of(
             {(party, company) for company, party, _ in invoices.values()})
         result = {}
@@ -172,9 +181,11 @@ class DunningGenerationMixin:
             del candidates[invoice_id]
 
     @classmethod
-    def _next_reminders(cls, date, candidates, figures, history):
+    def _next_reminders(cls, date, candidates, figures, history,
+            broken=None):
         """Return the values of the reminders to create on date and the ids
-        of the drafts to keep"""
+        of the drafts to keep; broken: {invoice: promise} of the invoices
+        whose promise to pay was broken since their last reminder"""
         pool = Pool()
         Currency = pool.get('currency.currency')
         levels, procedures = cls._run_levels(candidates, history)
@@ -200,17 +211,21 @@ class DunningGenerationMixin:
                 sent=history.sent[invoice_id])
             if not level:
                 continue
+            promise = (broken or {}).get(invoice_id)
             applies = level.applies(date, invoice_figures, last_date,
-                party_overdue[candidate.party, candidate.currency])
+                party_overdue[candidate.party, candidate.currency],
+                promise_broken=promise is not None)
             draft = history.drafts.get(invoice_id)
             if draft and (draft.date > date
                     or (draft.level == level.id and applies)):
                 # Made for a later date, or still right: keep it
                 keep.add(draft.id)
             elif applies:
-                to_create.append(cls._dunning_values(invoice_id, candidate,
-                        currencies[candidate.currency], level, date,
-                        invoice_figures))
+                values = cls._dunning_values(invoice_id, candidate,
+                    currencies[candidate.currency], level, date,
+                    invoice_figures)
+                values['broken_promise'] = promise
+                to_create.append(values)
         return to_create, keep
 
     @classmethod

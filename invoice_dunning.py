@@ -104,6 +104,14 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
         help="The fixed amounts owed once per late invoice.")
     fee_amount = Monetary(
         "Fees", currency='currency', digits='currency', readonly=True)
+    broken_promise = fields.Many2One(
+        'account.invoice.dunning.promise', "Broken Promise", readonly=True,
+        ondelete='RESTRICT',
+        states={
+            'invisible': ~Eval('broken_promise'),
+            },
+        help="The promise to pay the customer did not keep: the reminder "
+        "resumed at once and its letter recalls the promise.")
     penalty_error = fields.Text(
         "Penalty Error", readonly=True,
         states={
@@ -448,6 +456,7 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Penalty = pool.get('account.invoice.dunning.penalty')
+        Promise = pool.get('account.invoice.dunning.promise')
         valid = []
         by_key = defaultdict(list)
         for dunning in cls.check_history(dunnings, strict=strict):
@@ -455,8 +464,10 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
         for (company_id, date), c_dunnings in by_key.items():
             figures = Invoice.dunning_figures(date, [company_id],
                 invoice_ids=[d.invoice.id for d in c_dunnings])
+            promised = Promise.suspended_invoices([company_id], date)
             valid.extend(d for d in c_dunnings
-                if d._refresh_figures(figures.get(d.invoice.id), strict))
+                if d._check_not_promised(promised, strict)
+                and d._refresh_figures(figures.get(d.invoice.id), strict))
         penalties = Penalty.compute_penalties({
                 d.id: (d.invoice, d.level, d.date, d.amount) for d in valid})
         level_names = cls._level_names(valid)
@@ -466,6 +477,18 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
                 set_changed(dunning, name, value)
             set_changed(dunning, 'level_name', level_names[dunning.id])
         return cls.check_penalties(valid, strict=strict)
+
+    def _check_not_promised(self, promised, strict):
+        """Return True when the invoice of the reminder does not wait for a
+        promise to pay (promised: the ids of those that do), else False or
+        raise when strict"""
+        if self.invoice.id not in promised:
+            return True
+        if strict:
+            raise DunningError(gettext(
+                    'account_invoice_dunning.msg_dunning_invoice_promised',
+                    dunning=self.rec_name, invoice=self.invoice.rec_name))
+        return False
 
     def _refresh_figures(self, figures, strict):
         """Set the amounts of the reminder from the figures of its invoice

@@ -245,6 +245,7 @@ class Letter(CompanyReport):
             invoices_label=cls._invoices_label(invoices),
             payment_reference=cls._payment_reference(party, invoices),
             previous=cls._previous(reminders, fmt, channels, levels),
+            broken_promises=cls._broken_promises(reminders, fmt),
             penalties=cls.get_penalties(
                 dispatch, reminders, fmt.lang, fmt.money, shared),
             **cls._totals(reminders, fmt),
@@ -384,6 +385,20 @@ class Letter(CompanyReport):
                         deadline=fmt.date(first.deadline),
                         invoices=', '.join(n for n in numbers[key] if n))))
         return [l for _, _, l in sorted(lines, key=lambda l: l[:2])]
+
+    @classmethod
+    def _broken_promises(cls, reminders, fmt):
+        """The promises to pay not kept that the reminders of the letter
+        follow, as the letter recalls them"""
+        promises = {d.broken_promise.id: d.broken_promise
+            for d in reminders if d.broken_promise}
+        return [SimpleNamespace(
+                given_on=fmt.date(p.given_on),
+                date=fmt.date(p.date),
+                amount=fmt.money(p.amount),
+                paid_amount=fmt.money(p.paid_amount or 0),
+                paid=bool(p.paid_amount))
+            for p in sorted(promises.values(), key=lambda p: (p.date, p.id))]
 
     @classmethod
     def _invoice_values(cls, dunning, fmt):

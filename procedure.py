@@ -34,11 +34,20 @@ class Procedure(ModelSQL, ModelView):
         readonly=True)
     penalties = fields.One2Many(
         'account.invoice.dunning.penalty', 'procedure', "Penalties")
+    promise_tolerance = fields.Integer(
+        "Promise Tolerance", required=True,
+        domain=[('promise_tolerance', '>=', 0)],
+        help="Days after the date a customer promised to pay during which "
+        "its reminders still wait for the payment.")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order.insert(0, ('name', 'ASC'))
+
+    @classmethod
+    def default_promise_tolerance(cls):
+        return 3
 
     @classmethod
     def copy(cls, procedures, default=None):
@@ -301,11 +310,17 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
             deadline = due_date
         return deadline
 
-    def applies(self, date, figures, last_date, party_overdue=None):
+    def applies(self, date, figures, last_date, party_overdue=None,
+            promise_broken=False):
         """Test the timing and amount conditions of the level on date for an
         invoice of figures whose previous reminder was sent on last_date,
-        of a party with party_overdue overdue in the invoice's currency"""
-        if date < figures.due_date + dt.timedelta(days=self.days):
+        of a party with party_overdue overdue in the invoice's currency
+
+        After a broken promise the level does not wait for its days and
+        delay: the reminders resume at once."""
+        if promise_broken:
+            last_date = None
+        elif date < figures.due_date + dt.timedelta(days=self.days):
             return False
         if (self.min_party_amount and party_overdue is not None
                 and party_overdue < self.min_party_amount):

@@ -6,6 +6,7 @@ calls of the day, their outcome; no answer calls again the next business
 day, a call back on the date agreed."""
 import datetime as dt
 import unittest
+from decimal import Decimal
 
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.account_invoice_dunning.exceptions import (
@@ -133,9 +134,21 @@ class CallTestCase(unittest.TestCase):
             Call.record([call])
             second, = Call.search([('state', '=', 'to_make')])
             self.assertEqual((second.date, second.retry_of), (later, call))
+            with rolled_back(), self.assertRaises(ValidationError):
+                Call.write([second], {'outcome': 'promised'})
             Call.write([second], {'outcome': 'promised',
+                    'promise_date': later + dt.timedelta(days=4),
+                    'promise_amount': Decimal(150),
                     'note': "Will pay on Friday"})
             Call.record([second])
         self.assertEqual(Call.search([('state', '=', 'to_make')]), [])
+        # The promise recorded, for the invoices of the call, from the call
+        second = Call(second.id)
+        promise = second.promise
+        self.assertEqual((promise.date, promise.amount, promise.state,
+                promise.origin), (later + dt.timedelta(days=4),
+                Decimal(150), 'pending', second))
+        self.assertEqual(set(promise.invoices),
+            {d.invoice for d in second.dispatch.reminders})
         with check_access(), rolled_back(), self.assertRaises(AccessError):
             Call.delete([second])
