@@ -30,9 +30,9 @@ Behaviour = namedtuple('Behaviour', [
         'invoice_count', 'late_invoice_count', 'late_invoice_share',
         'average_days_late', 'max_days_late', 'overdue_amount',
         'receivable_amount', 'sales_amount', 'dunning_count',
-        'max_dunning_level', 'dso'])
+        'max_dunning_level', 'dso', 'broken_promise_count'])
 NO_BEHAVIOUR = Behaviour(0, 0, 0.0, 0.0, 0, Decimal(0), Decimal(0),
-    Decimal(0), 0, None, 0.0)
+    Decimal(0), 0, None, 0.0, 0)
 
 
 # The days of payment history of the figures of the party form
@@ -189,14 +189,17 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         receivables = cls._behaviour_receivables(company_id, date, party_ids)
         sales = cls._behaviour_sales(company_id, start, date, party_ids)
         dunnings = cls._behaviour_dunnings(company_id, start, date, party_ids)
+        broken = cls._behaviour_broken_promises(
+            company_id, start, date, party_ids)
         result = {}
         for party in set(invoices) | set(receivables) | set(sales) | set(
-                dunnings):
+                dunnings) | set(broken):
             result[party] = cls._behaviour(date, lookback_days,
                 invoices.get(party, []),
                 receivables.get(party, (Decimal(0),) * 2),
                 sales.get(party, Decimal(0)),
-                dunnings.get(party, (0, None)))
+                dunnings.get(party, (0, None)))._replace(
+                    broken_promise_count=broken.get(party, 0))
         return result
 
     @classmethod
@@ -222,7 +225,8 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
             dunning_count=count,
             max_dunning_level=max_level_days,
             dso=(float(receivable / party_sales * lookback_days)
-                if party_sales > 0 else 0.0))
+                if party_sales > 0 else 0.0),
+            broken_promise_count=0)
 
     @staticmethod
     def _party_where(column, party_ids):
@@ -344,6 +348,23 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
                 & cls._party_where(dunning.party, party_ids),
                 group_by=[dunning.party]))
         return {p: (c, d) for p, c, d in cursor}
+
+    @classmethod
+    def _behaviour_broken_promises(cls, company_id, start, date, party_ids):
+        "Return {party: count} of the promises to pay broken in the window"
+        pool = Pool()
+        Promise = pool.get('account.invoice.dunning.promise')
+        cursor = Transaction().connection.cursor()
+        promise = Promise.__table__()
+        cursor.execute(*promise.select(
+                promise.party, Count(promise.id),
+                where=(promise.state == 'broken')
+                & (promise.company == company_id)
+                & (promise.settled_on > start)
+                & (promise.settled_on <= date)
+                & cls._party_where(promise.party, party_ids),
+                group_by=[promise.party]))
+        return dict(cursor)
 
     @classmethod
     @ModelView.button

@@ -77,6 +77,13 @@ class Segment(PenaltyWaiverMixin, sequence_ordered(), DeactivableMixin,
             'invisible': ~Eval('automatic'),
             },
         help="At least this amount overdue.")
+    min_broken_promises = fields.Integer(
+        "Minimum Broken Promises",
+        states={
+            'invisible': ~Eval('automatic'),
+            },
+        help="At least this number of promises to pay not kept in the "
+        "window (or one of the other minimums of late payment).")
     logs = fields.One2Many(
         'account.invoice.dunning.segment.log', 'new_segment', "Changes",
         readonly=True)
@@ -131,6 +138,9 @@ class Segment(PenaltyWaiverMixin, sequence_ordered(), DeactivableMixin,
         if self.min_average_days_late:
             minimums.append(
                 behaviour.average_days_late > self.min_average_days_late)
+        if self.min_broken_promises:
+            minimums.append(behaviour.broken_promise_count
+                >= self.min_broken_promises)
         if minimums and not any(minimums):
             return False
         if self.max_days_late is not None and not behaviour.invoice_count:

@@ -293,3 +293,37 @@ class PromiseTestCase(unittest.TestCase):
                 counts.append(counter.count)
         # A query per invoice or promise would add 20 queries
         self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
+
+    @with_transaction()
+    def test_broken_promises_in_payment_behaviour(self):
+        """The promises broken in the window count in the payment behaviour
+        and classify the party in a segment asking for them"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Party = pool.get('party.party')
+        Procedure = pool.get('account.invoice.dunning.procedure')
+        Segment = pool.get('account.invoice.dunning.segment')
+        company, invoices = create_invoices(2, parties=2)
+        with set_company(company):
+            promise(invoices[:1], day(-2), day(-2), 100)
+            Dunning.generate_dunnings(date=day(2))
+            behaviours = Party.dunning_payment_behaviour(
+                company, day(2), 90)
+            self.assertEqual(
+                behaviours[invoices[0].party.id].broken_promise_count, 1)
+            self.assertEqual(
+                behaviours[invoices[1].party.id].broken_promise_count, 0)
+            procedure, = Procedure.search([], limit=1)
+            segment, = Segment.create([{
+                        'name': "Promises not kept",
+                        'procedure': procedure.id,
+                        'automatic': True,
+                        'priority': 0,
+                        'lookback_days': 90,
+                        'min_broken_promises': 1,
+                        }])
+            Party.classify_dunning_segments(date=day(2))
+            parties = Party.browse([i.party.id for i in invoices])
+            self.assertEqual(parties[0].get_dunning_segment(company), segment)
+            self.assertNotEqual(
+                parties[1].get_dunning_segment(company), segment)
