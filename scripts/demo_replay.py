@@ -135,8 +135,9 @@ class Replay:
 
     def _make_calls(self, date):
         """The accountant makes the calls, a few days late: most customers
-        promise to pay, some do not answer (called again), a few say they
-        never received the invoice (the objection logged on the call)"""
+        promise to pay within a week (their reminders wait), some do not
+        answer (called again), a few say they never received the invoice
+        (the objection logged on the call)"""
         from trytond.pool import Pool
         pool = Pool()
         Call = pool.get('account.invoice.dunning.call')
@@ -151,7 +152,11 @@ class Replay:
                 call.outcome = 'disputed'
                 call.note = "Says the invoices never arrived: sent again."
             else:
+                # To pay in a week what the call was about: the customers
+                # who do not pay by then break their promise
                 call.outcome = 'promised'
+                call.promise_date = date + dt.timedelta(days=7)
+                call.promise_amount = call.amount
         Call.save(calls)
         Call.record(calls)
         disputed = [str(c) for c in calls if c.outcome == 'disputed']
