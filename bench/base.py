@@ -28,7 +28,7 @@ SEED = 20261102
 INVOICES_PER_CUSTOMER = 10
 CHUNK = 1000
 STEPS = ['generate', 'process', 'letters', 'escalate', 'penalties',
-    'classify', 'workers', 'emails']
+    'classify', 'workers', 'emails', 'promised']
 STEP_TITLES = {
     'generate': "(a) generation on D",
     'process': "(b) process all drafts",
@@ -38,9 +38,10 @@ STEP_TITLES = {
     'classify': "(f) segments on D+30",
     'workers': "(g) letters by W workers",
     'emails': "(h) emails of M",
+    'promised': "(i) generation, 10 % promised",
     }
 # Steps of our module that core account_dunning has no equivalent of
-OURS_ONLY = {'penalties', 'classify', 'workers', 'emails'}
+OURS_ONLY = {'penalties', 'classify', 'workers', 'emails', 'promised'}
 # Seconds given to trytond-worker processes to load the pool before the
 # clock starts
 WORKER_WARMUP = 20

@@ -81,8 +81,8 @@ def summary_entry(step, results):
         'attempts': last.get('attempts'),
         'queries': last.get('queries'),
         }
-    for key in ['changes', 'parties', 'segments', 'interest',
-            'indemnity', 'with_interest']:
+    for key in ['changes', 'parties', 'segments', 'interest', 'promised',
+            'broken', 'indemnity', 'with_interest']:
         if key in last:
             entry[key] = last[key]
     if step.startswith('workers') or step == 'letters':
@@ -239,6 +239,14 @@ def print_ours_only(summary):
         print("segments: %d changes, %d parties classified: %s" % (
                 entry['changes'], entry['parties'], ', '.join(
                     '%s %d' % kv for kv in entry['segments'].items())))
+    entry = summary.get('promised', {}).get('ours')
+    generated = summary.get('generate', {}).get('ours')
+    if entry and 'error' not in entry:
+        print("promised: %d invoices under a promise to pay (half broken "
+            "before D), %d reminders of which %d after a broken promise; "
+            "%s queries (without the promises: %s)" % (
+                entry['promised'], entry['reminders'], entry['broken'],
+                entry['queries'], (generated or {}).get('queries', '-')))
 
 
 def print_levels(summary):

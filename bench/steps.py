@@ -42,10 +42,13 @@ class Step:
     transaction) counts what run did; all three return dicts"""
 
     def __init__(self, run, commit=True, prepare=None, post=None,
-            after_commit=None):
+            after_commit=None, setup=None):
         self.run = run
         self.commit = commit
         self.prepare = prepare or (lambda: {})
+        # Untimed, in the transaction of run, before it: data run needs
+        # and rolls back with it (setup(prepared) gives the input of run)
+        self.setup = setup
         self.post = post or (lambda result: {})
         # Timed too, after the commit of run (e.g. waiting for workers)
         self.after_commit = after_commit
@@ -97,7 +100,51 @@ def ours_step(pool, step, date, letters, company):
         return classify_step(pool, date, company)
     if step == 'emails':
         return ours_emails(pool, letters)
+    if step == 'promised':
+        return promised_step(pool, date, company)
     raise ValueError(step)
+
+
+def promised_step(pool, date, company):
+    """(i): the generation of (a) when 10 % of the open invoices are under
+    a promise to pay, half of them broken before D: the suspensions and
+    settlements cost a few queries whatever their number (compare with
+    the queries of (a)); rolled back"""
+    import datetime as dt
+    Dunning = pool.get('account.invoice.dunning')
+    Invoice = pool.get('account.invoice')
+    Promise = pool.get('account.invoice.dunning.promise')
+    PromiseInvoice = pool.get(
+        'account.invoice.dunning.promise-account.invoice')
+    from trytond.modules.account_invoice_dunning.common import insert_rows
+
+    def day(days):
+        return date + dt.timedelta(days=days)
+
+    def setup(_):
+        candidates = Invoice.dunning_candidates([company])
+        promised = sorted(candidates)[::10]
+        vlist = []
+        for i, invoice_id in enumerate(promised):
+            _, party, currency = candidates[invoice_id]
+            broken = i % 2
+            vlist.append({'company': company, 'party': party,
+                    'currency': currency, 'amount': 100, 'state': 'pending',
+                    'given_on': day(-10 if broken else -1),
+                    'date': day(-8 if broken else 5),
+                    'suspended_until': day(-5 if broken else 8)})
+        ids = insert_rows(Promise, vlist)
+        insert_rows(PromiseInvoice, [{'promise': p, 'invoice': i}
+                for p, i in zip(ids, promised)])
+        return {'promised': len(promised)}
+
+    def run(data):
+        dunnings = Dunning.generate_dunnings(date=date, companies=[company])
+        return {'reminders': len(dunnings),
+            'promised': data['promised'],
+            'broken': sum(1 for d in dunnings if d.broken_promise)}
+    return Step(run, commit=False, setup=setup,
+        post=lambda result: dict(result))
 
 
 def count_reminders(Dunning, result):

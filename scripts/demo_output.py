@@ -57,18 +57,26 @@ def print_today(rows, waiting, letters):
         print("  " + name)
 
 
+def write_dispatches(dispatches, letters):
+    "Print and write the letters of dispatches, named 00-date-level-party"
+    for date, party, level, numbers, fmt, letter in dispatches:
+        print("  %s %-24s %-16s %s" % (date, party[:24], level, numbers))
+        name = '00-%s-%s-%s.%s' % (date, level.replace(' ', '_'),
+            party.replace(' ', '_').replace('&', 'et'), fmt)
+        with open(os.path.join(letters, name), 'wb') as fp:
+            fp.write(letter)
+
+
 def print_extras(extras, carrier, carrier_path, letters):
     """Print the letters of several invoices, the registered letters of the
     carrier's file and the calls to make today"""
     print()
     print("Letters of several invoices (one letter per customer and level), "
         "written to %s/ too:" % letters)
-    for date, party, level, numbers, fmt, letter in extras['grouped']:
-        print("  %s %-24s %-16s %s" % (date, party[:24], level, numbers))
-        name = '00-%s-%s-%s.%s' % (date, level.replace(' ', '_'),
-            party.replace(' ', '_').replace('&', 'et'), fmt)
-        with open(os.path.join(letters, name), 'wb') as fp:
-            fp.write(letter)
+    write_dispatches(extras['grouped'], letters)
+    print("The latest letter after a promise to pay not kept (it recalls "
+        "the promise), written to %s/ too:" % letters)
+    write_dispatches(extras.get('broken') or [], letters)
     print()
     print("Registered letters followed from the carrier's file %s: %s" % (
             carrier_path, ', '.join('%d %s' % (n, s)

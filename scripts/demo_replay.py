@@ -449,13 +449,19 @@ class Replay:
             d for d in Dispatch.search([('letter_format', '!=', None)],
                 order=[('date', 'DESC'), ('id', 'DESC')], limit=200)
             if d.invoice_count > 1][:3]
-        grouped = [(d.date, d.party.name, d.level_name or d.level.name,
-                d.invoice_numbers, d.letter_format, d.letter)
-            for d in grouped]
+        # The latest letter after a promise to pay not kept
+        broken = [d.dispatch for d in Dunning.search([
+                    ('broken_promise', '!=', None),
+                    ('dispatch.letter_format', '!=', None),
+                    ], order=[('date', 'DESC'), ('id', 'DESC')], limit=1)]
+        grouped, broken = ([(d.date, d.party.name,
+                    d.level_name or d.level.name, d.invoice_numbers,
+                    d.letter_format, d.letter) for d in dispatches]
+            for dispatches in [grouped, broken])
         calls = [(c.party.name, c.phone or '', c.invoice_numbers, c.amount)
             for c in Call.search([
                     ('state', '=', 'to_make'), ('date', '<=', self.today)])]
-        return {'grouped': grouped, 'calls': calls}
+        return {'grouped': grouped, 'broken': broken, 'calls': calls}
 
 
 def payment_amount(to_pay, argument):
