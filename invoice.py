@@ -5,7 +5,7 @@
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
-from sql import Literal, Null, Union
+from sql import Literal, Null, Query, Union
 from sql.aggregate import Max
 from sql.conditionals import Case, Coalesce
 
@@ -272,13 +272,18 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
     def dunning_payment_history(cls, invoice_ids):
         """Return the lines to pay {invoice: [(due date, amount)]} and the
         payments {invoice: [(date, amount)]} of invoices, in their currency,
-        whether reconciled or not, in two queries a slice of ids"""
+        whether reconciled or not, in two queries a slice of ids, or two
+        queries when invoice_ids is a query of ids"""
         pool = Pool()
         MoveLine = pool.get('account.move.line')
         invoice = cls.__table__()
         line = MoveLine.__table__()
         lines, payments = defaultdict(list), defaultdict(list)
-        for sub_ids in id_slices(invoice_ids):
+        if isinstance(invoice_ids, Query):
+            slices = [invoice_ids]
+        else:
+            slices = id_slices(invoice_ids)
+        for sub_ids in slices:
             where = fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
             debit, credit = invoice_debit_credit(line, invoice)
             to_pay = cls.dunning_lines_from(invoice, line, where).select(

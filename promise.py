@@ -16,10 +16,10 @@ from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval, If
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import browse, to_date
+from .common import browse, preload, to_date
 from .exceptions import PromiseValidationError
 
 STATES = [
@@ -60,8 +60,7 @@ class Promise(Workflow, ModelSQL, ModelView):
             ('company', '=', Eval('company', -1)),
             ('type', '=', 'out'),
             ('party', '=', Eval('party', -1)),
-            If(Eval('state') == 'pending',
-                ('state', '=', 'posted'), ()),
+            ('state', '=', 'posted'),
             ],
         help="The invoices the customer promised to pay.")
     given_on = fields.Date(
@@ -293,53 +292,84 @@ class Promise(Workflow, ModelSQL, ModelView):
         before date without; in a few queries whatever their number"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        promises = browse(cls, [p.id for p in cls.search([
-                        ('state', '=', 'pending'),
-                        ('company', 'in', company_ids),
-                        ('given_on', '<=', date),
-                        ], order=[('id', 'ASC')])])
-        if not promises:
+        invoices = cls._pending_invoices(company_ids, date)
+        if not invoices:
             return []
-        invoice_ids = {i.id for p in promises for i in p.invoices}
-        _, payments = Invoice.dunning_payment_history(list(invoice_ids))
+        # The invoices of the pending promises read by a sub-query: a few
+        # queries whatever their number
+        table, line, where = cls._pending_tables(company_ids, date)
+        invoice_ids = table.join(line, condition=line.promise == table.id
+            ).select(line.invoice, where=where)
+        _, payments = Invoice.dunning_payment_history(invoice_ids)
         remaining = Invoice.dunning_figures(date,
-            list(company_ids), invoice_ids=list(invoice_ids))
+            list(company_ids), invoice_ids=invoice_ids)
         settled = defaultdict(list)
-        for promise in promises:
-            state, paid = promise.settlement(date, payments, remaining)
+        for promise in preload(cls, sorted(invoices), [
+                    'given_on', 'date', 'suspended_until', 'amount',
+                    'currency']):
+            state, paid = promise.settlement(
+                date, invoices[promise.id], payments, remaining)
             if state:
-                settled[(state, paid)].append(promise)
+                settled[(state, paid)].append(promise.id)
         args = []
-        for (state, paid), sub_promises in settled.items():
-            args.extend([sub_promises, {
+        for (state, paid), ids in settled.items():
+            args.extend([browse(cls, ids), {
                         'state': state,
                         'paid_amount': paid,
                         'settled_on': date,
                         }])
         if args:
             cls.write(*args)
-        return [p for _, ps in settled.items() for p in ps]
+        return browse(cls, sorted(i for ids in settled.values() for i in ids))
 
-    def settlement(self, date, payments, remaining):
-        """Return the state of the promise settled on date ('kept',
-        'broken' or None while pending) and the amount paid; payments:
-        {invoice: [(date, amount)]}, remaining: {invoice: figures} of the
-        invoices with an amount to pay"""
+    @classmethod
+    def _pending_invoices(cls, company_ids, date):
+        """Return {promise id: [invoice id]} of the pending promises of the
+        companies given by date, in one query"""
+        table, line, where = cls._pending_tables(company_ids, date)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.join(line, condition=line.promise == table.id)
+            .select(table.id, line.invoice, where=where))
+        result = defaultdict(list)
+        for promise_id, invoice_id in cursor:
+            result[promise_id].append(invoice_id)
+        return result
+
+    @classmethod
+    def _pending_tables(cls, company_ids, date):
+        """The tables of the promises and of their invoices, and the
+        condition of the pending promises of the companies given by date"""
+        pool = Pool()
+        PromiseInvoice = pool.get(
+            'account.invoice.dunning.promise-account.invoice')
+        table = cls.__table__()
+        line = PromiseInvoice.__table__()
+        where = ((table.state == 'pending')
+            & table.company.in_([int(c) for c in company_ids])
+            & (table.given_on <= date))
+        return table, line, where
+
+    def settlement(self, date, invoice_ids, payments, remaining):
+        """Return the state of the promise of the invoices of invoice_ids
+        settled on date ('kept', 'broken' or None while pending) and the
+        amount paid; payments: {invoice: [(date, amount)]}, remaining:
+        {invoice: figures} of the invoices with an amount to pay"""
         end = self.suspended_until or self.date
-        paid = self.currency.round(
-            self.paid_between(payments, self.given_on, min(date, end)))
+        paid = self.currency.round(self.paid_between(
+                invoice_ids, payments, self.given_on, min(date, end)))
         if paid >= self.amount or not any(
-                i.id in remaining for i in self.invoices):
+                i in remaining for i in invoice_ids):
             return 'kept', paid
         elif end < date:
             return 'broken', paid
         return None, paid
 
-    def paid_between(self, payments, start, end):
-        """The payments of the invoices of the promise dated from start to
+    @staticmethod
+    def paid_between(invoice_ids, payments, start, end):
+        """The payments of the invoices of invoice_ids dated from start to
         end; payments: {invoice: [(date, amount)]}"""
-        return sum((amount for invoice in self.invoices
-                for date, amount in payments.get(invoice.id, [])
+        return sum((amount for invoice_id in invoice_ids
+                for date, amount in payments.get(invoice_id, [])
                 if start <= to_date(date) <= end),
             Decimal(0))
 
