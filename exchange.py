@@ -106,7 +106,8 @@ class Exchange(ModelSQL, ModelView):
     def _get_origins(cls):
         "The models whose records are logged as exchanges"
         return ['account.invoice.dunning.dispatch',
-            'account.invoice.dunning.call']
+            'account.invoice.dunning.call',
+            'account.invoice.dunning.promise']
 
     @classmethod
     def get_origins(cls):
@@ -180,6 +181,28 @@ class Exchange(ModelSQL, ModelView):
                     'origin': str(c),
                     } for c in calls],
             [invoices.get(c.dispatch.id, []) for c in calls])
+
+    @classmethod
+    def log_promises(cls, promises):
+        """Log the promises to pay recorded by hand as incoming exchanges on
+        the day they were given (those of a call are logged with it)"""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        cls.log_exchanges([{
+                    'company': p.company.id,
+                    'party': p.party.id,
+                    'date': p.given_on,
+                    'channel': 'other',
+                    'direction': 'in',
+                    'summary': gettext(
+                        'account_invoice_dunning.msg_promise_summary',
+                        amount=lang.currency(p.amount, p.currency),
+                        date=lang.strftime(p.date)),
+                    'note': p.note,
+                    'origin': str(p),
+                    } for p in promises],
+            [[i.id for i in p.invoices] for p in promises])
 
     @classmethod
     def log_exchanges(cls, vlist, invoices):

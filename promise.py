@@ -199,10 +199,14 @@ class Promise(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def on_modification(cls, mode, promises, field_names=None):
+        pool = Pool()
+        Exchange = pool.get('account.invoice.dunning.exchange')
         super().on_modification(mode, promises, field_names=field_names)
         if mode in {'create', 'write'} and (
                 field_names is None or field_names & {'date', 'party'}):
             cls.set_suspended_until(promises)
+        if mode == 'create':
+            Exchange.log_promises([p for p in promises if not p.origin])
 
     @classmethod
     def set_suspended_until(cls, promises):

@@ -150,5 +150,11 @@ class CallTestCase(unittest.TestCase):
                 Decimal(150), 'pending', second))
         self.assertEqual(set(promise.invoices),
             {d.invoice for d in second.dispatch.reminders})
+        # Logged once, with the call
+        Exchange = pool.get('account.invoice.dunning.exchange')
+        self.assertEqual(
+            Exchange.search([('origin', '=', str(promise))]), [])
+        self.assertEqual(
+            len(Exchange.search([('origin', '=', str(second))])), 1)
         with check_access(), rolled_back(), self.assertRaises(AccessError):
             Call.delete([second])

@@ -327,3 +327,20 @@ class PromiseTestCase(unittest.TestCase):
             self.assertEqual(parties[0].get_dunning_segment(company), segment)
             self.assertNotEqual(
                 parties[1].get_dunning_segment(company), segment)
+
+    @with_transaction()
+    def test_promise_logged_as_exchange(self):
+        """A promise recorded by hand is logged as an incoming exchange with
+        its invoices, kept as proof"""
+        pool = Pool()
+        Exchange = pool.get('account.invoice.dunning.exchange')
+        company, invoices = create_invoices(2, parties=1)
+        with set_company(company):
+            promised = promise(invoices, day(-1), day(5), 150)
+            exchange, = Exchange.search([('origin', '=', str(promised))])
+            self.assertEqual((exchange.direction, exchange.date,
+                    exchange.party), ('in', day(-1), invoices[0].party))
+            self.assertEqual(set(exchange.invoices), set(invoices))
+            self.assertIn("150.00", exchange.summary)
+            with check_access(), self.assertRaises(AccessError):
+                Exchange.delete([exchange])
