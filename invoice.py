@@ -200,6 +200,19 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
         return {r[0]: r[1:] for r in cursor}
 
     @classmethod
+    def dunning_blocked_ids(cls, invoice_ids):
+        "Return the ids of the invoices of invoice_ids with dunning blocked"
+        cursor = Transaction().connection.cursor()
+        invoice = cls.__table__()
+        result = set()
+        for sub_ids in id_slices(invoice_ids):
+            cursor.execute(*invoice.select(invoice.id,
+                    where=invoice.id.in_(sub_ids)
+                    & (invoice.dunning_blocked == Literal(True))))
+            result.update(i for i, in cursor)
+        return result
+
+    @classmethod
     def dunning_figures(cls, date, company_ids, invoice_ids=None):
         """Return {invoice id: InvoiceFigures} of the posted customer
         invoices of the companies with an amount to pay, in two queries.

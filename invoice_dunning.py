@@ -465,9 +465,12 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
             figures = Invoice.dunning_figures(date, [company_id],
                 invoice_ids=[d.invoice.id for d in c_dunnings])
             promised = Promise.suspended_invoices([company_id], date)
+            blocked = Invoice.dunning_blocked_ids(
+                [d.invoice.id for d in c_dunnings])
             valid.extend(d for d in c_dunnings
                 if d._check_not_promised(promised, strict)
-                and d._refresh_figures(figures.get(d.invoice.id), strict))
+                and d._refresh_figures(figures.get(d.invoice.id), strict,
+                    blocked=d.invoice.id in blocked))
         penalties = Penalty.compute_penalties({
                 d.id: (d.invoice, d.level, d.date, d.amount) for d in valid})
         level_names = cls._level_names(valid)
@@ -490,12 +493,12 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
                     dunning=self.rec_name, invoice=self.invoice.rec_name))
         return False
 
-    def _refresh_figures(self, figures, strict):
+    def _refresh_figures(self, figures, strict, blocked=False):
         """Set the amounts of the reminder from the figures of its invoice
         and return True, or False (or raise when strict) when its invoice
-        is blocked or has nothing left to claim"""
+        is blocked (blocked) or has nothing left to claim"""
         invoice = self.invoice
-        if invoice.dunning_blocked:
+        if blocked:
             if not strict:
                 return False
             raise DunningError(gettext(
@@ -586,10 +589,16 @@ class Dunning(DunningGenerationMixin, ReminderDispatchMixin, Workflow,
         party}, read once a language: the name printed on the letter"""
         pool = Pool()
         Level = pool.get('account.invoice.dunning.level')
+        Party = pool.get('party.party')
+        Lang = pool.get('ir.lang')
+        # The languages of the parties in one read, not one a party
+        langs = {p['id']: p['lang'] for p in Party.read(
+                list({d.party.id for d in dunnings}), ['lang'])}
+        codes = {l['id']: l['code'] for l in Lang.read(
+                list(set(filter(None, langs.values()))), ['code'])}
         by_language = defaultdict(list)
         for dunning in dunnings:
-            lang = dunning.party.lang
-            by_language[lang.code if lang else None].append(dunning)
+            by_language[codes.get(langs[dunning.party.id])].append(dunning)
         result = {}
         for language, l_dunnings in by_language.items():
             names = Level.names({d.level.id for d in l_dunnings}, language)
