@@ -7,6 +7,7 @@ import datetime as dt
 import unittest
 
 from trytond import backend
+from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, create_invoices, ignore_cache_queries)
 from trytond.modules.company.tests import set_company
@@ -56,3 +57,23 @@ class ProcessQueriesTestCase(unittest.TestCase):
                 counts.append(counter.count)
         # A query per reminder would add 36 queries
         self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
+
+    @with_transaction()
+    def test_blocked_since_generation(self):
+        """A draft whose invoice was blocked since it was made cannot be
+        processed; the automatic processing leaves it in draft"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Invoice = pool.get('account.invoice')
+        company, invoices = create_invoices(2, parties=1)
+        with set_company(company):
+            dunnings = Dunning.generate_dunnings(date=FIRST)
+            Invoice.write(invoices[:1], {
+                    'dunning_blocked': True,
+                    'dunning_block_reason': "Disputed",
+                    })
+            with self.assertRaises(DunningError):
+                Dunning.process(dunnings)
+            self.assertEqual(
+                Dunning._refresh_amounts(dunnings, strict=False),
+                [d for d in dunnings if d.invoice != invoices[0]])
