@@ -13,6 +13,8 @@ from trytond import backend
 from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.exceptions import (
     DunningError, PromiseValidationError)
+from trytond.modules.account_invoice_dunning.tests.test_access import (
+    as_user, create_user, two_companies)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, create_invoices, ignore_cache_queries)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
@@ -344,3 +346,37 @@ class PromiseTestCase(unittest.TestCase):
             self.assertIn("150.00", exchange.summary)
             with check_access(), self.assertRaises(AccessError):
                 Exchange.delete([exchange])
+
+    @with_transaction()
+    def test_promise_rights_and_companies(self):
+        """Accounting users read the promises, the Invoice Dunning group
+        records them; nobody sees those of another company"""
+        pool = Pool()
+        Promise = pool.get('account.invoice.dunning.promise')
+        (company_a, company_b), (invoice_a, invoice_b), _ = two_companies()
+        promises = []
+        for company, invoice in [(company_a, invoice_a),
+                (company_b, invoice_b)]:
+            with set_company(company):
+                promises.append(promise([invoice], day(1), day(5), 100))
+        accountant = create_user('accountant', company_a, ['account'])
+        dunning_user = create_user('dunning', company_a, ['dunning'])
+        values = {
+            'company': company_a.id,
+            'party': invoice_a.party.id,
+            'invoices': [('add', [invoice_a.id])],
+            'given_on': day(2),
+            'date': day(6),
+            'amount': D(50),
+            'currency': invoice_a.currency.id,
+            }
+        with as_user(accountant):
+            self.assertEqual(Promise.search([]), [promises[0]])
+            with self.assertRaises(AccessError):
+                Promise.create([values])
+        with as_user(dunning_user):
+            self.assertEqual(Promise.search([]), [promises[0]])
+            created, = Promise.create([values])
+            self.assertEqual(created.state, 'pending')
+            with self.assertRaises(AccessError):
+                Promise.read([promises[1].id], ['amount'])
