@@ -13,7 +13,7 @@ from decimal import Decimal
 from pypdf import PdfReader
 
 from trytond.model.exceptions import AccessError
-from trytond.modules.account_invoice_dunning import invoice_dunning
+from trytond.modules.account_invoice_dunning import processing
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.test_integrity import (
@@ -149,7 +149,7 @@ class DispatchTestCase(unittest.TestCase):
         with set_company(company):
             dunnings = Dunning.generate_dunnings(date=FIRST)
             with unittest.mock.patch.object(
-                    invoice_dunning, 'PROCESS_BATCH_SIZE', 2):
+                    processing, 'PROCESS_BATCH_SIZE', 2):
                 Dunning.process(dunnings)
         dispatches = {Dunning(d.id).dispatch for d in dunnings}
         self.assertEqual(sorted(len(d.reminders) for d in dispatches),
