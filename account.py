@@ -39,11 +39,17 @@ dunning_indemnity_account = fields.Many2One(
     help="The revenue account of the invoiced recovery indemnities; "
     "empty for the penalty account.")
 
+dunning_dispute_follow_days = fields.Integer(
+    "Days to Follow the Disputes", required=True,
+    domain=[('dunning_dispute_follow_days', '>=', 0)],
+    help="A dispute open for longer is listed among the disputes to "
+    "follow.")
+
 DUNNING_FIELDS = {
     'dunning_penalty_account', 'dunning_indemnity_account',
     'default_dunning_segment', 'dunning_contact_name',
     'dunning_contact_email', 'dunning_contact_phone', 'dunning_signatory',
-    'dunning_signatory_title'}
+    'dunning_signatory_title', 'dunning_dispute_follow_days'}
 
 
 class Configuration(metaclass=PoolMeta):
@@ -56,6 +62,14 @@ class Configuration(metaclass=PoolMeta):
     dunning_signatory_title = fields.MultiValue(dunning_signatory_title)
     dunning_penalty_account = fields.MultiValue(dunning_penalty_account)
     dunning_indemnity_account = fields.MultiValue(dunning_indemnity_account)
+    dunning_dispute_follow_days = fields.MultiValue(
+        dunning_dispute_follow_days)
+
+    @classmethod
+    def default_dunning_dispute_follow_days(cls, **pattern):
+        return cls.multivalue_model(
+            'dunning_dispute_follow_days'
+            ).default_dunning_dispute_follow_days()
 
     @classmethod
     def multivalue_model(cls, field):
@@ -76,3 +90,8 @@ class ConfigurationInvoiceDunning(ModelSQL, CompanyValueMixin):
     dunning_signatory_title = dunning_signatory_title
     dunning_penalty_account = dunning_penalty_account
     dunning_indemnity_account = dunning_indemnity_account
+    dunning_dispute_follow_days = dunning_dispute_follow_days
+
+    @classmethod
+    def default_dunning_dispute_follow_days(cls):
+        return 30

@@ -51,3 +51,7 @@ class CallValidationError(ValidationError):
 
 class PromiseValidationError(ValidationError):
     pass
+
+
+class DisputeValidationError(ValidationError):
+    pass

@@ -286,6 +286,7 @@ class DunningGenerationMixin:
             'due_date': figures.due_date,
             'amount': currency.round(level.reminder_amount(figures)),
             'remaining_amount': currency.round(figures.remaining),
+            'disputed_amount': currency.round(figures.disputed),
             'deadline': level.deadline(date, figures.due_date),
             }
 

@@ -76,3 +76,14 @@ def compute_interest(lines, payments, start, end, annual_rate,
             interest += base * Decimal(rate) * days / Decimal(divisor)
             begin = boundary
     return interest
+
+
+def reduce_lines(lines, amount):
+    """The lines [(due date, amount)] without amount, taken from the latest
+    due dates first"""
+    result = []
+    for date, line_amount in reversed(lines):
+        taken = min(amount, max(line_amount, Decimal(0)))
+        amount -= taken
+        result.append((date, line_amount - taken))
+    return result[::-1]

@@ -23,8 +23,11 @@ from .exceptions import PenaltyError
 # Figures of an invoice at a date, in the invoice currency:
 # remaining: still to pay, overdue: unpaid part of the lines due by the date,
 # due_date: earliest due date not fully paid.
+# What the reminders of an invoice claim: the disputed amount (open
+# disputes, accepted amounts) left out of the remaining and overdue amounts
 InvoiceFigures = namedtuple(
-    'InvoiceFigures', ['remaining', 'overdue', 'due_date'])
+    'InvoiceFigures', ['remaining', 'overdue', 'due_date', 'disputed'],
+    defaults=[Decimal(0)])
 InvoiceFacts = namedtuple('InvoiceFacts',
     ['party', 'company', 'currency', 'waived', 'party_waived',
         'invoice_date'])
@@ -218,8 +221,13 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
         invoices of the companies with an amount to pay, in two queries.
 
         Partial payments (unreconciled payment lines) are allocated to the
-        earliest due dates first."""
+        earliest due dates first; the amounts disputed are left out, of the
+        amount overdue first."""
+        pool = Pool()
+        Dispute = pool.get('account.invoice.dunning.dispute')
         lines, payments = cls._dunning_unpaid(company_ids, invoice_ids)
+        disputed = Dispute.excluded_amounts(
+            invoice_ids=invoice_ids, company_ids=company_ids)
         result = {}
         for invoice_id, invoice_lines in lines.items():
             # payments are negative amounts
@@ -235,9 +243,10 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
                         due_date = maturity_date
                     if maturity_date <= date:
                         overdue += unpaid
-            if remaining > 0:
-                result[invoice_id] = InvoiceFigures(
-                    remaining, overdue, due_date)
+            excluded = min(disputed.get(invoice_id, Decimal(0)), remaining)
+            if remaining - excluded > 0:
+                result[invoice_id] = InvoiceFigures(remaining - excluded,
+                    max(overdue - excluded, Decimal(0)), due_date, excluded)
         return result
 
     @classmethod

@@ -96,6 +96,11 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
         help="The fixed amounts owed once per late invoice.")
     fee_amount = Monetary(
         "Fees", currency='currency', digits='currency', readonly=True)
+    disputed_amount = Monetary(
+        "Disputed Amount", currency='currency', digits='currency',
+        readonly=True,
+        help="The amount of the invoice in dispute (or accepted in a "
+        "dispute) that the reminder does not claim.")
     broken_promise = fields.Many2One(
         'account.invoice.dunning.promise', "Broken Promise", readonly=True,
         ondelete='RESTRICT',

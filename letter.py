@@ -423,6 +423,8 @@ class Letter(CompanyReport):
             remaining_amount=fmt.money(dunning.remaining_amount),
             amount=fmt.money(dunning.amount),
             penalties=fmt.money(penalties) if penalties else '',
+            disputed=(fmt.money(dunning.disputed_amount)
+                if dunning.disputed_amount else ''),
             total_claimed=fmt.money((dunning.amount or 0) + penalties))
 
     @classmethod

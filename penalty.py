@@ -24,7 +24,7 @@ from .common import (
     CUSTOMER_TYPES, LARGE_BATCH_SIZE, id_slices, round_half_up, to_date)
 from .dispatch_delivery import PRESENTED
 from .exceptions import PenaltyError, PenaltyValidationError
-from .interest import compute_interest, half_year_start
+from .interest import compute_interest, half_year_start, reduce_lines
 from .rate import MAX_RATE, half_year_label
 
 # The penalties of a reminder, in the invoice currency, rounded, and why
@@ -404,6 +404,7 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         Invoice = pool.get('account.invoice')
         Party = pool.get('party.party')
         RateTable = pool.get('account.invoice.dunning.rate')
+        Dispute = pool.get('account.invoice.dunning.dispute')
         invoice_ids = list({requests[k][0].id for k in applicable})
         customer_types = {}
         for parties in grouped_slice(
@@ -412,6 +413,10 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             customer_types.update(
                 Party.customer_types(Party.browse(list(parties))))
         lines, payments = Invoice.dunning_payment_history(invoice_ids)
+        # No interest on what is disputed
+        for invoice_id, amount in Dispute.excluded_amounts(
+                invoice_ids=invoice_ids).items():
+            lines[invoice_id] = reduce_lines(lines[invoice_id], amount)
         notices = cls._formal_notice_dates(invoice_ids)
         rate_values = {t.id: sorted((v.date, v.rate) for v in t.values)
             for t in RateTable.search([])}

@@ -177,6 +177,8 @@ class DunningProcessingMixin:
         set_changed(self, 'amount', self.currency.round(amount))
         set_changed(self, 'remaining_amount',
             self.currency.round(figures.remaining))
+        set_changed(self, 'disputed_amount',
+            self.currency.round(figures.disputed))
         set_changed(self, 'due_date', figures.due_date)
         if not self.deadline or self.deadline < figures.due_date:
             self.deadline = self.level.deadline(self.date, figures.due_date)
