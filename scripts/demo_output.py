@@ -77,6 +77,9 @@ def print_extras(extras, carrier, carrier_path, letters):
     print("The latest letter after a promise to pay not kept (it recalls "
         "the promise), written to %s/ too:" % letters)
     write_dispatches(extras.get('broken') or [], letters)
+    print("The latest letter of an invoice partly disputed (the amount "
+        "disputed left out), written to %s/ too:" % letters)
+    write_dispatches(extras.get('disputed') or [], letters)
     print()
     print("Registered letters followed from the carrier's file %s: %s" % (
             carrier_path, ', '.join('%d %s' % (n, s)

@@ -151,6 +151,9 @@ class Replay:
             elif call.id % 5 == 0:
                 call.outcome = 'disputed'
                 call.note = "Says the invoices never arrived: sent again."
+            elif call.id % 7 == 0:
+                call.outcome = 'disputed'
+                call.note = "Contests the price of part of the work."
             else:
                 # To pay in a week what the call was about: the customers
                 # who do not pay by then break their promise
@@ -159,7 +162,10 @@ class Replay:
                 call.promise_amount = call.amount
         Call.save(calls)
         Call.record(calls)
-        disputed = [str(c) for c in calls if c.outcome == 'disputed']
+        self._open_disputes([c for c in calls
+                if c.outcome == 'disputed' and c.id % 5], date)
+        disputed = [str(c) for c in calls
+            if c.outcome == 'disputed' and not c.id % 5]
         if disputed:
             Exchange.write(Exchange.search([('origin', 'in', disputed)]), {
                     'objection': ModelData.get_id(
@@ -167,6 +173,27 @@ class Replay:
                     'contact': "Accounts payable",
                     })
         return len(calls)
+
+    def _open_disputes(self, calls, date):
+        """The customers who contest the price of part of the work: a
+        dispute of a quarter of the first invoice of the call, whose
+        reminders claim the rest"""
+        from trytond.pool import Pool
+        pool = Pool()
+        Dispute = pool.get('account.invoice.dunning.dispute')
+        ModelData = pool.get('ir.model.data')
+        price = ModelData.get_id('account_invoice_dunning', 'objection_price')
+        invoices = [sorted((d.invoice for d in c.dispatch.reminders),
+                key=lambda i: i.id)[0] for c in calls]
+        Dispute.create([{
+                    'company': i.company.id,
+                    'invoice': i.id,
+                    'amount': i.currency.round(i.total_amount / 4),
+                    'objection': price,
+                    'opened_on': date,
+                    'note': c.note,
+                    } for c, i in zip(calls, invoices)
+                if i.state == 'posted'])
 
     def _send_emails(self, pdf=True):
         """Send the reminder emails still to send (the scheduled task's
@@ -449,19 +476,24 @@ class Replay:
             d for d in Dispatch.search([('letter_format', '!=', None)],
                 order=[('date', 'DESC'), ('id', 'DESC')], limit=200)
             if d.invoice_count > 1][:3]
-        # The latest letter after a promise to pay not kept
-        broken = [d.dispatch for d in Dunning.search([
-                    ('broken_promise', '!=', None),
-                    ('dispatch.letter_format', '!=', None),
-                    ], order=[('date', 'DESC'), ('id', 'DESC')], limit=1)]
-        grouped, broken = ([(d.date, d.party.name,
+        # The latest letters after a promise to pay not kept and of an
+        # invoice partly disputed
+        broken, disputed = ([d.dispatch for d in Dunning.search([
+                        clause,
+                        ('dispatch.letter_format', '!=', None),
+                        ], order=[('date', 'DESC'), ('id', 'DESC')],
+                    limit=1)]
+            for clause in [('broken_promise', '!=', None),
+                ('disputed_amount', '>', 0)])
+        grouped, broken, disputed = ([(d.date, d.party.name,
                     d.level_name or d.level.name, d.invoice_numbers,
                     d.letter_format, d.letter) for d in dispatches]
-            for dispatches in [grouped, broken])
+            for dispatches in [grouped, broken, disputed])
         calls = [(c.party.name, c.phone or '', c.invoice_numbers, c.amount)
             for c in Call.search([
                     ('state', '=', 'to_make'), ('date', '<=', self.today)])]
-        return {'grouped': grouped, 'broken': broken, 'calls': calls}
+        return {'grouped': grouped, 'broken': broken, 'disputed': disputed,
+            'calls': calls}
 
 
 def payment_amount(to_pay, argument):
