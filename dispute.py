@@ -9,7 +9,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Literal, Query
+from sql import Literal
 from sql.conditionals import Case
 
 from trytond.i18n import gettext
@@ -20,7 +20,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import apply_types, id_slices
+from .common import apply_types
 from .exceptions import DisputeValidationError
 
 STATES = [
@@ -295,34 +295,33 @@ class Dispute(Workflow, ModelSQL, ModelView):
         cls._resolve(disputes, {'accepted_amount': None})
 
     @classmethod
-    def excluded_amounts(cls, invoice_ids=None, company_ids=None):
-        """Return {invoice id: amount} that the reminders of the invoices
-        do not claim: the amount of their open disputes and the amount
-        accepted of the others, in one query a slice of ids"""
+    def excluded_amounts(cls, company_ids):
+        """Return {invoice id: amount} that the reminders of the posted
+        invoices of the companies do not claim: the amount of their open
+        disputes and the amount accepted of the others, in one query (the
+        disputes are few beside the invoices)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
         table = cls.__table__()
+        invoice = Invoice.__table__()
         cursor = Transaction().connection.cursor()
         excluded = Case(
             (table.state == 'open', table.amount),
             (table.state.in_(['accepted', 'partly_accepted']),
                 table.accepted_amount),
             else_=Literal(0))
-        if isinstance(invoice_ids, Query):
-            wheres = [table.invoice.in_(invoice_ids)]
-        elif invoice_ids is not None:
-            wheres = [fields.SQL_OPERATORS['in'](table.invoice, sub_ids)
-                for sub_ids in id_slices(invoice_ids)]
-        else:
-            wheres = [table.company.in_([int(c) for c in company_ids])]
+        # Summed in Python: SQLite sums with floats
+        cursor.execute(*apply_types(table
+                .join(invoice, condition=invoice.id == table.invoice)
+                .select(table.invoice, excluded.as_('amount'),
+                    where=table.company.in_([int(c) for c in company_ids])
+                    & (table.state != 'rejected')
+                    & (invoice.state == 'posted')),
+                [None, 'NUMERIC']))
         result = defaultdict(Decimal)
-        for where in wheres:
-            # Summed in Python: SQLite sums with floats
-            cursor.execute(*apply_types(table.select(
-                        table.invoice, excluded.as_('amount'),
-                        where=where & (table.state != 'rejected')),
-                    [None, 'NUMERIC']))
-            for invoice_id, amount in cursor:
-                if amount:
-                    result[invoice_id] += Decimal(amount)
+        for invoice_id, amount in cursor:
+            if amount:
+                result[invoice_id] += Decimal(amount)
         return result
 
 

@@ -226,8 +226,7 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
         pool = Pool()
         Dispute = pool.get('account.invoice.dunning.dispute')
         lines, payments = cls._dunning_unpaid(company_ids, invoice_ids)
-        disputed = Dispute.excluded_amounts(
-            invoice_ids=invoice_ids, company_ids=company_ids)
+        disputed = Dispute.excluded_amounts(company_ids)
         result = {}
         for invoice_id, invoice_lines in lines.items():
             # payments are negative amounts

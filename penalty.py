@@ -415,8 +415,9 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         lines, payments = Invoice.dunning_payment_history(invoice_ids)
         # No interest on what is disputed
         for invoice_id, amount in Dispute.excluded_amounts(
-                invoice_ids=invoice_ids).items():
-            lines[invoice_id] = reduce_lines(lines[invoice_id], amount)
+                {facts[i].company for i in invoice_ids}).items():
+            if invoice_id in lines:
+                lines[invoice_id] = reduce_lines(lines[invoice_id], amount)
         notices = cls._formal_notice_dates(invoice_ids)
         rate_values = {t.id: sorted((v.date, v.rate) for v in t.values)
             for t in RateTable.search([])}
