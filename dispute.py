@@ -253,6 +253,14 @@ class Dispute(Workflow, ModelSQL, ModelView):
         return values
 
     @classmethod
+    def on_modification(cls, mode, disputes, field_names=None):
+        pool = Pool()
+        Exchange = pool.get('account.invoice.dunning.exchange')
+        super().on_modification(mode, disputes, field_names=field_names)
+        if mode == 'create':
+            Exchange.log_disputes(disputes)
+
+    @classmethod
     def copy(cls, disputes, default=None):
         if disputes:
             raise AccessError(gettext(

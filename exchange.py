@@ -107,7 +107,8 @@ class Exchange(ModelSQL, ModelView):
         "The models whose records are logged as exchanges"
         return ['account.invoice.dunning.dispatch',
             'account.invoice.dunning.call',
-            'account.invoice.dunning.promise']
+            'account.invoice.dunning.promise',
+            'account.invoice.dunning.dispute']
 
     @classmethod
     def get_origins(cls):
@@ -203,6 +204,29 @@ class Exchange(ModelSQL, ModelView):
                     'origin': str(p),
                     } for p in promises],
             [[i.id for i in p.invoices] for p in promises])
+
+    @classmethod
+    def log_disputes(cls, disputes):
+        """Log the disputes opened as incoming exchanges on the day they
+        were opened, with their invoice and reason"""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        cls.log_exchanges([{
+                    'company': d.company.id,
+                    'party': d.invoice.party.id,
+                    'date': d.opened_on,
+                    'channel': 'other',
+                    'direction': 'in',
+                    'objection': d.objection.id,
+                    'summary': gettext(
+                        'account_invoice_dunning.msg_dispute_summary',
+                        amount=lang.currency(d.amount, d.invoice.currency),
+                        invoice=d.invoice.rec_name),
+                    'note': d.note,
+                    'origin': str(d),
+                    } for d in disputes],
+            [[d.invoice.id] for d in disputes])
 
     @classmethod
     def log_exchanges(cls, vlist, invoices):

@@ -178,3 +178,19 @@ class DisputeTestCase(unittest.TestCase):
                 Dispute.write([opened], {'note': "Customer paid in full"})
                 with self.assertRaises(AccessError):
                     Dispute.delete([opened])
+
+    @with_transaction()
+    def test_dispute_logged_as_exchange(self):
+        """Opening a dispute logs an incoming exchange with its invoice and
+        reason"""
+        pool = Pool()
+        Exchange = pool.get('account.invoice.dunning.exchange')
+        company, (invoice,) = create_invoices(1, amount=2400)
+        with set_company(company):
+            opened = dispute(invoice, 200)
+            exchange, = Exchange.search([('origin', '=', str(opened))])
+            self.assertEqual(
+                (exchange.direction, exchange.date, exchange.objection,
+                    list(exchange.invoices)),
+                ('in', FIRST, opened.objection, [invoice]))
+            self.assertIn("200.00", exchange.summary)
