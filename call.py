@@ -268,11 +268,14 @@ class Call(Workflow, ModelSQL, ModelView):
         of its reminders: they wait until the promised date"""
         pool = Pool()
         Promise = pool.get('account.invoice.dunning.promise')
+        # The invoices still to pay: those paid since are not promised
+        invoices = {c: [d.invoice.id for d in c.dispatch.reminders
+                if d.invoice.state == 'posted'] for c in calls}
+        calls = [c for c in calls if invoices[c]]
         promises = Promise.create([{
                     'company': c.company.id,
                     'party': c.party.id,
-                    'invoices': [('add', [
-                                d.invoice.id for d in c.dispatch.reminders])],
+                    'invoices': [('add', invoices[c])],
                     'given_on': min(c.date, today),
                     'date': c.promise_date,
                     'amount': c.promise_amount,

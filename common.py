@@ -110,7 +110,7 @@ def create_rows(Model, vlist, **columns):
         [n for n in stored_fields(Model) if n not in set().union(*vlist)],
         with_rec_name=False)
     ids = insert_rows(Model, [
-            dict(defaults, **Model.preprocess_values('create', v), **columns)
+            {**defaults, **Model.preprocess_values('create', v), **columns}
             for v in vlist])
     transaction = Transaction()
     transaction.create_records[Model.__name__].extend(ids)

@@ -79,11 +79,12 @@ def compute_interest(lines, payments, start, end, annual_rate,
 
 
 def reduce_lines(lines, amount):
-    """The lines [(due date, amount)] without amount, taken from the latest
-    due dates first"""
+    """The lines [(due date, amount)] without amount, taken from the
+    earliest due dates first (as the amount claimed leaves it out of the
+    amount overdue first), by due date"""
     result = []
-    for date, line_amount in reversed(lines):
+    for date, line_amount in sorted(lines, key=lambda l: l[0]):
         taken = min(amount, max(line_amount, Decimal(0)))
         amount -= taken
         result.append((date, line_amount - taken))
-    return result[::-1]
+    return result

@@ -216,17 +216,19 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
         return result
 
     @classmethod
-    def dunning_figures(cls, date, company_ids, invoice_ids=None):
+    def dunning_figures(cls, date, company_ids, invoice_ids=None,
+            disputes=True):
         """Return {invoice id: InvoiceFigures} of the posted customer
         invoices of the companies with an amount to pay, in two queries.
 
         Partial payments (unreconciled payment lines) are allocated to the
-        earliest due dates first; the amounts disputed are left out, of the
-        amount overdue first."""
+        earliest due dates first; the amounts disputed are left out (unless
+        not disputes), of the amount overdue first."""
         pool = Pool()
         Dispute = pool.get('account.invoice.dunning.dispute')
         lines, payments = cls._dunning_unpaid(company_ids, invoice_ids)
-        disputed = Dispute.excluded_amounts(company_ids)
+        disputed = (Dispute.excluded_amounts(company_ids) if disputes
+            else {})
         result = {}
         for invoice_id, invoice_lines in lines.items():
             # payments are negative amounts

@@ -117,9 +117,11 @@ class DunningProcessingMixin:
         that would not follow the reminders already sent, raises an error,
         or is left out when not strict."""
         pool = Pool()
+        Date = pool.get('ir.date')
         Invoice = pool.get('account.invoice')
         Penalty = pool.get('account.invoice.dunning.penalty')
         Promise = pool.get('account.invoice.dunning.promise')
+        today = Date.today()
         valid = []
         by_key = defaultdict(list)
         for dunning in cls.check_history(dunnings, strict=strict):
@@ -127,7 +129,9 @@ class DunningProcessingMixin:
         for (company_id, date), c_dunnings in by_key.items():
             figures = Invoice.dunning_figures(date, [company_id],
                 invoice_ids=[d.invoice.id for d in c_dunnings])
-            promised = Promise.suspended_invoices([company_id], date)
+            # The promises given since the reminder was made count too
+            promised = Promise.suspended_invoices([company_id], date,
+                given_by=max(date, today))
             blocked = Invoice.dunning_blocked_ids(
                 [d.invoice.id for d in c_dunnings])
             valid.extend(d for d in c_dunnings

@@ -60,6 +60,7 @@ class Promise(Workflow, ModelSQL, ModelView):
             ('company', '=', Eval('company', -1)),
             ('type', '=', 'out'),
             ('party', '=', Eval('party', -1)),
+            ('currency', '=', Eval('currency', -1)),
             ('state', '=', 'posted'),
             ],
         help="The invoices the customer promised to pay.")
@@ -245,9 +246,10 @@ class Promise(Workflow, ModelSQL, ModelView):
         "Withdraw the promises recorded by mistake: the reminders resume"
 
     @classmethod
-    def suspended_invoices(cls, company_ids, date):
+    def suspended_invoices(cls, company_ids, date, given_by=None):
         """Return the ids of the invoices of the companies whose reminders
-        wait on date for a pending promise, in one query"""
+        wait on date for a pending promise given by given_by (date by
+        default), in one query"""
         pool = Pool()
         PromiseInvoice = pool.get(
             'account.invoice.dunning.promise-account.invoice')
@@ -258,14 +260,15 @@ class Promise(Workflow, ModelSQL, ModelView):
             .select(line.invoice,
                 where=(table.state == 'pending')
                 & table.company.in_(company_ids)
-                & (table.given_on <= date)
+                & (table.given_on <= (given_by or date))
                 & (table.suspended_until >= date)))
         return {i for i, in cursor}
 
     @classmethod
     def broken_since_reminder(cls, company_ids, last_done):
         """Return {invoice id: promise id} of the invoices of the companies
-        whose latest promise was broken after their last reminder sent
+        whose latest promise settled was broken after their last reminder
+        sent
         (last_done: {invoice: (level, date)}): their reminders resume at
         once, the letter recalling it"""
         pool = Pool()
@@ -275,16 +278,20 @@ class Promise(Workflow, ModelSQL, ModelView):
         line = PromiseInvoice.__table__()
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.join(line, condition=line.promise == table.id)
-            .select(line.invoice, table.id, table.settled_on,
-                where=(table.state == 'broken')
+            .select(line.invoice, table.id, table.state, table.settled_on,
+                where=table.state.in_(['kept', 'broken'])
                 & table.company.in_(company_ids)
                 & (table.settled_on != Null),
                 order_by=[table.settled_on.asc, table.id.asc]))
+        # The latest settled promise of each invoice: a promise kept since
+        # an older broken one ends the resumption
+        latest = {}
+        for invoice_id, promise_id, state, settled_on in cursor:
+            latest[invoice_id] = (promise_id, state, to_date(settled_on))
         result = {}
-        for invoice_id, promise_id, settled_on in cursor:
-            settled_on = to_date(settled_on)
+        for invoice_id, (promise_id, state, settled_on) in latest.items():
             last = last_done.get(invoice_id)
-            if last is None or last[1] < settled_on:
+            if state == 'broken' and (last is None or last[1] < settled_on):
                 result[invoice_id] = promise_id
         return result
 
@@ -305,8 +312,9 @@ class Promise(Workflow, ModelSQL, ModelView):
         invoice_ids = table.join(line, condition=line.promise == table.id
             ).select(line.invoice, where=where)
         _, payments = Invoice.dunning_payment_history(invoice_ids)
+        # What is left to pay, disputed or not
         remaining = Invoice.dunning_figures(date,
-            list(company_ids), invoice_ids=invoice_ids)
+            list(company_ids), invoice_ids=invoice_ids, disputes=False)
         settled = defaultdict(list)
         for promise in preload(cls, sorted(invoices), [
                     'given_on', 'date', 'suspended_until', 'amount',
@@ -382,11 +390,24 @@ class PromiseInvoice(ModelSQL):
     "The invoices of a promise to pay"
     __name__ = 'account.invoice.dunning.promise-account.invoice'
     __string__ = 'Promise to Pay - Invoice'
+    __access__ = {'promise'}
     promise = fields.Many2One(
         'account.invoice.dunning.promise', "Promise", required=True,
         ondelete='CASCADE')
     invoice = fields.Many2One(
         'account.invoice', "Invoice", required=True, ondelete='RESTRICT')
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        "The invoices of a promise change only while it is pending"
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if external:
+            for line in lines:
+                if line.promise.state != 'pending':
+                    raise AccessError(gettext(
+                            'account_invoice_dunning.msg_promise_modify',
+                            promise=line.promise.rec_name))
 
 
 class Party(metaclass=PoolMeta):

@@ -219,10 +219,11 @@ class PromiseTestCase(unittest.TestCase):
         company, invoices = create_invoices(1)
         with set_company(company):
             dunning, = Dunning.generate_dunnings(date=FIRST)
-            promise(invoices, FIRST, day(5), 100)
+            # Given after the day of the reminder, before it is processed
+            promise(invoices, day(2), day(5), 100)
             with self.assertRaises(DunningError):
                 Dunning.process([dunning])
-            self.assertEqual(Dunning.generate_dunnings(date=FIRST), [])
+            self.assertEqual(Dunning.generate_dunnings(date=day(2)), [])
             self.assertEqual(fresh(dunning).state, 'cancelled')
 
     @with_transaction()
@@ -380,3 +381,57 @@ class PromiseTestCase(unittest.TestCase):
             self.assertEqual(created.state, 'pending')
             with self.assertRaises(AccessError):
                 Promise.read([promises[1].id], ['amount'])
+
+    @with_transaction()
+    def test_kept_after_broken(self):
+        """A promise kept after an older broken one: the reminders follow
+        the ladder again, the broken promise no longer resumes them"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, invoices = create_invoices(1, amount=100)
+        with set_company(company):
+            Dunning.process(Dunning.generate_dunnings(date=FIRST))
+            promise(invoices, day(1), day(1), 100)
+            # Broken on day 5: the draft of the resumption is not processed
+            self.assertEqual(len(Dunning.generate_dunnings(date=day(5))), 1)
+            kept = promise(invoices, day(5), day(6), 30)
+            pay(invoices[0], 30, day(6))
+            self.assertEqual(reminded(Dunning.generate_dunnings(
+                        date=day(10))), {})
+            self.assertEqual(fresh(kept).state, 'kept')
+
+    @with_transaction()
+    def test_disputed_invoice_promise_not_kept_by_dispute(self):
+        """An invoice disputed in full still owes its amount to the promise:
+        the promise is broken, not kept, when nothing is paid"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Dispute = pool.get('account.invoice.dunning.dispute')
+        ModelData = pool.get('ir.model.data')
+        company, invoices = create_invoices(1, amount=100)
+        with set_company(company):
+            promised = promise(invoices, day(-1), day(1), 100)
+            Dispute.create([{
+                        'company': company.id,
+                        'invoice': invoices[0].id,
+                        'amount': D(100),
+                        'objection': ModelData.get_id(
+                            MODULE, 'objection_price'),
+                        }])
+            Dunning.generate_dunnings(date=day(9))
+            self.assertEqual(fresh(promised).state, 'broken')
+
+    @with_transaction()
+    def test_invoices_of_settled_promise(self):
+        "The invoices of a settled promise are not changed through its lines"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        PromiseInvoice = pool.get(
+            'account.invoice.dunning.promise-account.invoice')
+        company, invoices = create_invoices(2, parties=1)
+        with set_company(company):
+            promised = promise(invoices[:1], day(-1), day(1), 100)
+            Dunning.generate_dunnings(date=day(9))
+            line, = PromiseInvoice.search([('promise', '=', promised.id)])
+            with check_access(), self.assertRaises(AccessError):
+                PromiseInvoice.write([line], {'invoice': invoices[1].id})
