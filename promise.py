@@ -250,14 +250,9 @@ class Promise(Workflow, ModelSQL, ModelView):
         """Return the ids of the invoices of the companies whose reminders
         wait on date for a pending promise given by given_by (date by
         default), in one query"""
-        pool = Pool()
-        PromiseInvoice = pool.get(
-            'account.invoice.dunning.promise-account.invoice')
-        table = cls.__table__()
-        line = PromiseInvoice.__table__()
+        table, line, query = cls._with_invoices()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.join(line, condition=line.promise == table.id)
-            .select(line.invoice,
+        cursor.execute(*query.select(line.invoice,
                 where=(table.state == 'pending')
                 & table.company.in_(company_ids)
                 & (table.given_on <= (given_by or date))
@@ -271,14 +266,10 @@ class Promise(Workflow, ModelSQL, ModelView):
         sent
         (last_done: {invoice: (level, date)}): their reminders resume at
         once, the letter recalling it"""
-        pool = Pool()
-        PromiseInvoice = pool.get(
-            'account.invoice.dunning.promise-account.invoice')
-        table = cls.__table__()
-        line = PromiseInvoice.__table__()
+        table, line, query = cls._with_invoices()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.join(line, condition=line.promise == table.id)
-            .select(line.invoice, table.id, table.state, table.settled_on,
+        cursor.execute(*query.select(
+                line.invoice, table.id, table.state, table.settled_on,
                 where=table.state.in_(['kept', 'broken'])
                 & table.company.in_(company_ids)
                 & (table.settled_on != Null),
@@ -308,9 +299,9 @@ class Promise(Workflow, ModelSQL, ModelView):
             return []
         # The invoices of the pending promises read by a sub-query: a few
         # queries whatever their number
-        table, line, where = cls._pending_tables(company_ids, date)
-        invoice_ids = table.join(line, condition=line.promise == table.id
-            ).select(line.invoice, where=where)
+        table, line, query = cls._with_invoices()
+        invoice_ids = query.select(line.invoice,
+            where=cls._pending_where(table, company_ids, date))
         _, payments = Invoice.dunning_payment_history(invoice_ids)
         # What is left to pay, disputed or not
         remaining = Invoice.dunning_figures(date,
@@ -338,28 +329,33 @@ class Promise(Workflow, ModelSQL, ModelView):
     def _pending_invoices(cls, company_ids, date):
         """Return {promise id: [invoice id]} of the pending promises of the
         companies given by date, in one query"""
-        table, line, where = cls._pending_tables(company_ids, date)
+        table, line, query = cls._with_invoices()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*table.join(line, condition=line.promise == table.id)
-            .select(table.id, line.invoice, where=where))
+        cursor.execute(*query.select(table.id, line.invoice,
+                where=cls._pending_where(table, company_ids, date)))
         result = defaultdict(list)
         for promise_id, invoice_id in cursor:
             result[promise_id].append(invoice_id)
         return result
 
     @classmethod
-    def _pending_tables(cls, company_ids, date):
-        """The tables of the promises and of their invoices, and the
-        condition of the pending promises of the companies given by date"""
+    def _with_invoices(cls):
+        """The table of the promises, that of their invoices and the join
+        of both (a row for each invoice of a promise)"""
         pool = Pool()
         PromiseInvoice = pool.get(
             'account.invoice.dunning.promise-account.invoice')
         table = cls.__table__()
         line = PromiseInvoice.__table__()
-        where = ((table.state == 'pending')
+        return table, line, table.join(
+            line, condition=line.promise == table.id)
+
+    @staticmethod
+    def _pending_where(table, company_ids, date):
+        "The condition of the pending promises of the companies given by date"
+        return ((table.state == 'pending')
             & table.company.in_([int(c) for c in company_ids])
             & (table.given_on <= date))
-        return table, line, where
 
     def settlement(self, date, invoice_ids, payments, remaining):
         """Return the state of the promise of the invoices of invoice_ids

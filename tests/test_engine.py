@@ -250,6 +250,22 @@ class EngineTestCase(unittest.TestCase):
         self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
 
 
+def pay_invoice(invoice, amount, date):
+    "Pay amount of invoice (of create_invoices) on date by a transfer"
+    pool = Pool()
+    Journal = pool.get('account.journal')
+    Account = pool.get('account.account')
+    Method = pool.get('account.invoice.payment.method')
+    journal, = Journal.search([('type', '=', 'cash')], limit=1)
+    cash, = Account.search([
+            ('company', '=', invoice.company.id),
+            ('code', '=', '1.1.1')])
+    method = Method(name="Transfer", journal=journal,
+        credit_account=cash, debit_account=cash)
+    method.save()
+    invoice.pay_invoice(Decimal(amount), method, date)
+
+
 def ignore_cache_queries(query):
     "Tryton's caches of users and access rights may be refilled any time"
     return '"res_user' in query or '"ir_model_access' in query

@@ -18,7 +18,7 @@ from trytond.modules.account_invoice_dunning.exceptions import (
 from trytond.modules.account_invoice_dunning.interest import (
     compute_interest, half_year_start, next_half_year)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, QueryCounter, create_invoices, ignore_cache_queries)
+    MODULE, QueryCounter, create_invoices, ignore_cache_queries, pay_invoice)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
@@ -79,20 +79,6 @@ class PenaltyTestCase(unittest.TestCase):
         Party.write([invoice.party], {'customer_type': customer_type})
         return company, invoice
 
-    def _pay(self, invoice, amount, date):
-        pool = Pool()
-        Journal = pool.get('account.journal')
-        Account = pool.get('account.account')
-        Method = pool.get('account.invoice.payment.method')
-        journal, = Journal.search([('type', '=', 'cash')], limit=1)
-        cash, = Account.search([
-                ('company', '=', invoice.company.id),
-                ('code', '=', '1.1.1')])
-        method = Method(name="Transfer", journal=journal,
-            credit_account=cash, debit_account=cash)
-        method.save()
-        invoice.pay_invoice(D(amount), method, date)
-
     def _level(self, xml_id):
         pool = Pool()
         ModelData = pool.get('ir.model.data')
@@ -136,7 +122,7 @@ class PenaltyTestCase(unittest.TestCase):
         # The 40 EUR are due once, not split by the partial payment
         company, invoice = self._invoice(dt.date(2026, 1, 1), 2000)
         with set_company(company):
-            self._pay(invoice, 500, dt.date(2026, 2, 21))
+            pay_invoice(invoice, 500, dt.date(2026, 2, 21))
             penalties = self._penalties(invoice, dt.date(2026, 3, 13))
         self.assertEqual(penalties.interest, D('23.97'))
         self.assertEqual(penalties.indemnity, D('40.00'))
@@ -147,7 +133,7 @@ class PenaltyTestCase(unittest.TestCase):
         # 3650 x 12.15 % x 10 / 365 = 12.15
         company, invoice = self._invoice(dt.date(2026, 1, 5), 3650)
         with set_company(company):
-            self._pay(invoice, 3650, dt.date(2026, 2, 14))
+            pay_invoice(invoice, 3650, dt.date(2026, 2, 14))
             penalties = self._penalties(invoice, dt.date(2026, 4, 1))
         self.assertEqual(penalties.interest, D('12.15'))
         self.assertEqual(penalties.indemnity, D('40.00'))

@@ -16,7 +16,7 @@ from trytond.modules.account_invoice_dunning.exceptions import (
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user, two_companies)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, ignore_cache_queries)
+    MODULE, create_invoices, ignore_cache_queries, pay_invoice)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
@@ -50,22 +50,6 @@ def promise(invoices, given_on, date, amount):
                 'currency': invoices[0].currency.id,
                 }])
     return fresh(promise)
-
-
-def pay(invoice, amount, date):
-    "Pay amount of invoice on date"
-    pool = Pool()
-    Journal = pool.get('account.journal')
-    Account = pool.get('account.account')
-    Method = pool.get('account.invoice.payment.method')
-    journal, = Journal.search([('type', '=', 'cash')], limit=1)
-    cash, = Account.search([
-            ('company', '=', invoice.company.id),
-            ('code', '=', '1.1.1')])
-    method = Method(name="Transfer", journal=journal,
-        credit_account=cash, debit_account=cash)
-    method.save()
-    invoice.pay_invoice(D(amount), method, date)
 
 
 def fresh(record):
@@ -161,7 +145,7 @@ class PromiseTestCase(unittest.TestCase):
         with set_company(company):
             Dunning.process(Dunning.generate_dunnings(date=FIRST))
             promised = promise(invoices, day(1), day(2), 80)
-            pay(invoices[0], 30, day(3))
+            pay_invoice(invoices[0], 30, day(3))
             dunning, = Dunning.generate_dunnings(date=day(6))
             promised = fresh(promised)
             self.assertEqual(promised.state, 'broken')
@@ -183,8 +167,8 @@ class PromiseTestCase(unittest.TestCase):
         with set_company(company):
             whole = promise(invoices[:1], day(-1), day(5), 100)
             part = promise(invoices[1:], day(-1), day(5), 40)
-            pay(invoices[0], 100, day(2))
-            pay(invoices[1], 40, day(4))
+            pay_invoice(invoices[0], 100, day(2))
+            pay_invoice(invoices[1], 40, day(4))
             dunnings = Dunning.generate_dunnings(date=day(9))
             whole, part = fresh(whole), fresh(part)
             self.assertEqual([whole.state, part.state], ['kept', 'kept'])
@@ -203,7 +187,7 @@ class PromiseTestCase(unittest.TestCase):
         Dunning = pool.get('account.invoice.dunning')
         company, invoices = create_invoices(1)
         with set_company(company):
-            pay(invoices[0], 30, day(-3))
+            pay_invoice(invoices[0], 30, day(-3))
             promised = promise(invoices, day(-1), day(5), 30)
             Dunning.generate_dunnings(date=day(9))
             promised = fresh(promised)
@@ -395,7 +379,7 @@ class PromiseTestCase(unittest.TestCase):
             # Broken on day 5: the draft of the resumption is not processed
             self.assertEqual(len(Dunning.generate_dunnings(date=day(5))), 1)
             kept = promise(invoices, day(5), day(6), 30)
-            pay(invoices[0], 30, day(6))
+            pay_invoice(invoices[0], 30, day(6))
             self.assertEqual(reminded(Dunning.generate_dunnings(
                         date=day(10))), {})
             self.assertEqual(fresh(kept).state, 'kept')
