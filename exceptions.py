@@ -55,3 +55,11 @@ class PromiseValidationError(ValidationError):
 
 class DisputeValidationError(ValidationError):
     pass
+
+
+class PlanValidationError(ValidationError):
+    pass
+
+
+class PlanError(UserError):
+    pass

@@ -108,7 +108,8 @@ class Exchange(ModelSQL, ModelView):
         return ['account.invoice.dunning.dispatch',
             'account.invoice.dunning.call',
             'account.invoice.dunning.promise',
-            'account.invoice.dunning.dispute']
+            'account.invoice.dunning.dispute',
+            'account.invoice.dunning.plan']
 
     @classmethod
     def get_origins(cls):
@@ -227,6 +228,29 @@ class Exchange(ModelSQL, ModelView):
                     'origin': str(d),
                     } for d in disputes],
             [[d.invoice.id] for d in disputes])
+
+    @classmethod
+    def log_plans(cls, plans):
+        """Log the payment plans started as exchanges with the customer on
+        the day they were agreed, with their invoices"""
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        cls.log_exchanges([{
+                    'company': p.company.id,
+                    'party': p.party.id,
+                    'date': p.agreed_on,
+                    'channel': 'other',
+                    'direction': 'in',
+                    'summary': gettext(
+                        'account_invoice_dunning.msg_plan_summary',
+                        number=len(p.installments),
+                        total=lang.currency(p.total_amount, p.currency),
+                        date=lang.strftime(p.installments[0].date)),
+                    'note': p.note,
+                    'origin': str(p),
+                    } for p in plans],
+            [[i.id for i in p.invoices] for p in plans])
 
     @classmethod
     def log_exchanges(cls, vlist, invoices):

@@ -5,6 +5,7 @@
 the invoices of the companies in a few queries and created in bulk; the
 daily task that runs it and processes the automatic levels, and the wizard
 that runs it for a date."""
+import datetime as dt
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
@@ -19,17 +20,20 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import (
-    browse, companies_to_run, create_rows, preload, search_browse)
+    browse, companies_to_run, create_rows, preload, search_browse, to_date)
 from .exceptions import DunningError
 from .penalty import no_penalties
 
 # An invoice the run may remind: its company, party, currency and segment
 Candidate = namedtuple(
     'Candidate', ['company', 'party', 'currency', 'segment'])
-# The reminders of the open invoices: the latest sent {invoice: (level,
-# date)}, the drafts {invoice: Draft} and the levels sent {invoice: {level}}
-History = namedtuple('History', ['last_done', 'drafts', 'sent'])
-Draft = namedtuple('Draft', ['id', 'level', 'date'])
+# The reminders of the open invoices: the latest sent of the ladder
+# {invoice: (level, date)}, the drafts {invoice: Draft}, the levels of the
+# ladder sent {invoice: {level}} and the missed installments of payment plans
+# reminded {(invoice, due date)}
+History = namedtuple('History',
+    ['last_done', 'drafts', 'sent', 'installments'])
+Draft = namedtuple('Draft', ['id', 'level', 'date', 'due_date'])
 
 
 class DunningGenerationMixin:
@@ -46,6 +50,7 @@ class DunningGenerationMixin:
         pool = Pool()
         Date = pool.get('ir.date')
         Invoice = pool.get('account.invoice')
+        Plan = pool.get('account.invoice.dunning.plan')
         Promise = pool.get('account.invoice.dunning.promise')
         company_ids = cls._run_companies(companies)
         if not company_ids:
@@ -56,18 +61,37 @@ class DunningGenerationMixin:
         # Tryton restarts it, up to the [database] retry setting
         cls.lock()
         Promise.settle(company_ids, date)
+        Plan.settle(company_ids, date)
         candidates = cls.candidate_invoices(company_ids, date)
         history = cls._invoice_dunnings(company_ids)
         cls._check_run_date(date, candidates, history, strict)
         figures = Invoice.dunning_figures(date, company_ids)
-        broken = Promise.broken_since_reminder(
-            company_ids, history.last_done)
-        to_create, keep = cls._next_reminders(
-            date, candidates, figures, history, broken)
+        to_create, keep = cls._next_reminders(date, candidates, figures,
+            history, cls._resumed(company_ids, history))
+        installments, kept = cls._installment_reminders(
+            date, company_ids, figures, history)
+        to_create += installments
+        keep |= kept
         cls._cancel_replaced(company_ids, history, keep)
         cls._set_penalties(to_create)
         created = cls._insert(to_create)
         return created + browse(cls, sorted(keep))
+
+    @classmethod
+    def _resumed(cls, company_ids, history):
+        """Return {invoice id: values} of the invoices whose latest promise
+        to pay or whose payment plan was broken since their last reminder:
+        the ladder resumes at once, with these values on the reminder"""
+        pool = Pool()
+        Plan = pool.get('account.invoice.dunning.plan')
+        Promise = pool.get('account.invoice.dunning.promise')
+        resumed = {i: {'broken_promise': p}
+            for i, p in Promise.broken_since_reminder(
+                company_ids, history.last_done).items()}
+        for invoice_id, plan_id in Plan.broken_since_reminder(
+                company_ids, history.last_done).items():
+            resumed.setdefault(invoice_id, {})['broken_plan'] = plan_id
+        return resumed
 
     @classmethod
     def process_automatic(cls, companies):
@@ -117,15 +141,18 @@ class DunningGenerationMixin:
     def candidate_invoices(cls, company_ids, date=None):
         """Return {invoice id: Candidate} of the posted customer invoices of
         the companies not blocked, not waiting on date for a promise to pay,
-        whose party falls in a segment"""
+        not paid by a running payment plan, whose party falls in a segment"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Party = pool.get('party.party')
+        Plan = pool.get('account.invoice.dunning.plan')
         Promise = pool.get('account.invoice.dunning.promise')
         invoices = Invoice.dunning_candidates(company_ids)
+        suspended = Plan.suspended_invoices(company_ids)
         if date is not None:
-            for invoice_id in Promise.suspended_invoices(company_ids, date):
-                invoices.pop(invoice_id, None)
+            suspended |= Promise.suspended_invoices(company_ids, date)
+        for invoice_id in suspended:
+            invoices.pop(invoice_id, None)
         segments = Party.dunning_segments_of(
             {(party, company) for company, party, _ in invoices.values()})
         result = {}
@@ -148,17 +175,20 @@ class DunningGenerationMixin:
             .join(invoice, condition=table.invoice == invoice.id)
             .select(
                 table.invoice, table.id, table.level, table.date,
-                table.state,
+                table.state, table.plan, table.due_date,
                 where=Invoice.dunning_open_where(invoice, company_ids)
                 & table.state.in_(['draft', 'done']),
                 order_by=[table.date.asc, table.id.asc]))
-        history = History({}, {}, defaultdict(set))
-        for invoice_id, id_, level, date, state in cursor:
-            if state == 'done':
+        history = History({}, {}, defaultdict(set), set())
+        for invoice_id, id_, level, date, state, plan, due_date in cursor:
+            due_date = to_date(due_date)
+            if state == 'draft':
+                history.drafts[invoice_id] = Draft(id_, level, date, due_date)
+            elif plan:
+                history.installments.add((invoice_id, due_date))
+            else:
                 history.last_done[invoice_id] = (level, date)
                 history.sent[invoice_id].add(level)
-            else:
-                history.drafts[invoice_id] = Draft(id_, level, date)
         return history
 
     @classmethod
@@ -182,10 +212,11 @@ class DunningGenerationMixin:
 
     @classmethod
     def _next_reminders(cls, date, candidates, figures, history,
-            broken=None):
+            resumed=None):
         """Return the values of the reminders to create on date and the ids
-        of the drafts to keep; broken: {invoice: promise} of the invoices
-        whose promise to pay was broken since their last reminder"""
+        of the drafts to keep; resumed: {invoice: values} of the invoices
+        whose promise to pay or payment plan was broken since their last
+        reminder"""
         pool = Pool()
         Currency = pool.get('currency.currency')
         levels, procedures = cls._run_levels(candidates, history)
@@ -211,10 +242,10 @@ class DunningGenerationMixin:
                 sent=history.sent[invoice_id])
             if not level:
                 continue
-            promise = (broken or {}).get(invoice_id)
+            resumption = (resumed or {}).get(invoice_id)
             applies = level.applies(date, invoice_figures, last_date,
                 party_overdue[candidate.party, candidate.currency],
-                promise_broken=promise is not None)
+                promise_broken=resumption is not None)
             draft = history.drafts.get(invoice_id)
             if draft and (draft.date > date
                     or (draft.level == level.id and applies)):
@@ -224,8 +255,48 @@ class DunningGenerationMixin:
                 values = cls._dunning_values(invoice_id, candidate,
                     currencies[candidate.currency], level, date,
                     invoice_figures)
-                values['broken_promise'] = promise
+                values.update(resumption or {})
                 to_create.append(values)
+        return to_create, keep
+
+    @classmethod
+    def _installment_reminders(cls, date, company_ids, figures, history):
+        """Return the values of the reminders of the installments of the
+        running payment plans left unpaid on date the days of the level of
+        missed installments after their date, and the ids of the drafts to
+        keep; each installment is reminded once"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Party = pool.get('party.party')
+        Plan = pool.get('account.invoice.dunning.plan')
+        Procedure = pool.get('account.invoice.dunning.procedure')
+        missed = Plan.missed_installments(company_ids, date, figures)
+        segments = Party.dunning_segments_of(
+            {(m.party, m.company) for m in missed.values()})
+        procedures = Procedure.read_for_run(
+            {s.procedure.id for s in segments.values() if s})
+        currencies = {c.id: c for c in preload(Currency,
+                {m.currency for m in missed.values()},
+                ['rounding', 'digits'])}
+        to_create, keep = [], set()
+        for invoice_id, plan in missed.items():
+            segment = segments.get((plan.party, plan.company))
+            level = (procedures[segment.procedure.id].installment_level
+                if segment else None)
+            if (not level
+                    or (invoice_id, plan.due_date) in history.installments
+                    or date < plan.due_date + dt.timedelta(days=level.days)):
+                continue
+            draft = history.drafts.get(invoice_id)
+            if (draft and draft.level == level.id
+                    and draft.due_date == plan.due_date):
+                keep.add(draft.id)
+                continue
+            values = cls._dunning_values(invoice_id,
+                Candidate(plan.company, plan.party, plan.currency, segment),
+                currencies[plan.currency], level, date, figures[invoice_id])
+            values['plan'] = plan.plan
+            to_create.append(values)
         return to_create, keep
 
     @classmethod

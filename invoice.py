@@ -223,12 +223,16 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
 
         Partial payments (unreconciled payment lines) are allocated to the
         earliest due dates first; the amounts disputed are left out (unless
-        not disputes), of the amount overdue first."""
+        not disputes), of the amount overdue first; all that is left of an
+        invoice of a broken payment plan is overdue."""
         pool = Pool()
         Dispute = pool.get('account.invoice.dunning.dispute')
+        Plan = pool.get('account.invoice.dunning.plan')
         lines, payments = cls._dunning_unpaid(company_ids, invoice_ids)
         disputed = (Dispute.excluded_amounts(company_ids) if disputes
             else {})
+        # A broken payment plan makes all that is left due at once
+        accelerated = Plan.accelerated_invoices(company_ids)
         result = {}
         for invoice_id, invoice_lines in lines.items():
             # payments are negative amounts
@@ -244,6 +248,8 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
                         due_date = maturity_date
                     if maturity_date <= date:
                         overdue += unpaid
+            if invoice_id in accelerated:
+                overdue = remaining
             excluded = min(disputed.get(invoice_id, Decimal(0)), remaining)
             if remaining - excluded > 0:
                 result[invoice_id] = InvoiceFigures(remaining - excluded,

@@ -6,6 +6,7 @@ change what, and its workflow (processing in processing.py)."""
 from collections import defaultdict
 from decimal import Decimal
 
+from sql import Null
 from sql.operators import Equal
 
 from trytond import backend
@@ -109,6 +110,23 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
             },
         help="The promise to pay the customer did not keep: the reminder "
         "resumed at once and its letter recalls the promise.")
+    plan = fields.Many2One(
+        'account.invoice.dunning.plan', "Payment Plan", readonly=True,
+        ondelete='RESTRICT',
+        states={
+            'invisible': ~Eval('plan'),
+            },
+        help="The payment plan whose missed installment the reminder "
+        "recalls.")
+    broken_plan = fields.Many2One(
+        'account.invoice.dunning.plan', "Broken Payment Plan",
+        readonly=True, ondelete='RESTRICT',
+        states={
+            'invisible': ~Eval('broken_plan'),
+            },
+        help="The payment plan the customer did not keep: the whole "
+        "remaining amount fell due, the reminder resumed at once and its "
+        "letter recalls the plan.")
     penalty_error = fields.Text(
         "Penalty Error", readonly=True,
         states={
@@ -177,11 +195,21 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
     @classmethod
     def _exclude_constraints(cls, table):
         return [
-            ('invoice_level_exclude',
+            # A level of the ladder once per invoice; the missed
+            # installments of a payment plan once each
+            ('invoice_ladder_level_exclude',
                 Exclude(table,
                     (table.invoice, Equal), (table.level, Equal),
-                    where=table.state != 'cancelled'),
+                    where=(table.state != 'cancelled')
+                    & (table.plan == Null)),
                 'account_invoice_dunning.msg_dunning_invoice_level_unique'),
+            ('invoice_installment_exclude',
+                Exclude(table,
+                    (table.invoice, Equal), (table.level, Equal),
+                    (table.due_date, Equal),
+                    where=(table.state != 'cancelled')
+                    & (table.plan != Null)),
+                'account_invoice_dunning.msg_dunning_installment_unique'),
             ('invoice_draft_exclude',
                 Exclude(table, (table.invoice, Equal),
                     where=table.state == 'draft'),
@@ -190,16 +218,30 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
 
     @classmethod
     def __register__(cls, module):
+        cursor = Transaction().connection.cursor()
+        table_h = cls.__table_handler__(module)
+        # Migration from 8.0.0: the reminders of the payment plans repeat
+        # their level, one for each installment missed
+        if backend.name == 'sqlite':
+            cursor.execute('DROP INDEX IF EXISTS '
+                '"account_invoice_dunning_invoice_level_uniq"')
+        else:
+            table_h.drop_constraint('invoice_level_exclude')
         super().__register__(module)
         if backend.name == 'sqlite':
             # SQLite can not run EXCLUDE constraints with parameters:
             # enforce them with partial unique indexes.
-            cursor = Transaction().connection.cursor()
             cursor.execute(
                 'CREATE UNIQUE INDEX IF NOT EXISTS '
-                '"account_invoice_dunning_invoice_level_uniq" '
+                '"account_invoice_dunning_invoice_ladder_level_uniq" '
                 'ON "account_invoice_dunning" ("invoice", "level") '
-                "WHERE \"state\" != 'cancelled'")
+                "WHERE \"state\" != 'cancelled' AND \"plan\" IS NULL")
+            cursor.execute(
+                'CREATE UNIQUE INDEX IF NOT EXISTS '
+                '"account_invoice_dunning_invoice_installment_uniq" '
+                'ON "account_invoice_dunning" ("invoice", "level", '
+                '"due_date") '
+                "WHERE \"state\" != 'cancelled' AND \"plan\" IS NOT NULL")
             cursor.execute(
                 'CREATE UNIQUE INDEX IF NOT EXISTS '
                 '"account_invoice_dunning_invoice_draft_uniq" '

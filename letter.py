@@ -246,6 +246,9 @@ class Letter(CompanyReport):
             payment_reference=cls._payment_reference(party, invoices),
             previous=cls._previous(reminders, fmt, channels, levels),
             broken_promises=cls._broken_promises(reminders, fmt),
+            plans=cls._plans([d.plan for d in reminders if d.plan], fmt),
+            broken_plans=cls._plans(
+                [d.broken_plan for d in reminders if d.broken_plan], fmt),
             penalties=cls.get_penalties(
                 dispatch, reminders, fmt.lang, fmt.money, shared),
             **cls._totals(reminders, fmt),
@@ -399,6 +402,29 @@ class Letter(CompanyReport):
                 paid_amount=fmt.money(p.paid_amount or 0),
                 paid=bool(p.paid_amount))
             for p in sorted(promises.values(), key=lambda p: (p.date, p.id))]
+
+    @classmethod
+    def _plans(cls, plans, fmt):
+        """The payment plans the letter recalls: whose installment was
+        missed, or that were broken"""
+        result = []
+        for plan in sorted(set(plans), key=lambda p: p.id):
+            installments = sorted(plan.installments, key=lambda i: i.date)
+            paid = plan.installments_paid()
+            missed = [i for i in installments if paid[i] < i.amount]
+            first_missed = missed[0].date if missed else None
+            result.append(SimpleNamespace(
+                    agreed_on=fmt.long_date(plan.agreed_on),
+                    number=len(installments),
+                    total=fmt.money(plan.total_amount),
+                    missed=fmt.long_date(first_missed),
+                    pay_by=fmt.long_date(first_missed
+                        + dt.timedelta(days=plan.grace_days)
+                        if first_missed else None),
+                    remaining=fmt.money(sum(
+                            (i.amount - paid[i] for i in installments),
+                            Decimal(0)))))
+        return result
 
     @classmethod
     def _invoice_values(cls, dunning, fmt):

@@ -312,6 +312,7 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             procedure = (rule.segment.procedure if rule.segment
                 else rule.procedure)
             return (procedure == level.procedure
+                and not level.plan_installment
                 and (not rule.level or level.days >= rule.level.days))
         return {level for level in levels
             if any(reaches(r, level) for r in rules)}

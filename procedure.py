@@ -68,6 +68,18 @@ class Procedure(ModelSQL, ModelView):
                 levels=[levels[l] for l in p['levels']])
             for p in procedures}
 
+    @property
+    def ladder(self):
+        "The levels of the ladder, without those of the missed installments"
+        return [l for l in self.levels if not l.plan_installment]
+
+    @property
+    def installment_level(self):
+        "The level that reminds the missed installments of payment plans"
+        for level in self.levels:
+            if level.plan_installment:
+                return level
+
     def next_level(self, last_level, date, figures, sent=()):
         """Return the level to reach on date after last_level (or None)
 
@@ -75,7 +87,7 @@ class Procedure(ModelSQL, ModelView):
         climbs one level per run. A pre-reminder (negative days) is skipped
         once the invoice is overdue, and so is a level already sent (the
         ids of sent)."""
-        levels = list(self.levels)
+        levels = self.ladder
         if last_level is None:
             following = levels
         elif last_level in levels:
@@ -153,6 +165,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         "Automatic",
         help="Process the reminders of this level in the daily scheduled "
         "task, without review.")
+    plan_installment = fields.Boolean(
+        "Missed Installment",
+        help="The level reminds the installments of the payment plans left "
+        "unpaid its days after their date; it is not a step of the ladder.")
 
     @classmethod
     def __setup__(cls):
@@ -193,6 +209,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
     def default_formal_notice(cls):
         return False
 
+    @classmethod
+    def default_plan_installment(cls):
+        return False
+
     def get_rec_name(self, name):
         return self.name
 
@@ -228,8 +248,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
 
     def comes_after(self, other):
         "Test if the level comes after the level other in a ladder"
-        if self.procedure == other.procedure:
-            levels = list(self.procedure.levels)
+        if (self.procedure == other.procedure
+                and self in self.procedure.ladder
+                and other in self.procedure.ladder):
+            levels = self.procedure.ladder
             return levels.index(self) > levels.index(other)
         # Another procedure (the party changed of segment): by the days
         return self.days > other.days
@@ -275,13 +297,15 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
 
     @classmethod
     def check_order(cls, levels, field_names=None):
-        "Check that the levels of a procedure come later and later"
-        if field_names and not (
-                field_names & {'sequence', 'days', 'procedure'}):
+        """Check that the levels of the ladder of a procedure come later and
+        later, and that it has one level of missed installments at most,
+        after their date"""
+        if field_names and not (field_names
+                & {'sequence', 'days', 'procedure', 'plan_installment'}):
             return
         for procedure in {l.procedure for l in levels}:
             previous = None
-            for level in procedure.levels:
+            for level in procedure.ladder:
                 if previous and level.days <= previous.days:
                     raise LevelValidationError(gettext(
                             'account_invoice_dunning.msg_level_days_order',
@@ -289,13 +313,21 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
                             previous=previous.rec_name,
                             procedure=procedure.rec_name))
                 previous = level
+            installment_levels = [l for l in procedure.levels
+                if l.plan_installment]
+            for level in installment_levels[1:] + [
+                    l for l in installment_levels if l.days < 0]:
+                raise LevelValidationError(gettext(
+                        'account_invoice_dunning.msg_level_installment',
+                        level=level.rec_name,
+                        procedure=procedure.rec_name))
 
     @classmethod
     def run_fields(cls):
         """The fields of a level that a run reads for each invoice: a module
         whose rules read more of them adds theirs"""
         return {'procedure', 'days', 'delay', 'payment_delay', 'min_amount',
-            'min_party_amount', 'channel'}
+            'min_party_amount', 'channel', 'plan_installment'}
 
     @classmethod
     def read_for_run(cls, ids):
@@ -350,11 +382,13 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         A pre-reminder before the due date, the formal notice for a
         registered letter, and the first, second or third reminder by
         position among the overdue levels."""
+        if self.plan_installment:
+            return 'installment_reminder'
         if self.days < 0:
             return 'pre_reminder'
         if self.formal_notice or self.channel == 'registered_letter':
             return 'formal_notice'
-        overdue_levels = [l for l in self.procedure.levels
+        overdue_levels = [l for l in self.procedure.ladder
             if l.days >= 0 and l.channel in {'letter', 'email'}]
         position = overdue_levels.index(self) if self in overdue_levels else 0
         return ['first_reminder', 'second_reminder', 'third_reminder'][

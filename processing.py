@@ -214,8 +214,11 @@ class DunningProcessingMixin:
         for dunning in dunnings:
             previous = [done[i] for i in sent[dunning.invoice.id]
                 if i != dunning.id]
+            # The missed installments of a payment plan are not steps of
+            # the ladder: they follow by date only
             wrong = [d for d in previous if d.date > dunning.date
-                or not dunning.level.comes_after(d.level)]
+                or (not dunning.plan and not d.plan
+                    and not dunning.level.comes_after(d.level))]
             if not wrong:
                 valid.append(dunning)
             elif strict:
