@@ -223,11 +223,8 @@ class DunningGenerationMixin:
         currencies = {c.id: c for c in preload(Currency,
                 {c.currency for c in candidates.values()},
                 ['rounding', 'digits'])}
-        party_overdue = defaultdict(Decimal)
-        for invoice_id, candidate in candidates.items():
-            if invoice_id in figures:
-                party_overdue[candidate.party, candidate.currency] += (
-                    figures[invoice_id].overdue)
+        party_overdue = cls._party_overdue(candidates, figures)
+        resumed = resumed or {}
         to_create, keep = [], set()
         for invoice_id, candidate in candidates.items():
             invoice_figures = figures.get(invoice_id)
@@ -242,7 +239,7 @@ class DunningGenerationMixin:
                 sent=history.sent[invoice_id])
             if not level:
                 continue
-            resumption = (resumed or {}).get(invoice_id)
+            resumption = resumed.get(invoice_id)
             applies = level.applies(date, invoice_figures, last_date,
                 party_overdue[candidate.party, candidate.currency],
                 promise_broken=resumption is not None)
@@ -258,6 +255,16 @@ class DunningGenerationMixin:
                 values.update(resumption or {})
                 to_create.append(values)
         return to_create, keep
+
+    @staticmethod
+    def _party_overdue(candidates, figures):
+        "Return {(party, currency): amount overdue} of the candidates"
+        party_overdue = defaultdict(Decimal)
+        for invoice_id, candidate in candidates.items():
+            if invoice_id in figures:
+                party_overdue[candidate.party, candidate.currency] += (
+                    figures[invoice_id].overdue)
+        return party_overdue
 
     @classmethod
     def _installment_reminders(cls, date, company_ids, figures, history):

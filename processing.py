@@ -214,11 +214,7 @@ class DunningProcessingMixin:
         for dunning in dunnings:
             previous = [done[i] for i in sent[dunning.invoice.id]
                 if i != dunning.id]
-            # The missed installments of a payment plan are not steps of
-            # the ladder: they follow by date only
-            wrong = [d for d in previous if d.date > dunning.date
-                or (not dunning.plan and not d.plan
-                    and not dunning.level.comes_after(d.level))]
+            wrong = [d for d in previous if not dunning.follows(d)]
             if not wrong:
                 valid.append(dunning)
             elif strict:
@@ -229,6 +225,15 @@ class DunningProcessingMixin:
                         done=wrong[0].rec_name,
                         date=lang.strftime(wrong[0].date)))
         return valid
+
+    def follows(self, other):
+        """Test if the reminder comes after the reminder other of its
+        invoice: not before it, and at a later level of the ladder (the
+        missed installments of a payment plan follow by date only)"""
+        if other.date > self.date:
+            return False
+        return bool(self.plan or other.plan
+            or self.level.comes_after(other.level))
 
     @classmethod
     def check_penalties(cls, dunnings, strict=True):

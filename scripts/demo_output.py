@@ -80,6 +80,10 @@ def print_extras(extras, carrier, carrier_path, letters):
     print("The latest letter of an invoice partly disputed (the amount "
         "disputed left out), written to %s/ too:" % letters)
     write_dispatches(extras.get('disputed') or [], letters)
+    print("The latest letter of a missed installment of a payment plan, and "
+        "the latest after a plan broken, written to %s/ too:" % letters)
+    write_dispatches((extras.get('installment') or [])
+        + (extras.get('broken_plan') or []), letters)
     print()
     print("Registered letters followed from the carrier's file %s: %s" % (
             carrier_path, ', '.join('%d %s' % (n, s)

@@ -6,10 +6,14 @@ posted, then the days lived one by one (payments, credit notes, disputes,
 the daily dunning of the last weeks), then today's reminders."""
 import datetime as dt
 import time
+import unittest.mock
 from collections import Counter
 
 from demo_data import CENT, SHOWCASE
 from demo_setup import DATABASE
+
+# The days before today the demo's payment plans were agreed
+PLAN_DAYS = 75
 
 
 class Replay:
@@ -119,6 +123,8 @@ class Replay:
         for invoice_id, outcome, argument in events:
             if outcome != 'pay':
                 counts[self._event(invoice_id, outcome, argument, date)] += 1
+        if dunning and date == self.today - dt.timedelta(days=PLAN_DAYS):
+            counts['plans'] += self._agree_plans(date)
         if dunning:
             Dunning.generate_dunnings(
                 date=date, companies=[self.company])
@@ -173,6 +179,55 @@ class Replay:
                     'contact': "Accounts payable",
                     })
         return len(calls)
+
+    def _agree_plans(self, date):
+        """Two customers reminded who cannot pay agree on date a plan of 3
+        monthly installments: the first pays them, the second a week late
+        (a missed installment reminded); the third stops after the first
+        one (the plan broken, the reminders resume); return how many"""
+        from trytond.pool import Pool
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Dunning = pool.get('account.invoice.dunning')
+        Plan = pool.get('account.invoice.dunning.plan')
+        invoices = {}
+        for dunning in Dunning.search([
+                    ('state', '=', 'done'), ('invoice.state', '=', 'posted'),
+                    ('invoice.dunning_disputes', '=', None),
+                    ('invoice.dunning_blocked', '=', False),
+                    ], order=[('date', 'DESC'), ('id', 'DESC')]):
+            if len(invoices) < 2 or dunning.party in invoices:
+                invoices.setdefault(dunning.party, set()).add(dunning.invoice)
+        plans = []
+        with unittest.mock.patch.object(Date, 'today', return_value=date):
+            for party, party_invoices in invoices.items():
+                plan = Plan(company=self.company, party=party,
+                    currency=self.currency, invoices=list(party_invoices),
+                    number=3, first_date=date + dt.timedelta(days=14),
+                    interval=1, grace_days=15)
+                plan.save()
+                Plan.propose([plan])
+                Plan.start([plan])
+                plans.append(Plan(plan.id))
+        ids = {i.id for p in plans for i in p.invoices}
+        for events in self.pending.values():
+            events[:] = [e for e in events if e[0] not in ids]
+        for index, plan in enumerate(plans):
+            for number, installment in enumerate(plan.installments):
+                if index and number:
+                    break
+                late = 8 if number == 1 and not index else 0
+                self._pay_installment(plan, installment.date,
+                    installment.date + dt.timedelta(days=late))
+        return len(plans)
+
+    def _pay_installment(self, plan, due_date, date):
+        "Schedule on date the payment of the installment of plan of due_date"
+        for invoice in plan.invoices:
+            for line in invoice.lines_to_pay:
+                if not line.reconciliation and line.maturity_date == due_date:
+                    self.pending.setdefault(date, []).append(
+                        (invoice.id, 'pay', line.debit - line.credit))
 
     def _open_disputes(self, calls, date):
         """The customers who contest the price of part of the work: a
@@ -478,21 +533,26 @@ class Replay:
             if d.invoice_count > 1][:3]
         # The latest letters after a promise to pay not kept and of an
         # invoice partly disputed
-        broken, disputed = ([d.dispatch for d in Dunning.search([
+        broken, disputed, installment, broken_plan = (
+            [d.dispatch for d in Dunning.search([
                         clause,
                         ('dispatch.letter_format', '!=', None),
                         ], order=[('date', 'DESC'), ('id', 'DESC')],
                     limit=1)]
             for clause in [('broken_promise', '!=', None),
-                ('disputed_amount', '>', 0)])
-        grouped, broken, disputed = ([(d.date, d.party.name,
-                    d.level_name or d.level.name, d.invoice_numbers,
-                    d.letter_format, d.letter) for d in dispatches]
-            for dispatches in [grouped, broken, disputed])
+                ('disputed_amount', '>', 0), ('plan', '!=', None),
+                ('broken_plan', '!=', None)])
+        grouped, broken, disputed, installment, broken_plan = ([(d.date,
+                    d.party.name, d.level_name or d.level.name,
+                    d.invoice_numbers, d.letter_format, d.letter)
+                for d in dispatches]
+            for dispatches in [grouped, broken, disputed, installment,
+                broken_plan])
         calls = [(c.party.name, c.phone or '', c.invoice_numbers, c.amount)
             for c in Call.search([
                     ('state', '=', 'to_make'), ('date', '<=', self.today)])]
         return {'grouped': grouped, 'broken': broken, 'disputed': disputed,
+            'installment': installment, 'broken_plan': broken_plan,
             'calls': calls}
 
 
