@@ -351,22 +351,43 @@ class Plan(PlanSettlementMixin, PlanAccountingMixin, Workflow, ModelSQL,
         Exchange = pool.get('account.invoice.dunning.exchange')
         cls.lock()
         cls.check_running(plans)
+        planned = {}
         for plan in plans:
             with Transaction().set_context(company=plan.company.id):
                 today = Date.today()
             remaining = plan.check_installments(today)
             plan.charges_invoice = plan.charge(today)
+            planned[plan.id] = dict(remaining)
+            if plan.charges_invoice:
+                planned[plan.id][plan.charges_invoice.id] = (
+                    plan.charges_invoice.total_amount)
             plan.reschedule(remaining, today)
             plan.agreed_on = today
             if plan.charges_invoice:
                 plan.invoices += (plan.charges_invoice,)
         cls.save(plans)
+        cls._set_planned_amounts(plans, planned)
         Dunning.cancel(Dunning.search([
                     ('invoice', 'in', [i.id for p in plans
                             for i in p.invoices]),
                     ('state', '=', 'draft'),
                     ]))
         Exchange.log_plans(plans)
+
+    @classmethod
+    def _set_planned_amounts(cls, plans, planned):
+        """Store what was left to pay of each invoice of the plans when they
+        started (planned: {plan id: {invoice id: amount}})"""
+        pool = Pool()
+        PlanInvoice = pool.get('account.invoice.dunning.plan-account.invoice')
+        lines = PlanInvoice.search([('plan', 'in', [p.id for p in plans])])
+        args = []
+        for line in lines:
+            amount = planned[line.plan.id].get(line.invoice.id)
+            if amount is not None:
+                args.extend([[line], {'amount': amount}])
+        if args:
+            PlanInvoice.write(*args)
 
     @classmethod
     @ModelView.button
@@ -483,6 +504,15 @@ class PlanInvoice(ModelSQL):
         ondelete='CASCADE')
     invoice = fields.Many2One(
         'account.invoice', "Invoice", required=True, ondelete='RESTRICT')
+    amount = Monetary(
+        "Amount Planned", currency='currency', digits='currency',
+        readonly=True,
+        help="What was left to pay of the invoice when the plan started.")
+    currency = fields.Function(fields.Many2One(
+            'currency.currency', "Currency"), 'get_currency')
+
+    def get_currency(self, name):
+        return self.plan.currency.id
 
     @classmethod
     def check_modification(cls, mode, lines, values=None, external=False):

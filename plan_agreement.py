@@ -39,7 +39,7 @@ class PlanAgreement(CompanyReport):
             lambda: Letter._company_values(plan.company))
         installments = sorted(plan.installments, key=lambda i: i.date)
         invoices = [i for i in plan.invoices if i != plan.charges_invoice]
-        remaining = plan.remaining(plan.agreed_on or today)
+        remaining = cls.planned_amounts(plan, today)
         return SimpleNamespace(
             **vars(company_values),
             lang=language,
@@ -51,11 +51,13 @@ class PlanAgreement(CompanyReport):
             tracking_number='',
             date=fmt.long_date(plan.agreed_on or today),
             invoices=[SimpleNamespace(
+                    index=index,
                     number=i.number or '',
-                    date=fmt.date(i.invoice_date),
+                    date=fmt.long_date(i.invoice_date),
                     total_amount=fmt.money(i.total_amount),
                     remaining=fmt.money(remaining.get(i.id, Decimal(0))))
-                for i in sorted(invoices, key=lambda i: i.id)],
+                for index, i in enumerate(
+                    sorted(invoices, key=lambda i: i.id), 1)],
             installments=[SimpleNamespace(
                     index=index,
                     date=fmt.long_date(i.date),
@@ -73,3 +75,14 @@ class PlanAgreement(CompanyReport):
             total=fmt.money(plan.total_amount),
             grace_days=plan.grace_days,
             )
+
+    @classmethod
+    def planned_amounts(cls, plan, today):
+        """Return {invoice id: amount planned}: what was left to pay of each
+        invoice when the plan started, or today for a draft"""
+        pool = Pool()
+        PlanInvoice = pool.get('account.invoice.dunning.plan-account.invoice')
+        if plan.state == 'draft':
+            return plan.remaining(today)
+        return {l.invoice.id: l.amount or Decimal(0)
+            for l in PlanInvoice.search([('plan', '=', plan.id)])}

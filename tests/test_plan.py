@@ -128,6 +128,7 @@ class PlanTestCase(unittest.TestCase):
         Dunning = pool.get('account.invoice.dunning')
         Exchange = pool.get('account.invoice.dunning.exchange')
         Invoice = pool.get('account.invoice')
+        PlanInvoice = pool.get('account.invoice.dunning.plan-account.invoice')
         company, invoices = create_invoices(2, parties=1)
         with set_company(company):
             set_penalty_account(invoices[0])
@@ -153,6 +154,11 @@ class PlanTestCase(unittest.TestCase):
                     for l in Invoice(second.id).lines_to_pay
                     if not l.reconciliation),
                 [(MAY, D('33.34')), (JUNE, D('66.66'))])
+            # What was left to pay of each invoice, kept for the agreement
+            self.assertEqual(
+                {l.invoice.id: l.amount for l in PlanInvoice.search([
+                            ('plan', '=', plan.id)])},
+                {first.id: D(100), second.id: D(100), charges.id: D(10)})
             exchange, = Exchange.search([('origin', '=', str(plan))])
             self.assertEqual(
                 {i.id for i in exchange.invoices},
@@ -355,12 +361,18 @@ class PlanTestCase(unittest.TestCase):
         with set_company(company):
             set_penalty_account(invoices[0])
             plan = start(make_plan(invoices, fee_amount=D(10)))
+            # Printed again later: what was planned, not what is left
+            pay_invoice(invoices[0], 100, APRIL)
             _, content, _, _ = Agreement.execute([plan.id], {})
             text = zip_texts(content).replace(',', '')
             for expected in [
                     "Payment plan agreement", invoices[0].number,
                     "1 April 2026", "1 June 2026", "76.67", "210.00",
                     "15 days after its due date"]:
+                self.assertIn(expected, text)
+            # Left to pay of each invoice and in total when agreed
+            self.assertIn("5 January 2026 EUR100.00 EUR100.00 2", text)
+            for expected in ["200.00"]:
                 self.assertIn(expected, text)
 
     @with_transaction()
