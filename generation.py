@@ -29,11 +29,12 @@ Candidate = namedtuple(
     'Candidate', ['company', 'party', 'currency', 'segment'])
 # The reminders of the open invoices: the latest sent of the ladder
 # {invoice: (level, date)}, the drafts {invoice: Draft}, the levels of the
-# ladder sent {invoice: {level}} and the missed installments of payment plans
-# reminded {(invoice, due date)}
+# ladder sent {invoice: {level}}, the missed installments of payment plans
+# reminded {(invoice, due date)} and the steps of levels made {invoice:
+# {step}}
 History = namedtuple('History',
-    ['last_done', 'drafts', 'sent', 'installments'])
-Draft = namedtuple('Draft', ['id', 'level', 'date', 'due_date'])
+    ['last_done', 'drafts', 'sent', 'installments', 'steps'])
+Draft = namedtuple('Draft', ['id', 'level', 'date', 'due_date', 'step'])
 
 
 class DunningGenerationMixin:
@@ -66,12 +67,16 @@ class DunningGenerationMixin:
         history = cls._invoice_dunnings(company_ids)
         cls._check_run_date(date, candidates, history, strict)
         figures = Invoice.dunning_figures(date, company_ids)
+        ladder = cls._run_levels(candidates, history)
         to_create, keep = cls._next_reminders(date, candidates, figures,
-            history, cls._resumed(company_ids, history))
-        installments, kept = cls._installment_reminders(
-            date, company_ids, figures, history)
-        to_create += installments
-        keep |= kept
+            history, cls._resumed(company_ids, history), ladder=ladder)
+        for reminders, kept in [
+                cls._step_reminders(date, candidates, figures, history,
+                    ladder[0], to_create, keep),
+                cls._installment_reminders(
+                    date, company_ids, figures, history)]:
+            to_create += reminders
+            keep |= kept
         cls._cancel_replaced(company_ids, history, keep)
         cls._set_penalties(to_create)
         created = cls._insert(to_create)
@@ -175,17 +180,21 @@ class DunningGenerationMixin:
             .join(invoice, condition=table.invoice == invoice.id)
             .select(
                 table.invoice, table.id, table.level, table.date,
-                table.state, table.plan, table.due_date,
+                table.state, table.plan, table.due_date, table.step,
                 where=Invoice.dunning_open_where(invoice, company_ids)
                 & table.state.in_(['draft', 'done']),
                 order_by=[table.date.asc, table.id.asc]))
-        history = History({}, {}, defaultdict(set), set())
-        for invoice_id, id_, level, date, state, plan, due_date in cursor:
+        history = History({}, {}, defaultdict(set), set(), defaultdict(set))
+        for (invoice_id, id_, level, date, state, plan, due_date,
+                step) in cursor:
             due_date = to_date(due_date)
             if state == 'draft':
-                history.drafts[invoice_id] = Draft(id_, level, date, due_date)
+                history.drafts[invoice_id] = Draft(
+                    id_, level, date, due_date, step)
             elif plan:
                 history.installments.add((invoice_id, due_date))
+            elif step:
+                history.steps[invoice_id].add(step)
             else:
                 history.last_done[invoice_id] = (level, date)
                 history.sent[invoice_id].add(level)
@@ -212,14 +221,15 @@ class DunningGenerationMixin:
 
     @classmethod
     def _next_reminders(cls, date, candidates, figures, history,
-            resumed=None):
+            resumed=None, ladder=None):
         """Return the values of the reminders to create on date and the ids
         of the drafts to keep; resumed: {invoice: values} of the invoices
         whose promise to pay or payment plan was broken since their last
-        reminder"""
+        reminder; ladder: the levels and procedures of the run
+        (_run_levels)"""
         pool = Pool()
         Currency = pool.get('currency.currency')
-        levels, procedures = cls._run_levels(candidates, history)
+        levels, procedures = ladder or cls._run_levels(candidates, history)
         currencies = {c.id: c for c in preload(Currency,
                 {c.currency for c in candidates.values()},
                 ['rounding', 'digits'])}
@@ -255,6 +265,43 @@ class DunningGenerationMixin:
                 values.update(resumption or {})
                 to_create.append(values)
         return to_create, keep
+
+    @classmethod
+    def _step_reminders(cls, date, candidates, figures, history, levels,
+            to_create, keep):
+        """Return the values of the reminders of the steps of the levels
+        last sent due on date and the ids of the drafts to keep, for the
+        candidates whose next level does not come (to_create and keep: the
+        reminders of the ladder)"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Step = pool.get('account.invoice.dunning.level.step')
+        busy = {v['invoice'] for v in to_create} | {
+            i for i, d in history.drafts.items() if d.id in keep}
+        last = {i: history.last_done[i] for i in candidates
+            if i in history.last_done and i not in busy and i in figures}
+        steps = Step.of_levels({l for l, _ in last.values()})
+        currencies = {}
+        values, kept = [], set()
+        for invoice_id, (level_id, level_date) in last.items():
+            step = Step.due(steps.get(level_id, []), level_date, date,
+                history.steps[invoice_id])
+            level = levels[level_id]
+            if not step or level.reminder_amount(figures[invoice_id]) <= 0:
+                continue
+            draft = history.drafts.get(invoice_id)
+            if draft and draft.step == step.id:
+                kept.add(draft.id)
+                continue
+            candidate = candidates[invoice_id]
+            if candidate.currency not in currencies:
+                currencies[candidate.currency] = Currency(candidate.currency)
+            step_values = cls._dunning_values(invoice_id, candidate,
+                currencies[candidate.currency], level, date,
+                figures[invoice_id])
+            step_values.update(channel=step.channel, step=step.id)
+            values.append(step_values)
+        return values, kept
 
     @staticmethod
     def _party_overdue(candidates, figures):

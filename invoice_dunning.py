@@ -110,6 +110,14 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
             },
         help="The promise to pay the customer did not keep: the reminder "
         "resumed at once and its letter recalls the promise.")
+    step = fields.Many2One(
+        'account.invoice.dunning.level.step', "Step", readonly=True,
+        ondelete='RESTRICT',
+        states={
+            'invisible': ~Eval('step'),
+            },
+        help="The step of the level the reminder makes, after the reminder "
+        "of the level.")
     plan = fields.Many2One(
         'account.invoice.dunning.plan', "Payment Plan", readonly=True,
         ondelete='RESTRICT',
@@ -195,14 +203,20 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
     @classmethod
     def _exclude_constraints(cls, table):
         return [
-            # A level of the ladder once per invoice; the missed
-            # installments of a payment plan once each
+            # A level of the ladder once per invoice; each step of a level
+            # and each missed installment of a payment plan once
             ('invoice_ladder_level_exclude',
                 Exclude(table,
                     (table.invoice, Equal), (table.level, Equal),
                     where=(table.state != 'cancelled')
-                    & (table.plan == Null)),
+                    & (table.plan == Null) & (table.step == Null)),
                 'account_invoice_dunning.msg_dunning_invoice_level_unique'),
+            ('invoice_step_exclude',
+                Exclude(table,
+                    (table.invoice, Equal), (table.step, Equal),
+                    where=(table.state != 'cancelled')
+                    & (table.step != Null)),
+                'account_invoice_dunning.msg_dunning_step_unique'),
             ('invoice_installment_exclude',
                 Exclude(table,
                     (table.invoice, Equal), (table.level, Equal),
@@ -235,7 +249,13 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
                 'CREATE UNIQUE INDEX IF NOT EXISTS '
                 '"account_invoice_dunning_invoice_ladder_level_uniq" '
                 'ON "account_invoice_dunning" ("invoice", "level") '
-                "WHERE \"state\" != 'cancelled' AND \"plan\" IS NULL")
+                "WHERE \"state\" != 'cancelled' AND \"plan\" IS NULL "
+                "AND \"step\" IS NULL")
+            cursor.execute(
+                'CREATE UNIQUE INDEX IF NOT EXISTS '
+                '"account_invoice_dunning_invoice_step_uniq" '
+                'ON "account_invoice_dunning" ("invoice", "step") '
+                "WHERE \"state\" != 'cancelled' AND \"step\" IS NOT NULL")
             cursor.execute(
                 'CREATE UNIQUE INDEX IF NOT EXISTS '
                 '"account_invoice_dunning_invoice_installment_uniq" '

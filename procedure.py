@@ -165,6 +165,11 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         "Automatic",
         help="Process the reminders of this level in the daily scheduled "
         "task, without review.")
+    steps = fields.One2Many(
+        'account.invoice.dunning.level.step', 'level', "Steps",
+        help="More touches after the reminder of the level, by day, "
+        "before the next level comes: an email two days later, a call on "
+        "the fifth day...")
     plan_installment = fields.Boolean(
         "Missed Installment",
         help="The level reminds the installments of the payment plans left "

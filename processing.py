@@ -228,12 +228,18 @@ class DunningProcessingMixin:
 
     def follows(self, other):
         """Test if the reminder comes after the reminder other of its
-        invoice: not before it, and at a later level of the ladder (the
-        missed installments of a payment plan follow by date only)"""
+        invoice: not before it, and at a later level of the ladder or a step
+        of the same level (the missed installments of a payment plan follow
+        by date only)"""
         if other.date > self.date:
             return False
-        return bool(self.plan or other.plan
-            or self.level.comes_after(other.level))
+        elif self.plan or other.plan:
+            return True
+        elif self.step:
+            # A step of the level of other, or of a later one
+            return (self.level == other.level
+                or self.level.comes_after(other.level))
+        return self.level.comes_after(other.level)
 
     @classmethod
     def check_penalties(cls, dunnings, strict=True):

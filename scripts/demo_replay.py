@@ -123,8 +123,7 @@ class Replay:
         for invoice_id, outcome, argument in events:
             if outcome != 'pay':
                 counts[self._event(invoice_id, outcome, argument, date)] += 1
-        if dunning and date == self.today - dt.timedelta(days=PLAN_DAYS):
-            counts['plans'] += self._agree_plans(date)
+        counts['plans'] += self._agree_plans(date, dunning)
         if dunning:
             Dunning.generate_dunnings(
                 date=date, companies=[self.company])
@@ -180,29 +179,23 @@ class Replay:
                     })
         return len(calls)
 
-    def _agree_plans(self, date):
-        """Two customers reminded who cannot pay agree on date a plan of 3
-        monthly installments: the first pays them, the second a week late
-        (a missed installment reminded); the third stops after the first
-        one (the plan broken, the reminders resume); return how many"""
+    def _agree_plans(self, date, dunning):
+        """On the day of the plans (if dunning), two customers reminded who
+        cannot pay agree a plan of 3 monthly installments: the first pays
+        the second installment a week late (a missed installment reminded),
+        the other stops after the first one (the plan broken, the reminders
+        resume); return how many"""
         from trytond.pool import Pool
         pool = Pool()
         Date = pool.get('ir.date')
-        Dunning = pool.get('account.invoice.dunning')
         Plan = pool.get('account.invoice.dunning.plan')
-        invoices = {}
-        for dunning in Dunning.search([
-                    ('state', '=', 'done'), ('invoice.state', '=', 'posted'),
-                    ('invoice.dunning_disputes', '=', None),
-                    ('invoice.dunning_blocked', '=', False),
-                    ], order=[('date', 'DESC'), ('id', 'DESC')]):
-            if len(invoices) < 2 or dunning.party in invoices:
-                invoices.setdefault(dunning.party, set()).add(dunning.invoice)
+        if not dunning or date != self.today - dt.timedelta(days=PLAN_DAYS):
+            return 0
         plans = []
         with unittest.mock.patch.object(Date, 'today', return_value=date):
-            for party, party_invoices in invoices.items():
+            for party, invoices in self._plan_customers().items():
                 plan = Plan(company=self.company, party=party,
-                    currency=self.currency, invoices=list(party_invoices),
+                    currency=self.currency, invoices=list(invoices),
                     number=3, first_date=date + dt.timedelta(days=14),
                     interval=1, grace_days=15)
                 plan.save()
@@ -212,14 +205,29 @@ class Replay:
         ids = {i.id for p in plans for i in p.invoices}
         for events in self.pending.values():
             events[:] = [e for e in events if e[0] not in ids]
-        for index, plan in enumerate(plans):
-            for number, installment in enumerate(plan.installments):
-                if index and number:
-                    break
-                late = 8 if number == 1 and not index else 0
-                self._pay_installment(plan, installment.date,
-                    installment.date + dt.timedelta(days=late))
+        first, broken = plans
+        for number, installment in enumerate(first.installments):
+            late = 8 if number == 1 else 0
+            self._pay_installment(first, installment.date,
+                installment.date + dt.timedelta(days=late))
+        self._pay_installment(broken, broken.installments[0].date,
+            broken.installments[0].date)
         return len(plans)
+
+    def _plan_customers(self):
+        """{party: {invoice}} of the two customers last reminded (their
+        invoices reminded, neither disputed nor blocked)"""
+        from trytond.pool import Pool
+        Dunning = Pool().get('account.invoice.dunning')
+        invoices = {}
+        for dunning in Dunning.search([
+                    ('state', '=', 'done'), ('invoice.state', '=', 'posted'),
+                    ('invoice.dunning_disputes', '=', None),
+                    ('invoice.dunning_blocked', '=', False),
+                    ], order=[('date', 'DESC'), ('id', 'DESC')]):
+            if len(invoices) < 2 or dunning.party in invoices:
+                invoices.setdefault(dunning.party, set()).add(dunning.invoice)
+        return invoices
 
     def _pay_installment(self, plan, due_date, date):
         "Schedule on date the payment of the installment of plan of due_date"
