@@ -205,13 +205,15 @@ class Replay:
         ids = {i.id for p in plans for i in p.invoices}
         for events in self.pending.values():
             events[:] = [e for e in events if e[0] not in ids]
-        first, broken = plans
-        for number, installment in enumerate(first.installments):
-            late = 8 if number == 1 else 0
-            self._pay_installment(first, installment.date,
-                installment.date + dt.timedelta(days=late))
-        self._pay_installment(broken, broken.installments[0].date,
-            broken.installments[0].date)
+        for index, plan in enumerate(plans):
+            # The first customer pays all, the second installment late; the
+            # other pays the first installment only
+            installments = plan.installments if not index else (
+                plan.installments[:1])
+            for number, installment in enumerate(installments):
+                late = 8 if number == 1 else 0
+                self._pay_installment(plan, installment.date,
+                    installment.date + dt.timedelta(days=late))
         return len(plans)
 
     def _plan_customers(self):

@@ -188,6 +188,7 @@ def run_dunning(client, database, today, screenshots):
     number, party = open_reminder(client, database, today)
     print_letter_again(client, number, party, screenshots)
     make_a_call(client, database, today)
+    promise_in_a_call(client, database, today)
     open_sent_email(client, database)
     change_level(client, database)
 
@@ -439,6 +440,86 @@ def make_a_call(client, database, today):
         'account_invoice_dunning_call WHERE id = ?', call_id) == [
         ('done', 'no_answer')]
     client.shot('call-recorded')
+
+
+def promise_in_a_call(client, database, today):
+    """The accountant calls again the customer who did not answer (the call
+    planned for later): reached, it promises to pay within a week, recorded
+    from the calls list; the run of the last day of the wait makes no
+    reminder of its invoice; the day after, the promise not kept, the next
+    reminder comes at once"""
+    (call_id, party, invoice_id, number), = query(database,
+        'SELECT c.id, p.name, i.id, i.number '
+        'FROM account_invoice_dunning_call c '
+        'JOIN party_party p ON p.id = c.party '
+        'JOIN account_invoice_dunning d ON d.dispatch = c.dispatch '
+        'JOIN account_invoice i ON i.id = d.invoice '
+        'JOIN account_invoice_dunning_level l ON l.id = d.level '
+        "WHERE c.state = 'to_make' AND c.retry_of IS NOT NULL "
+        "AND i.state = 'posted' AND EXISTS ("
+        '  SELECT 1 FROM account_invoice_dunning_level n '
+        '  WHERE n.procedure = l.procedure AND n.days > l.days '
+        '  AND NOT n.plan_installment) '
+        'ORDER BY c.date DESC, c.id DESC LIMIT 1')
+    promised = today + dt.timedelta(days=7)
+    client.open_menu(['Financial', 'Invoice Dunnings', 'Reminder Calls'])
+    client.switch_tab('Later')
+    client.wait_rows(lambda rows: any(r.get('Party') == party for r in rows),
+        "The calls to make later")
+    client.open_row('Party', party, click='Date')
+    outcome = client.tab().locator('.form select[name="outcome"]').first
+    outcome.wait_for(timeout=TIMEOUT)
+    outcome.select_option(label='Reached, Payment Promised')
+    client.idle()
+    date = client.field('promise_date')
+    date.wait_for(timeout=TIMEOUT)
+    date.fill(promised.strftime('%m/%d/%Y'))
+    date.press('Tab')
+    amount = client.tab().locator(
+        '.form input[name="promise_amount"]:visible').first
+    amount.fill('100')
+    amount.press('Tab')
+    client.shot('call-promise')
+    client.tab().locator('.form button:visible',
+        has_text='Record Outcome').first.click()
+    client.idle()
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while not query(database, 'SELECT promise FROM '
+            'account_invoice_dunning_call WHERE id = ?', call_id)[0][0]:
+        assert time.monotonic() < deadline, "The promise was not recorded"
+        time.sleep(0.5)
+    # The wait ends 3 days after the promised date (the tolerance)
+    assert reminders_of(client, database, promised + dt.timedelta(days=3),
+        invoice_id) == []
+    client.shot('promise-holds')
+    assert reminders_of(client, database, promised + dt.timedelta(days=4),
+        invoice_id) == [number]
+    client.shot('promise-broken')
+
+
+def reminders_of(client, database, date, invoice_id):
+    """Create the reminders of date with the wizard; return the numbers of
+    the invoice of invoice_id among those listed"""
+    client.open_menu(
+        ['Financial', 'Invoice Dunnings', 'Create Invoice Dunnings'])
+    dialog = client.modal()
+    dialog.wait_for(timeout=TIMEOUT)
+    entry = dialog.locator('input[name="date"]').first
+    entry.fill(date.strftime('%m/%d/%Y'))
+    entry.press('Tab')
+    dialog.locator('button', has_text='Create').click()
+    client.idle()
+    client.page.locator('#tabs .nav-tabs, #tabs').get_by_text(
+        'Invoice Reminders (%s)' % date.isoformat()).first.wait_for(
+        timeout=TIMEOUT)
+    # Those made for date, and those of the days before still right
+    drafts = query(database, 'SELECT COUNT(*) FROM account_invoice_dunning '
+        "WHERE state = 'draft'")[0][0]
+    (number,), = query(database,
+        'SELECT number FROM account_invoice WHERE id = ?', invoice_id)
+    rows = client.wait_rows(lambda rows: len(rows) == drafts,
+        "The list does not show the %d reminders of %s" % (drafts, date))
+    return [r['Invoice'] for r in rows if r['Invoice'] == number]
 
 
 def open_sent_email(client, database):
