@@ -38,7 +38,7 @@ STEP_TITLES = {
     'classify': "(f) segments on D+30",
     'workers': "(g) letters by W workers",
     'emails': "(h) emails of M",
-    'promised': "(i) generation, 10 % promised",
+    'promised': "(i) generation, 10 % held",
     }
 # Steps of our module that core account_dunning has no equivalent of
 OURS_ONLY = {'penalties', 'classify', 'workers', 'emails', 'promised'}

@@ -242,11 +242,15 @@ def print_ours_only(summary):
     entry = summary.get('promised', {}).get('ours')
     generated = summary.get('generate', {}).get('ours')
     if entry and 'error' not in entry:
-        print("promised: %d invoices under a promise to pay (half broken "
-            "before D), %d reminders of which %d after a broken promise; "
-            "%s queries (without the promises: %s)" % (
-                entry['promised'], entry['reminders'], entry['broken'],
-                entry['queries'], (generated or {}).get('queries', '-')))
+        print("held: %d invoices under a promise to pay (half broken "
+            "before D), %d partly disputed, %d in a payment plan (half "
+            "broken by the run); %d reminders of which %d after a broken "
+            "promise and %d after a broken plan; %s queries (without them: "
+            "%s)" % (entry['promised'], entry.get('disputed', 0),
+                entry.get('planned', 0), entry['reminders'],
+                entry.get('broken_promises', entry.get('broken', 0)),
+                entry.get('broken_plans', 0), entry['queries'],
+                (generated or {}).get('queries', '-')))
 
 
 def print_levels(summary):

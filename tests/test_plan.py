@@ -15,6 +15,8 @@ from trytond import backend
 from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.exceptions import (
     PlanError, PlanValidationError)
+from trytond.modules.account_invoice_dunning.tests.test_access import (
+    as_user, create_user, two_companies)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, create_invoices, ignore_cache_queries, pay_invoice)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
@@ -316,6 +318,40 @@ class PlanTestCase(unittest.TestCase):
                 Plan.delete([plan])
             with self.assertRaises(AccessError):
                 Installment.delete(list(plan.installments))
+
+    @with_transaction()
+    def test_plan_rights_and_companies(self):
+        """Accounting users read the plans and print their agreement, the
+        Invoice Dunning group proposes and starts them; nobody sees those
+        of another company"""
+        pool = Pool()
+        Plan = pool.get('account.invoice.dunning.plan')
+        Agreement = pool.get('account.invoice.dunning.plan.agreement',
+            type='report')
+        (company_a, company_b), (invoice_a, invoice_b), _ = two_companies()
+        plans = []
+        for company, invoice in [(company_a, invoice_a),
+                (company_b, invoice_b)]:
+            with set_company(company):
+                plans.append(make_plan([invoice]))
+        accountant = create_user('accountant', company_a, ['account'])
+        dunning_user = create_user('dunning', company_a, ['dunning'])
+        with as_user(accountant):
+            self.assertEqual(Plan.search([]), [plans[0]])
+            Agreement.execute([plans[0].id], {})
+            with self.assertRaises(AccessError):
+                Plan.write([plans[0]], {'number': 2})
+            with self.assertRaises(AccessError):
+                Agreement.execute([plans[1].id], {})
+        with as_user(dunning_user):
+            self.assertEqual(Plan.search([]), [plans[0]])
+            Plan.write([plans[0]], {'number': 2})
+            with today(AGREED):
+                Plan.propose([plans[0]])
+                Plan.start([plans[0]])
+            self.assertEqual(Plan(plans[0].id).state, 'running')
+            with self.assertRaises(AccessError):
+                Plan.read([plans[1].id], ['number'])
 
     @with_transaction()
     def test_create_wizard_from_party(self):
