@@ -40,6 +40,11 @@ BATCH_SIZE = 200
 # Records read or written at once by the set-based computations
 # (penalties, classification): few queries, lists still short
 LARGE_BATCH_SIZE = 1000
+# The parameters of one multi-row INSERT on SQLite: Tryton's
+# MAX_QUERY_PARAMS (200) bounds the depth of the expressions of an IN list,
+# which the rows of VALUES do not nest; 999 is the smallest limit of
+# variables of SQLite builds (SQLITE_MAX_VARIABLE_NUMBER before 3.32)
+SQLITE_INSERT_PARAMS = 999
 
 
 def browse(Model, ids, size=BATCH_SIZE):
@@ -74,7 +79,10 @@ def insert_rows(Model, vlist):
     names = sorted(set().union(*vlist)) if vlist else []
     columns = [table.create_uid, table.create_date] + [
         Column(table, n) for n in names]
-    size = max(backend.MAX_QUERY_PARAMS // len(columns), 1)
+    params = backend.MAX_QUERY_PARAMS
+    if backend.name == 'sqlite':
+        params = max(params, SQLITE_INSERT_PARAMS)
+    size = max(params // len(columns), 1)
     returning = database.has_returning()
     if not returning and backend.name != 'sqlite':
         size = 1

@@ -82,7 +82,8 @@ def summary_entry(step, results):
         'queries': last.get('queries'),
         }
     for key in ['changes', 'parties', 'segments', 'interest', 'promised',
-            'broken', 'indemnity', 'with_interest']:
+            'broken', 'indemnity', 'with_interest', 'disputed', 'planned',
+            'broken_promises', 'broken_plans']:
         if key in last:
             entry[key] = last[key]
     if step.startswith('workers') or step == 'letters':
