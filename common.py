@@ -6,6 +6,7 @@ the module: batches, business days, rounding, dates of raw queries, shared
 selections and the penalty waiver."""
 import datetime as dt
 import functools
+import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 
 from sql import Column
@@ -42,9 +43,11 @@ BATCH_SIZE = 200
 LARGE_BATCH_SIZE = 1000
 # The parameters of one multi-row INSERT on SQLite: Tryton's
 # MAX_QUERY_PARAMS (200) bounds the depth of the expressions of an IN list,
-# which the rows of VALUES do not nest; 999 is the smallest limit of
-# variables of SQLite builds (SQLITE_MAX_VARIABLE_NUMBER before 3.32)
-SQLITE_INSERT_PARAMS = 999
+# which the rows of VALUES do not nest: up to the variables the SQLite
+# library allows (999 before 3.32, 32,766 after, more in some builds), at
+# most this many, and at most SQLITE_INSERT_ROWS rows
+SQLITE_INSERT_PARAMS = 10000
+SQLITE_INSERT_ROWS = 500
 
 
 def browse(Model, ids, size=BATCH_SIZE):
@@ -79,10 +82,9 @@ def insert_rows(Model, vlist):
     names = sorted(set().union(*vlist)) if vlist else []
     columns = [table.create_uid, table.create_date] + [
         Column(table, n) for n in names]
-    params = backend.MAX_QUERY_PARAMS
+    size = max(_insert_params(transaction) // len(columns), 1)
     if backend.name == 'sqlite':
-        params = max(params, SQLITE_INSERT_PARAMS)
-    size = max(params // len(columns), 1)
+        size = min(size, SQLITE_INSERT_ROWS)
     returning = database.has_returning()
     if not returning and backend.name != 'sqlite':
         size = 1
@@ -99,6 +101,19 @@ def insert_rows(Model, vlist):
             last_id = database.lastid(cursor)
             ids.extend(range(last_id - len(rows) + 1, last_id + 1))
     return ids
+
+
+def _insert_params(transaction):
+    "The parameters one INSERT of the backend of transaction may take"
+    if backend.name != 'sqlite':
+        return backend.MAX_QUERY_PARAMS
+    try:
+        limit = transaction.connection.getlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except AttributeError:
+        # Python before 3.11: the smallest limit of the SQLite builds
+        limit = 999
+    return max(min(limit, SQLITE_INSERT_PARAMS), backend.MAX_QUERY_PARAMS)
 
 
 def create_rows(Model, vlist, **columns):

@@ -130,10 +130,19 @@ def promised_step(pool, date, company):
             'planned': len(planned)}
 
     def run(data):
+        from sql.aggregate import Count
+
+        from trytond.transaction import Transaction
         dunnings = Dunning.generate_dunnings(date=date, companies=[company])
+        # Counted in one query: the reminders are rolled back with the step
+        table = Dunning.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(Count(table.broken_promise),
+                Count(table.broken_plan),
+                where=(table.state == 'draft') & (table.date == date)))
+        broken_promises, broken_plans = cursor.fetchone()
         return dict(data, reminders=len(dunnings),
-            broken_promises=sum(1 for d in dunnings if d.broken_promise),
-            broken_plans=sum(1 for d in dunnings if d.broken_plan))
+            broken_promises=broken_promises, broken_plans=broken_plans)
     return Step(run, commit=False, setup=setup,
         post=lambda result: dict(result))
 
