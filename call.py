@@ -14,7 +14,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import add_business_days
+from .common import add_business_days, company_country
 from .exceptions import CallValidationError
 
 OUTCOMES = [
@@ -292,7 +292,8 @@ class Call(Workflow, ModelSQL, ModelView):
         if call.outcome == 'call_back':
             date = call.call_back_date
         else:
-            date = add_business_days(max(call.date, today), 1)
+            date = add_business_days(max(call.date, today), 1,
+                company_country(call.company))
         return {
             'company': call.company.id,
             'party': call.party.id,

@@ -9,6 +9,7 @@ import functools
 import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 
+import holidays
 from sql import Column
 from sql.functions import CurrentTimestamp
 
@@ -181,17 +182,40 @@ def id_slices(ids):
             list(ids), backend.MAX_QUERY_PARAMS // 2))
 
 
-@functools.lru_cache(maxsize=1024)
-def add_business_days(date, days):
-    """Return date moved by days business days (Monday to Friday); the
-    reminders of a run share a few (date, days): each is counted once"""
+@functools.lru_cache(maxsize=4096)
+def add_business_days(date, days, country=None):
+    """Return date moved by days business days: Monday to Friday but the
+    public holidays of country (an ISO 3166 code: those of the `holidays`
+    package, the national ones). The reminders of a run share a few (date,
+    days, country): each is counted once"""
     step = 1 if days >= 0 else -1
     remaining = abs(days)
     while remaining:
         date += dt.timedelta(days=step)
-        if date.weekday() < 5:
+        if (date.weekday() < 5
+                and date not in public_holidays(country, date.year)):
             remaining -= 1
     return date
+
+
+@functools.lru_cache(maxsize=256)
+def public_holidays(country, year):
+    """The dates of the national public holidays of country (ISO 3166
+    code) in year; none for no country or a country the `holidays` package
+    does not know"""
+    if not country:
+        return frozenset()
+    try:
+        return frozenset(holidays.country_holidays(country, years=year))
+    except NotImplementedError:
+        return frozenset()
+
+
+def company_country(company):
+    "The ISO code of the country of the address of company, or None"
+    address = company.party.address_get() if company else None
+    country = address.country if address else None
+    return country.code if country else None
 
 
 def round_half_up(value, currency):

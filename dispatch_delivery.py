@@ -104,14 +104,15 @@ class DispatchDeliveryMixin:
                         date=lang.strftime(dispatch.delivery_date),
                         sent=lang.strftime(dispatch.date)))
 
-    def delivery_text(self, lang):
+    def delivery_text(self, format_date):
         """What a later letter says of the delivery of this one: "received
-        on 12/03/2026"..., or an empty string"""
+        on 12 Mar 2026"..., or an empty string; format_date(date) writes
+        the date as the letter does"""
         if not self.delivery_status or not self.delivery_date:
             return ''
         return gettext(
             'account_invoice_dunning.msg_letter_delivery_%s'
-            % self.delivery_status, date=lang.strftime(self.delivery_date))
+            % self.delivery_status, date=format_date(self.delivery_date))
 
     @classmethod
     def import_tracking(cls, data):

@@ -20,7 +20,8 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import (
-    browse, companies_to_run, create_rows, preload, search_browse, to_date)
+    browse, companies_to_run, company_country, create_rows, preload,
+    search_browse, to_date)
 from .exceptions import DunningError
 from .penalty import no_penalties
 
@@ -78,6 +79,7 @@ class DunningGenerationMixin:
             to_create += reminders
             keep |= kept
         cls._cancel_replaced(company_ids, history, keep)
+        cls._set_deadlines(to_create)
         cls._set_penalties(to_create)
         created = cls._insert(to_create)
         return created + browse(cls, sorted(keep))
@@ -412,8 +414,24 @@ class DunningGenerationMixin:
             'amount': currency.round(level.reminder_amount(figures)),
             'remaining_amount': currency.round(figures.remaining),
             'disputed_amount': currency.round(figures.disputed),
-            'deadline': level.deadline(date, figures.due_date),
             }
+
+    @classmethod
+    def _set_deadlines(cls, vlist):
+        """Fill the payment deadlines of the values of new reminders: the
+        payment delay of their level in business days, without the public
+        holidays of the country of their company"""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Level = pool.get('account.invoice.dunning.level')
+        levels = {l.id: l for l in Level.browse(
+                list({v['level'] for v in vlist}))}
+        countries = {c.id: company_country(c) for c in Company.browse(
+                list({v['company'] for v in vlist}))}
+        for values in vlist:
+            values['deadline'] = levels[values['level']].deadline(
+                values['date'], values['due_date'],
+                countries[values['company']])
 
     @classmethod
     def _set_penalties(cls, vlist):

@@ -19,7 +19,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, search_rec_names
+from .common import CHANNELS, company_country, search_rec_names
 from .exceptions import DunningValidationError
 from .generation import DunningGenerationMixin
 from .processing import DunningProcessingMixin
@@ -415,10 +415,11 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
                     'account_invoice_dunning.msg_dunning_copy'))
         return super().copy(dunnings, default=default)
 
-    @fields.depends('date', 'level', 'due_date')
+    @fields.depends('date', 'level', 'due_date', 'company')
     def on_change_with_deadline(self):
         if self.date and self.level:
-            return self.level.deadline(self.date, self.due_date)
+            return self.level.deadline(self.date, self.due_date,
+                company_country(self.company))
 
     @classmethod
     @ModelView.button

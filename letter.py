@@ -220,10 +220,14 @@ class Letter(CompanyReport):
         levels = cls._level_names(reminders, language, shared)
         company_values = cls._shared(shared, ('company', dispatch.company.id),
             lambda: cls._company_values(dispatch.company))
+        company_legal = cls._shared(shared,
+            ('legal', dispatch.company.id, fmt.lang.code),
+            lambda: dispatch.company.dunning_legal_mentions(fmt.lang))
         customer_address, recipient = cls.get_recipient(dispatch)
         invoices = [cls._invoice_values(d, fmt) for d in reminders]
         return SimpleNamespace(
             **vars(company_values),
+            company_legal=company_legal,
             dispatch=dispatch,
             lang=language,
             customer_name=party.full_name or party.rec_name,
@@ -320,25 +324,32 @@ class Letter(CompanyReport):
 
     @classmethod
     def _formatter(cls, language, currency, shared):
-        """How the letters in language write dates and amounts: date (short),
-        long_date ("19 novembre 2026") and money"""
+        """How the letters in language write dates and amounts: date (short,
+        "19 nov. 2026"), long_date ("19 novembre 2026") and money
+
+        A letter never prints a date in numbers: 05/11/2026 is the 5th of
+        November in France and the 11th of May in the United States, and
+        the customer may read either way."""
         pool = Pool()
         Lang = pool.get('ir.lang')
         Month = pool.get('ir.calendar.month')
         lang = Lang.get(language)
-        months = cls._shared(shared, ('months', lang.code),
-            lambda: Month.locale(lang))
+        lowercase = lang.code.split('_')[0] in LOWERCASE_MONTHS
+        months, abbreviations = (cls._shared(shared, (field, lang.code),
+                lambda: [n.lower() if n and lowercase else n
+                    for n in Month.locale(lang, field=field)])
+            for field in ['name', 'abbreviation'])
 
         def date(value):
-            return lang.strftime(value) if value else ''
+            if not value:
+                return ''
+            return '%d %s %d' % (
+                value.day, abbreviations[value.month], value.year)
 
         def long_date(value):
             if not value:
                 return ''
-            month = months[value.month]
-            if lang.code.split('_')[0] in LOWERCASE_MONTHS:
-                month = month.lower()
-            return '%d %s %d' % (value.day, month, value.year)
+            return '%d %s %d' % (value.day, months[value.month], value.year)
 
         def money(value):
             return (lang.currency(value, currency, grouping=True)
@@ -381,7 +392,7 @@ class Letter(CompanyReport):
                         level=first.level_name or levels[first.level.id],
                         channel=channels.get(first.channel, ''),
                         tracking_number=first.tracking_number or '',
-                        delivery=(first.dispatch.delivery_text(fmt.lang)
+                        delivery=(first.dispatch.delivery_text(fmt.date)
                             if first.dispatch else ''),
                         amount=fmt.money(sum(
                                 (d.amount for d in dunnings), Decimal(0))),

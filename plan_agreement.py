@@ -42,6 +42,7 @@ class PlanAgreement(CompanyReport):
         remaining = cls.planned_amounts(plan, today)
         return SimpleNamespace(
             **vars(company_values),
+            company_legal=plan.company.dunning_legal_mentions(fmt.lang),
             lang=language,
             customer_name=party.full_name or party.rec_name,
             customer_address=_address_lines(

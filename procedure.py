@@ -339,9 +339,10 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         "Return the levels of ids with the values of run_fields kept"
         return preload(cls, ids, cls.run_fields())
 
-    def deadline(self, date, due_date):
-        "The payment deadline of a reminder made on date"
-        deadline = add_business_days(date, self.payment_delay or 0)
+    def deadline(self, date, due_date, country=None):
+        """The payment deadline of a reminder made on date: its payment
+        delay in business days, without the public holidays of country"""
+        deadline = add_business_days(date, self.payment_delay or 0, country)
         if due_date and deadline < due_date:
             # Never ask to pay before the invoice is due
             deadline = due_date

@@ -16,7 +16,7 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import browse, insert_rows, set_changed
+from .common import browse, company_country, insert_rows, set_changed
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -38,8 +38,26 @@ class DunningProcessingMixin:
         letters, by batches of the same transaction"""
         # All at once: a lock asked later restarts the transaction
         cls.lock(dunnings)
+        cls.check_legal_mentions({d.company for d in dunnings})
         for batch in cls._party_batches([d.id for d in dunnings]):
             cls._process(browse(cls, batch))
+
+    @classmethod
+    def check_legal_mentions(cls, companies):
+        """Warn the user processing the reminders of a French company whose
+        letters lack the mentions the law requires (the scheduled task,
+        which has no user, is not stopped)"""
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        for company in sorted(companies, key=lambda c: c.id):
+            missing = company.dunning_missing_mentions()
+            key = Warning.format('dunning_legal_mentions', [company])
+            if missing and Warning.check(key):
+                raise DunningWarning(key, gettext(
+                        'account_invoice_dunning'
+                        '.msg_company_mentions_missing',
+                        company=company.rec_name,
+                        missing=', '.join(missing)))
 
     @classmethod
     def _party_batches(cls, ids):
@@ -134,10 +152,11 @@ class DunningProcessingMixin:
                 given_by=max(date, today))
             blocked = Invoice.dunning_blocked_ids(
                 [d.invoice.id for d in c_dunnings])
+            country = company_country(c_dunnings[0].company)
             valid.extend(d for d in c_dunnings
                 if d._check_not_promised(promised, strict)
                 and d._refresh_figures(figures.get(d.invoice.id), strict,
-                    blocked=d.invoice.id in blocked))
+                    blocked=d.invoice.id in blocked, country=country))
         penalties = Penalty.compute_penalties({
                 d.id: (d.invoice, d.level, d.date, d.amount) for d in valid})
         level_names = cls._level_names(valid)
@@ -160,10 +179,12 @@ class DunningProcessingMixin:
                     dunning=self.rec_name, invoice=self.invoice.rec_name))
         return False
 
-    def _refresh_figures(self, figures, strict, blocked=False):
+    def _refresh_figures(self, figures, strict, blocked=False,
+            country=None):
         """Set the amounts of the reminder from the figures of its invoice
         and return True, or False (or raise when strict) when its invoice
-        is blocked (blocked) or has nothing left to claim"""
+        is blocked (blocked) or has nothing left to claim; the deadline
+        counts the business days of country"""
         invoice = self.invoice
         if blocked:
             if not strict:
@@ -185,7 +206,8 @@ class DunningProcessingMixin:
             self.currency.round(figures.disputed))
         set_changed(self, 'due_date', figures.due_date)
         if not self.deadline or self.deadline < figures.due_date:
-            self.deadline = self.level.deadline(self.date, figures.due_date)
+            self.deadline = self.level.deadline(
+                self.date, figures.due_date, country)
         return True
 
     @classmethod

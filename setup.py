@@ -32,7 +32,8 @@ for key in ('depends', 'extras_depend', 'xml'):
         info[key] = info[key].strip().splitlines()
 version = info.get('version', '0.0.1')
 
-requires = ['python-sql >= 1.4', 'relatorio >= 0.11', 'pypdf >= 4']
+requires = [
+    'python-sql >= 1.4', 'relatorio >= 0.11', 'pypdf >= 4', 'holidays >= 0.40']
 for dep in info.get('depends', []):
     if not re.match(r'(ir|res)(\W|$)', dep):
         requires.append(get_require_version('%s_%s' % (PREFIX, dep)))

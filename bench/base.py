@@ -162,3 +162,21 @@ def query_counter():
         spec.loader.exec_module(module)
         sys.modules[name] = module
     return sys.modules[name].QueryCounter()
+
+
+class Step:
+    """A step to time: prepare (untimed, own transaction rolled back) gives
+    the input of run (timed, committed or rolled back), post (untimed, own
+    transaction) counts what run did; all three return dicts"""
+
+    def __init__(self, run, commit=True, prepare=None, post=None,
+            after_commit=None, setup=None):
+        self.run = run
+        self.commit = commit
+        self.prepare = prepare or (lambda: {})
+        # Untimed, in the transaction of run, before it: data run needs
+        # and rolls back with it (setup(prepared) gives the input of run)
+        self.setup = setup
+        self.post = post or (lambda result: {})
+        # Timed too, after the commit of run (e.g. waiting for workers)
+        self.after_commit = after_commit

@@ -8,7 +8,8 @@ account_dunning (core_step): (a) generate, (b) process, (c) letters,
 import os
 import time
 
-from base import MODULE
+from base import MODULE, Step
+from held import promised_step
 
 
 def level_counts(dunnings):
@@ -34,24 +35,6 @@ def pick_parties_drafts(dunnings, count):
             parties.append(dunning.party.id)
     parties = set(parties)
     return [d for d in dunnings if d.party.id in parties]
-
-
-class Step:
-    """A step to time: prepare (untimed, own transaction rolled back) gives
-    the input of run (timed, committed or rolled back), post (untimed, own
-    transaction) counts what run did; all three return dicts"""
-
-    def __init__(self, run, commit=True, prepare=None, post=None,
-            after_commit=None, setup=None):
-        self.run = run
-        self.commit = commit
-        self.prepare = prepare or (lambda: {})
-        # Untimed, in the transaction of run, before it: data run needs
-        # and rolls back with it (setup(prepared) gives the input of run)
-        self.setup = setup
-        self.post = post or (lambda result: {})
-        # Timed too, after the commit of run (e.g. waiting for workers)
-        self.after_commit = after_commit
 
 
 def search_drafts(Dunning):
@@ -103,99 +86,6 @@ def ours_step(pool, step, date, letters, company):
     if step == 'promised':
         return promised_step(pool, date, company)
     raise ValueError(step)
-
-
-def promised_step(pool, date, company):
-    """(i): the generation of (a) when 10 % of the open invoices are held:
-    a third under a promise to pay (half of them broken before D), a third
-    partly disputed, a third in a running payment plan (half of them past
-    their grace: broken by the run); the suspensions and settlements cost a
-    few queries whatever their number (compare with the queries of (a));
-    rolled back"""
-    import datetime as dt
-    Dunning = pool.get('account.invoice.dunning')
-    Invoice = pool.get('account.invoice')
-
-    def day(days):
-        return date + dt.timedelta(days=days)
-
-    def setup(_):
-        candidates = Invoice.dunning_candidates([company])
-        held = sorted(candidates)[::10]
-        promised, disputed, planned = held[0::3], held[1::3], held[2::3]
-        _insert_promises(pool, company, candidates, promised, day)
-        _insert_disputes(pool, company, disputed, day)
-        _insert_plans(pool, company, candidates, planned, day)
-        return {'promised': len(promised), 'disputed': len(disputed),
-            'planned': len(planned)}
-
-    def run(data):
-        from sql.aggregate import Count
-
-        from trytond.transaction import Transaction
-        dunnings = Dunning.generate_dunnings(date=date, companies=[company])
-        # Counted in one query: the reminders are rolled back with the step
-        table = Dunning.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.select(Count(table.broken_promise),
-                Count(table.broken_plan),
-                where=(table.state == 'draft') & (table.date == date)))
-        broken_promises, broken_plans = cursor.fetchone()
-        return dict(data, reminders=len(dunnings),
-            broken_promises=broken_promises, broken_plans=broken_plans)
-    return Step(run, commit=False, setup=setup,
-        post=lambda result: dict(result))
-
-
-def _insert_promises(pool, company, candidates, invoice_ids, day):
-    "Promises to pay of invoice_ids, every other one broken before D"
-    Promise = pool.get('account.invoice.dunning.promise')
-    PromiseInvoice = pool.get(
-        'account.invoice.dunning.promise-account.invoice')
-    from trytond.modules.account_invoice_dunning.common import insert_rows
-    vlist = []
-    for i, invoice_id in enumerate(invoice_ids):
-        _, party, currency = candidates[invoice_id]
-        broken = i % 2
-        vlist.append({'company': company, 'party': party,
-                'currency': currency, 'amount': 100, 'state': 'pending',
-                'given_on': day(-10 if broken else -1),
-                'date': day(-8 if broken else 5),
-                'suspended_until': day(-5 if broken else 8)})
-    ids = insert_rows(Promise, vlist)
-    insert_rows(PromiseInvoice, [{'promise': p, 'invoice': i}
-            for p, i in zip(ids, invoice_ids)])
-
-
-def _insert_disputes(pool, company, invoice_ids, day):
-    "Open disputes of 10.00 of each invoice of invoice_ids"
-    Dispute = pool.get('account.invoice.dunning.dispute')
-    ModelData = pool.get('ir.model.data')
-    from trytond.modules.account_invoice_dunning.common import insert_rows
-    objection = ModelData.get_id(
-        'account_invoice_dunning', 'objection_price')
-    insert_rows(Dispute, [{'company': company, 'invoice': i, 'amount': 10,
-                'objection': objection, 'owner': 1, 'opened_on': day(-3),
-                'state': 'open'} for i in invoice_ids])
-
-
-def _insert_plans(pool, company, candidates, invoice_ids, day):
-    """Running payment plans of invoice_ids (their lines as they are), every
-    other one with no grace: broken by the run"""
-    Plan = pool.get('account.invoice.dunning.plan')
-    PlanInvoice = pool.get('account.invoice.dunning.plan-account.invoice')
-    from trytond.modules.account_invoice_dunning.common import insert_rows
-    vlist = []
-    for i, invoice_id in enumerate(invoice_ids):
-        _, party, currency = candidates[invoice_id]
-        vlist.append({'company': company, 'party': party,
-                'currency': currency, 'state': 'running', 'number': 1,
-                'first_date': day(-30), 'interval': 1, 'fee_amount': 0,
-                'interest_rate': 0, 'grace_days': 0 if i % 2 else 3650,
-                'agreed_on': day(-40)})
-    ids = insert_rows(Plan, vlist)
-    insert_rows(PlanInvoice, [{'plan': p, 'invoice': i}
-            for p, i in zip(ids, invoice_ids)])
 
 
 def count_reminders(Dunning, result):

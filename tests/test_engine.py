@@ -136,6 +136,25 @@ class BusinessDaysTestCase(unittest.TestCase):
         self.assertEqual(add_business_days(sunday, 1), dt.date(2026, 4, 6))
         self.assertEqual(add_business_days(sunday, 8), dt.date(2026, 4, 15))
 
+    def test_public_holidays(self):
+        """The business days of a country skip its public holidays: Easter
+        Monday and Christmas in France, not the 26th of December (a holiday
+        in Germany)"""
+        sunday = dt.date(2026, 4, 5)
+        self.assertEqual(
+            add_business_days(sunday, 1, 'FR'), dt.date(2026, 4, 7))
+        wednesday = dt.date(2026, 12, 23)
+        self.assertEqual(
+            add_business_days(wednesday, 2, 'FR'), dt.date(2026, 12, 28))
+        self.assertEqual(
+            add_business_days(wednesday, 2), dt.date(2026, 12, 25))
+        self.assertEqual(
+            add_business_days(dt.date(2026, 12, 24), 1, 'DE'),
+            dt.date(2026, 12, 28))
+        # A country the holidays are not known of: Monday to Friday
+        self.assertEqual(
+            add_business_days(wednesday, 2, 'XX'), dt.date(2026, 12, 25))
+
 
 class EngineTestCase(unittest.TestCase):
     "The database keeps the history consistent, whatever the Python code"
@@ -209,6 +228,31 @@ class EngineTestCase(unittest.TestCase):
             dunning = Dunning(dunning.id)
             self.assertEqual(dunning.letter_format, 'odt')
             self.assertTrue(dunning.letter)
+
+    @with_transaction()
+    def test_deadline_skips_public_holidays(self):
+        """The deadline of a reminder of a French company skips Easter
+        Monday: 8 business days after 1 April 2026 is 14 April, not 13"""
+        pool = Pool()
+        Country = pool.get('country.country')
+        Dunning = pool.get('account.invoice.dunning')
+        Address = pool.get('party.address')
+        company, _ = create_invoices(1)
+        with set_company(company):
+            dunning, = Dunning.generate_dunnings(date=dt.date(2026, 4, 1))
+            self.assertEqual(dunning.deadline, dt.date(2026, 4, 13))
+            france, = Country.create([{'name': "France", 'code': 'FR'}])
+            if company.party.addresses:
+                Address.write(list(company.party.addresses),
+                    {'country': france.id})
+            else:
+                Address.create([{
+                            'party': company.party.id,
+                            'country': france.id}])
+            Dunning.cancel([dunning])
+            dunning, = Dunning.generate_dunnings(date=dt.date(2026, 4, 1))
+            self.assertEqual(dunning.level.payment_delay, 8)
+            self.assertEqual(dunning.deadline, dt.date(2026, 4, 14))
 
     @with_transaction()
     def test_one_draft_per_invoice_in_database(self):

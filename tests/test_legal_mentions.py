@@ -1,0 +1,98 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The mentions French law requires on the letters of a company (Code de
+commerce, R123-237 and R123-238): legal form and share capital, registered
+office, registration; a user processing the reminders of a French company
+that lacks them is warned."""
+import datetime as dt
+import unittest
+from decimal import Decimal as D
+
+from trytond.modules.account_invoice_dunning.exceptions import DunningWarning
+from trytond.modules.account_invoice_dunning.tests.test_access import (
+    as_user, create_user)
+from trytond.modules.account_invoice_dunning.tests.test_engine import (
+    MODULE, create_invoices)
+from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.transaction import Transaction
+
+FIRST = dt.date(2026, 2, 11)
+
+
+def french(company):
+    "Give the company an address in Paris, in France"
+    pool = Pool()
+    Address = pool.get('party.address')
+    Country = pool.get('country.country')
+    france, = Country.create([{'name': "France", 'code': 'FR'}])
+    Address.delete(list(company.party.addresses))
+    Address.create([{'party': company.party.id, 'street': "18 rue Lafayette",
+                'postal_code': "75009", 'city': "Paris",
+                'country': france.id}])
+
+
+class LegalMentionsTestCase(unittest.TestCase):
+    "The legal mentions of the letters"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module(MODULE)
+
+    @with_transaction()
+    def test_letter_mentions(self):
+        """The letterhead prints the legal form and share capital, the
+        registered office and the RCS registration"""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Dunning = pool.get('account.invoice.dunning')
+        Identifier = pool.get('party.identifier')
+        company, invoices = create_invoices(1)
+        french(company)
+        Company.write([company], {
+                'legal_form': "SARL", 'share_capital': D(10000)})
+        Identifier.create([{'party': company.party.id, 'type': 'fr_rcs',
+                    'code': 'RCS Nancy B 323 159 715'}])
+        with set_company(company):
+            dunning, = Dunning.generate_dunnings(date=FIRST)
+            Dunning.process([dunning])
+            text = zip_texts(Dunning(dunning.id).dispatch.letter)
+        self.assertIn("SARL with a share capital of EUR10,000.00", text)
+        self.assertIn(
+            "Registered office: 18 RUE LAFAYETTE, 75009 PARIS, FRANCE", text)
+        self.assertIn("RCS Nancy B 323 159 715", text)
+
+    @with_transaction()
+    def test_siren_without_rcs(self):
+        "Without an RCS number, the SIREN is printed"
+        pool = Pool()
+        Identifier = pool.get('party.identifier')
+        company, _ = create_invoices(1)
+        Identifier.create([{'party': company.party.id, 'type': 'fr_siren',
+                    'code': '323159715'}])
+        self.assertEqual(company.dunning_registration(), "SIREN 323 159 715")
+
+    @with_transaction()
+    def test_warning_when_missing(self):
+        """A user processing the reminders of a French company without legal
+        form nor registration is warned; the scheduled task (no user) is
+        not stopped, nor the reminders of a company elsewhere"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, invoices = create_invoices(2)
+        user = create_user('dunning', company, ['dunning'])
+        with set_company(company):
+            first, second = Dunning.generate_dunnings(date=FIRST)
+        with as_user(user):
+            Dunning.process([Dunning(first.id)])
+        french(company)
+        with as_user(user), self.assertRaises(DunningWarning) as warning:
+            Dunning.process([Dunning(second.id)])
+        self.assertIn("Legal Form", str(warning.exception))
+        # The scheduled task runs as no user
+        with set_company(company), Transaction().set_user(0):
+            Dunning.process([Dunning(second.id)])
+        self.assertEqual(Dunning(second.id).state, 'done')
