@@ -1,0 +1,453 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Analyses of the receivables of the customer invoices at the date of a
+context: the aging of the open amounts by bucket of days past due, and the
+days sales outstanding (DSO) of the last twelve months. Both are read-only
+SQL views (table_query), computed set-based by the database."""
+import datetime as dt
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from sql import Cast, Literal, Null, Select, Union, Window
+from sql.aggregate import Count, Max, Min, Sum
+from sql.conditionals import Case, Coalesce, NullIf
+from sql.functions import RowNumber
+
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .common import CUSTOMER_TYPES
+
+# The buckets of days past the due date: (key, label, last day) in order;
+# a line due on the date is not due, the last bucket has no end
+BUCKETS = [
+    ('not_due', "Not Due", 0),
+    ('1-30', "1-30 Days", 30),
+    ('31-60', "31-60 Days", 60),
+    ('61-90', "61-90 Days", 90),
+    ('90+', "Over 90 Days", None),
+    ]
+# The states of the customer invoices whose receivables are analysed: a paid
+# invoice was open at a date before its payment
+INVOICE_STATES = ['posted', 'paid']
+# The DSO: the receivables at the end of a month over the sales of the
+# three months that end with it, times the days of three months (365 / 4)
+DSO_MONTHS = 12
+SALES_MONTHS = 3
+SALES_DAYS = Decimal('91.25')
+
+
+def _context():
+    "The company id and the date of the context (today by default)"
+    pool = Pool()
+    Date = pool.get('ir.date')
+    context = Transaction().context
+    return context.get('company'), context.get('date') or Date.today()
+
+
+def open_at(line, move, reconciliation, date):
+    """The condition of the move lines (with their move and their
+    reconciliation joined) posted on or before date and not reconciled at
+    date, as Tryton's Aged Balance"""
+    return ((move.date <= date)
+        & ((line.reconciliation == Null) | (reconciliation.date > date)))
+
+
+def invoice_where(invoice, company_id):
+    "The condition of the customer invoices of company to analyse"
+    where = ((invoice.type == 'out')
+        & invoice.state.in_(INVOICE_STATES)
+        & (invoice.company == company_id))
+    currency = Transaction().context.get('currency')
+    if currency:
+        where &= invoice.currency == currency
+    return where
+
+
+def receivable_queries(company_id, date=None, months=None):
+    """The queries of (invoice, line, due_date, amount) of the receivable
+    lines of the customer invoices open at date (the lines of
+    Invoice.dunning_lines_from) and of (invoice, line, due_date, amount) of
+    their payment lines open at date (no due date), in the company
+    currency; or, with the table months (id, date) instead of date, of the
+    lines open at the date of each month, with its id as month"""
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    MoveLine = pool.get('account.move.line')
+    Move = pool.get('account.move')
+    Reconciliation = pool.get('account.move.reconciliation')
+    InvoicePaymentLine = pool.get('account.invoice-account.move.line')
+    queries = []
+    for kind in ['lines', 'payments']:
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        move = Move.__table__()
+        reconciliation = Reconciliation.__table__()
+        where = invoice_where(invoice, company_id)
+        if kind == 'lines':
+            from_ = Invoice.dunning_lines_from(invoice, line, where)
+            due_date = Coalesce(line.maturity_date, invoice.invoice_date)
+            # where already selects the invoices of the FROM clause
+            where = Literal(True)
+        else:
+            payment = InvoicePaymentLine.__table__()
+            from_ = (payment
+                .join(invoice, condition=invoice.id == payment.invoice)
+                .join(line, condition=line.id == payment.line))
+            due_date = Literal(None)
+        from_ = (from_
+            .join(move, condition=move.id == line.move)
+            .join(reconciliation, 'LEFT',
+                condition=reconciliation.id == line.reconciliation))
+        columns = [invoice.id.as_('invoice'), line.id.as_('line'),
+            due_date.as_('due_date'),
+            (line.debit - line.credit).as_('amount')]
+        if months is not None:
+            from_ = from_.join(months,
+                condition=open_at(line, move, reconciliation, months.date))
+            columns.append(months.id.as_('month'))
+        else:
+            where &= open_at(line, move, reconciliation, date)
+        queries.append(from_.select(*columns, where=where))
+    return queries
+
+
+def allocated_lines(company_id, date):
+    """The query of (invoice, line, due_date, amount) of the receivable
+    lines of the customer invoices open at date, each less its share of the
+    open payments of its invoice, allocated to the earliest due dates first
+
+    With C the running sum of the amounts of the lines of an invoice by due
+    date and P its payments, a line keeps f(C) - f(C - amount) where f(x)
+    is the part of x beyond P (max(x - P, 0), or min(x - P, 0) for a credit
+    note); the first line starts from 0 and the last ends at C - P, so that
+    the lines of an invoice always sum to its balance (an overpayment on
+    the last line)."""
+    lines, payments = receivable_queries(company_id, date)
+    paid = payments.select(payments.invoice.as_('invoice'),
+        Sum(-payments.amount).as_('amount'), group_by=[payments.invoice])
+    by_due = Window([lines.invoice],
+        order_by=[lines.due_date.asc, lines.line.asc])
+    whole = Window([lines.invoice])
+    ranked = lines.join(paid, 'LEFT',
+        condition=paid.invoice == lines.invoice).select(
+        lines.invoice.as_('invoice'), lines.line.as_('line'),
+        lines.due_date.as_('due_date'), lines.amount.as_('amount'),
+        Coalesce(paid.amount, 0).as_('paid'),
+        Sum(lines.amount, window=by_due).as_('running'),
+        RowNumber(window=by_due).as_('rank'),
+        Count(Literal(1), window=whole).as_('count'),
+        Sum(lines.amount, window=whole).as_('total'))
+
+    def beyond(value):
+        "The part of value beyond the payments, of the sign of the total"
+        left = value - ranked.paid
+        return Case(
+            ((ranked.total >= 0) & (left > 0), left),
+            ((ranked.total < 0) & (left < 0), left),
+            else_=0)
+    high = Case((ranked.rank == ranked.count, ranked.running - ranked.paid),
+        else_=beyond(ranked.running))
+    low = Case((ranked.rank == 1, 0),
+        else_=beyond(ranked.running - ranked.amount))
+    return ranked.select(ranked.invoice.as_('invoice'),
+        ranked.line.as_('line'), ranked.due_date.as_('due_date'),
+        (high - low).as_('amount'))
+
+
+def bucket_columns(due_date, date):
+    "The columns bucket and bucket_sequence of the lines due on due_date"
+    sequences, buckets = [], []
+    for sequence, (key, _, last_day) in enumerate(BUCKETS):
+        if last_day is not None:
+            condition = due_date >= date - dt.timedelta(days=last_day)
+            sequences.append((condition, sequence))
+            buckets.append((condition, key))
+    last = len(BUCKETS) - 1
+    return (Case(*sequences, else_=last),
+        Case(*buckets, else_=BUCKETS[last][0]))
+
+
+class AnalysisContext(ModelView):
+    "The company, the date and the currency of the analyses"
+    __name__ = 'account.invoice.dunning.analysis.context'
+    __string__ = "Invoice Dunning Analysis Context"
+    company = fields.Many2One('company.company', "Company", required=True)
+    date = fields.Date("Date", required=True,
+        help="The receivables open at this date.")
+    currency = fields.Many2One('currency.currency', "Currency",
+        help="Only the invoices in this currency; empty for all.")
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class Aging(ModelSQL, ModelView):
+    """The open receivables of the customer invoices at the date of the
+    context, by party, segment, level reached, customer type, currency and
+    bucket of days past due"""
+    __name__ = 'account.invoice.dunning.analysis.aging'
+    __string__ = "Invoice Dunning Aging"
+    company = fields.Many2One('company.company', "Company")
+    party = fields.Many2One('party.party', "Party",
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    segment = fields.Many2One('account.invoice.dunning.segment', "Segment")
+    level = fields.Many2One('account.invoice.dunning.level', "Level",
+        help="The level of the latest processed reminder.")
+    customer_type = fields.Selection(
+        [(None, "")] + CUSTOMER_TYPES, "Customer Type")
+    currency = fields.Many2One('currency.currency', "Currency",
+        help="The currency of the invoices.")
+    bucket = fields.Selection([(k, s) for k, s, _ in BUCKETS], "Age",
+        sort=False)
+    bucket_sequence = fields.Integer("Age Sequence")
+    invoice_count = fields.Integer("Invoices")
+    amount = Monetary("Amount", currency='company_currency',
+        digits='company_currency',
+        help="The amount open, in the currency of the company.")
+    company_currency = fields.Many2One(
+        'currency.currency', "Company Currency")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('bucket_sequence', 'ASC'),
+            ('party', 'ASC'),
+            ('id', 'ASC'),
+            ]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
+        Company = pool.get('company.company')
+        company_id, date = _context()
+        lines = allocated_lines(company_id, date)
+        invoice = Invoice.__table__()
+        party = Party.__table__()
+        company = Company.__table__()
+        segments = cls._segments(company_id)
+        levels = cls._levels(company_id, date)
+        professionals = cls._professionals()
+        sequence, bucket = bucket_columns(lines.due_date, date)
+        customer_type = Coalesce(NullIf(party.customer_type, ''),
+            Case((professionals.party != Null, 'professional'),
+                else_='consumer'))
+        rows = (lines
+            .join(invoice, condition=invoice.id == lines.invoice)
+            .join(party, condition=party.id == invoice.party)
+            .join(company, condition=company.id == invoice.company)
+            .join(segments, 'LEFT', condition=segments.party == party.id)
+            .join(levels, 'LEFT', condition=levels.invoice == invoice.id)
+            .join(professionals, 'LEFT',
+                condition=professionals.party == party.id)
+            .select(lines.line.as_('line'), lines.invoice.as_('invoice'),
+                invoice.company.as_('company'), invoice.party.as_('party'),
+                segments.segment.as_('segment'), levels.level.as_('level'),
+                customer_type.as_('customer_type'),
+                invoice.currency.as_('currency'),
+                company.currency.as_('company_currency'),
+                bucket.as_('bucket'), sequence.as_('bucket_sequence'),
+                lines.amount.as_('amount'),
+                where=lines.amount != 0))
+        dimensions = [rows.company, rows.party, rows.segment, rows.level,
+            rows.customer_type, rows.currency, rows.company_currency,
+            rows.bucket, rows.bucket_sequence]
+        # Each line is in one row: the smallest line id identifies the row
+        return rows.select(Min(rows.line).as_('id'),
+            *(d.as_(d.name) for d in dimensions),
+            Count(rows.invoice, distinct=True).as_('invoice_count'),
+            Sum(rows.amount).as_('amount'),
+            group_by=dimensions)
+
+    @classmethod
+    def _segments(cls, company_id):
+        """The query of (party, segment) of the parties: their active
+        segment for the company, else the active default segment of the
+        company, as Party.dunning_segments_of"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        PartySegment = pool.get('party.party.dunning_segment')
+        Segment = pool.get('account.invoice.dunning.segment')
+        ConfigurationDunning = pool.get(
+            'account.configuration.invoice_dunning')
+        party = Party.__table__()
+        party_segment = PartySegment.__table__()
+        own_segment = Segment.__table__()
+        config = ConfigurationDunning.__table__()
+        default_segment = Segment.__table__()
+        own = (party_segment
+            .join(own_segment,
+                condition=own_segment.id == party_segment.dunning_segment)
+            .select(party_segment.party.as_('party'),
+                Max(own_segment.id).as_('segment'),
+                where=(party_segment.company == company_id)
+                & (own_segment.active == Literal(True)),
+                group_by=[party_segment.party]))
+        default = (config
+            .join(default_segment,
+                condition=default_segment.id
+                == config.default_dunning_segment)
+            .select(Max(default_segment.id).as_('segment'),
+                where=(config.company == company_id)
+                & (default_segment.active == Literal(True))))
+        return (party
+            .join(own, 'LEFT', condition=own.party == party.id)
+            .join(default, 'LEFT', condition=Literal(True))
+            .select(party.id.as_('party'),
+                Coalesce(own.segment, default.segment).as_('segment')))
+
+    @classmethod
+    def _levels(cls, company_id, date):
+        """The query of (invoice, level) of the level of the latest reminder
+        processed on or before date of the invoices"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        dunning = Dunning.__table__()
+        same_day = Dunning.__table__()
+        latest = Dunning.__table__()
+        where = ((dunning.state == 'done') & (dunning.date <= date)
+            & (dunning.company == company_id))
+        last_date = dunning.select(dunning.invoice.as_('invoice'),
+            Max(dunning.date).as_('date'),
+            where=where, group_by=[dunning.invoice])
+        last_id = (same_day
+            .join(last_date, condition=(last_date.invoice == same_day.invoice)
+                & (last_date.date == same_day.date))
+            .select(same_day.invoice.as_('invoice'),
+                Max(same_day.id).as_('id'),
+                where=same_day.state == 'done',
+                group_by=[same_day.invoice]))
+        return (latest
+            .join(last_id, condition=last_id.id == latest.id)
+            .select(latest.invoice.as_('invoice'),
+                latest.level.as_('level')))
+
+    @classmethod
+    def _professionals(cls):
+        "The query of the parties with a tax identifier, as Party"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Identifier = pool.get('party.identifier')
+        identifier = Identifier.__table__()
+        return identifier.select(identifier.party.as_('party'),
+            where=identifier.type.in_(list(Party.tax_identifier_types())),
+            group_by=[identifier.party])
+
+
+def month_ends(date):
+    """[(first day, end, start of sales)] of the DSO_MONTHS months up to the
+    month of date: a month ends on its last day, the month of date on date;
+    its sales are those after the start, in the SALES_MONTHS months that end
+    with it"""
+    result = []
+    for months in range(DSO_MONTHS - 1, -1, -1):
+        first = date.replace(day=1) - relativedelta(months=months)
+        end = min(first + relativedelta(day=31), date)
+        start = end - relativedelta(months=SALES_MONTHS)
+        if (end + dt.timedelta(days=1)).day == 1:
+            start += relativedelta(day=31)
+        result.append((first, end, start))
+    return result
+
+
+class DSO(ModelSQL, ModelView):
+    """The days sales outstanding of the company at the end of each of the
+    last twelve months at the date of the context"""
+    __name__ = 'account.invoice.dunning.analysis.dso'
+    __string__ = "Invoice Dunning DSO"
+    company = fields.Many2One('company.company', "Company")
+    month = fields.Date("Month", help="The first day of the month.")
+    date = fields.Date("Date",
+        help="The end of the month, or the date of the context for its "
+        "month.")
+    receivable_amount = Monetary("Receivables", currency='currency',
+        digits='currency',
+        help="The receivables of the customer invoices open at the date.")
+    sales_amount = Monetary("Sales", currency='currency', digits='currency',
+        help="The customer invoices, taxes included, of the three months "
+        "up to the date.")
+    dso = fields.Float("DSO", digits=(16, 1),
+        help="Days sales outstanding: the receivables over the sales of "
+        "the three months, times 91.25 days.")
+    currency = fields.Many2One('currency.currency', "Currency")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('month', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Company = pool.get('company.company')
+        company = Company.__table__()
+        company_id, date = _context()
+        months = cls._months(date)
+        receivables = Union(*receivable_queries(company_id, months=months),
+            all_=True)
+        receivables = receivables.select(
+            receivables.month.as_('month'),
+            Sum(receivables.amount).as_('amount'),
+            group_by=[receivables.month])
+        sales = cls._sales(company_id, months)
+        receivable = Coalesce(receivables.amount, 0)
+        sale = Coalesce(sales.amount, 0)
+        real = fields.Float("Real").sql_type().base
+        dso = Cast(receivable, real) * float(SALES_DAYS) / Cast(sale, real)
+        return (months
+            .join(company, condition=company.id == company_id)
+            .join(receivables, 'LEFT',
+                condition=receivables.month == months.id)
+            .join(sales, 'LEFT', condition=sales.month == months.id)
+            .select(months.id.as_('id'), company.id.as_('company'),
+                months.month.as_('month'), months.date.as_('date'),
+                receivable.as_('receivable_amount'),
+                sale.as_('sales_amount'),
+                Case((sale > 0, dso), else_=Null).as_('dso'),
+                company.currency.as_('currency')))
+
+    @classmethod
+    def _months(cls, date):
+        "The query of (id, month, date, start) of month_ends of date"
+        return Union(*(Select([Literal(i).as_('id'),
+                        Literal(first).as_('month'),
+                        Literal(end).as_('date'),
+                        Literal(start).as_('start')])
+                for i, (first, end, start) in enumerate(
+                    month_ends(date), 1)),
+            all_=True)
+
+    @classmethod
+    def _sales(cls, company_id, months):
+        """The query of (month, amount) of the customer invoices dated
+        after the start of the month and up to its date: the amount of
+        their receivable lines, taxes included, in the company currency"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        MoveLine = pool.get('account.move.line')
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        return (invoice
+            .join(line, condition=(line.move == invoice.move)
+                & (line.account == invoice.account))
+            .join(months, condition=(invoice.invoice_date > months.start)
+                & (invoice.invoice_date <= months.date))
+            .select(months.id.as_('month'),
+                Sum(line.debit - line.credit).as_('amount'),
+                where=invoice_where(invoice, company_id),
+                group_by=[months.id]))
