@@ -146,6 +146,8 @@ class Setup:
         company_party.contact_mechanisms.new(
             type='website', value='www.atelier-dupont.fr')
         company_party.identifiers.new(type='eu_vat', code='FR40303265045')
+        company_party.identifiers.new(
+            type='fr_rcs', code='RCS Paris B 303 265 045')
         company_party.save()
         Currency = Model.get('currency.currency')
         eur, = Currency.find([('code', '=', 'EUR')]) or [None]
@@ -156,6 +158,11 @@ class Setup:
         create_company(party=company_party, currency=eur)
         Company = Model.get('company.company')
         company, = Company.find()
+        if hasattr(company, 'legal_form'):
+            # The mentions of the letters (the module since 8.0)
+            company.legal_form = "SARL"
+            company.share_capital = Decimal('20000')
+            company.save()
         self.company, self.eur = company, eur
         return company_party
 
