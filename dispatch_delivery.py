@@ -106,7 +106,7 @@ class DispatchDeliveryMixin:
 
     def delivery_text(self, format_date):
         """What a later letter says of the delivery of this one: "received
-        on 12 Mar 2026"..., or an empty string; format_date(date) writes
+        on 12 March 2026"..., or an empty string; format_date(date) writes
         the date as the letter does"""
         if not self.delivery_status or not self.delivery_date:
             return ''

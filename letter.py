@@ -324,27 +324,22 @@ class Letter(CompanyReport):
 
     @classmethod
     def _formatter(cls, language, currency, shared):
-        """How the letters in language write dates and amounts: date (short,
-        "19 nov. 2026"), long_date ("19 novembre 2026") and money
+        """How the letters in language write dates and amounts: date and
+        long_date ("19 novembre 2026") and money
 
         A letter never prints a date in numbers: 05/11/2026 is the 5th of
         November in France and the 11th of May in the United States, and
-        the customer may read either way."""
+        the customer may read either way; nor abbreviated, as the
+        abbreviations of the months are not those of every language (Tryton
+        has "Jun" in French)."""
         pool = Pool()
         Lang = pool.get('ir.lang')
         Month = pool.get('ir.calendar.month')
         lang = Lang.get(language)
         lowercase = lang.code.split('_')[0] in LOWERCASE_MONTHS
-        months, abbreviations = (cls._shared(shared, (field, lang.code),
-                lambda: [n.lower() if n and lowercase else n
-                    for n in Month.locale(lang, field=field)])
-            for field in ['name', 'abbreviation'])
-
-        def date(value):
-            if not value:
-                return ''
-            return '%d %s %d' % (
-                value.day, abbreviations[value.month], value.year)
+        months = cls._shared(shared, ('months', lang.code),
+            lambda: [n.lower() if n and lowercase else n
+                for n in Month.locale(lang)])
 
         def long_date(value):
             if not value:
@@ -355,7 +350,7 @@ class Letter(CompanyReport):
             return (lang.currency(value, currency, grouping=True)
                 if value is not None else '')
         return SimpleNamespace(
-            lang=lang, date=date, long_date=long_date, money=money)
+            lang=lang, date=long_date, long_date=long_date, money=money)
 
     @classmethod
     def _level_names(cls, reminders, language, shared):

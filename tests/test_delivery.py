@@ -174,8 +174,8 @@ class DeliveryTestCase(unittest.TestCase):
             letter = Letter.get_letter(second.dispatch)
         previous, = letter.previous
         self.assertEqual(previous.tracking_number, '1A04')
-        self.assertEqual(previous.delivery, 'received on 15 Feb 2026')
-        self.assertIn('received on 15 Feb 2026',
+        self.assertEqual(previous.delivery, 'received on 15 February 2026')
+        self.assertIn('received on 15 February 2026',
             zip_texts(second.dispatch.letter))
 
         # The date of the formal notice is its delivery

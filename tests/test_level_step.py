@@ -133,8 +133,8 @@ class LevelStepTestCase(unittest.TestCase):
             Dunning.process([dunning])
             text = zip_texts(Dunning(dunning.id).dispatch.letter)
             self.assertIn("Previous reminders", text)
-            self.assertIn("11 Feb 2026 First Reminder Letter", text)
-            self.assertIn("13 Feb 2026 First Reminder Phone", text)
+            self.assertIn("11 February 2026 First Reminder Letter", text)
+            self.assertIn("13 February 2026 First Reminder Phone", text)
 
     @with_transaction()
     def test_step_days(self):
