@@ -34,7 +34,8 @@ class GroupProcess:
         self.args = args
         self.process = subprocess.Popen(args, env=env, cwd=cwd,
             stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_default_signals)
         self.pid = self.pgid = self.process.pid
 
     def __enter__(self):
@@ -97,6 +98,14 @@ class GroupProcess:
 
     def close(self):
         self._log.close()
+
+
+def _default_signals():
+    """Give the signals that stop the group their default action in the
+    child: a shell that starts a job in the background makes it ignore
+    SIGINT, and a child that inherits it would not stop on it"""
+    for sig in [signal.SIGINT, signal.SIGTERM]:
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def start(args, env=None, cwd=None, output=None):
