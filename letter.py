@@ -211,6 +211,7 @@ class Letter(CompanyReport):
     def get_letter(cls, dispatch, shared=None):
         """Return the data printed on the letter of dispatch: the customer,
         each invoice reminded and the totals"""
+        Party = Pool().get('party.party')
         party = dispatch.party
         language = party.lang.code if party.lang else None
         fmt = cls._formatter(language, dispatch.currency, shared)
@@ -224,6 +225,8 @@ class Letter(CompanyReport):
             ('legal', dispatch.company.id, fmt.lang.code),
             lambda: dispatch.company.dunning_legal_mentions(fmt.lang))
         customer_address, recipient = cls.get_recipient(dispatch)
+        professional = cls._shared(shared, ('professional', party.id),
+            lambda: Party.customer_type_of(party) == 'professional')
         invoices = [cls._invoice_values(d, fmt) for d in reminders]
         return SimpleNamespace(
             **vars(company_values),
@@ -236,6 +239,7 @@ class Letter(CompanyReport):
                 + _address_lines(customer_address)),
             recipient_email=cls.get_recipient_email(dispatch),
             customer_code=party.code or '',
+            professional=professional,
             date=fmt.long_date(dispatch.date),
             level=dispatch.level_name or levels[dispatch.level.id],
             channel=channels.get(dispatch.channel, ''),

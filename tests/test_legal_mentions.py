@@ -96,3 +96,30 @@ class LegalMentionsTestCase(unittest.TestCase):
         with set_company(company), Transaction().set_user(0):
             Dunning.process([Dunning(second.id)])
         self.assertEqual(Dunning(second.id).state, 'done')
+
+    @with_transaction()
+    def test_first_reminder_texts(self):
+        """The first reminder asks when the customer plans to pay and, to a
+        professional only, recalls the interest and the 40 EUR indemnity;
+        the second says what follows without payment"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Party = pool.get('party.party')
+        company, invoices = create_invoices(2)
+        Party.write([invoices[0].party], {'customer_type': 'professional'})
+        Party.write([invoices[1].party], {'customer_type': 'consumer'})
+        with set_company(company):
+            dunnings = Dunning.generate_dunnings(date=FIRST)
+            Dunning.process(dunnings)
+            texts = {d.invoice: zip_texts(Dunning(d.id).dispatch.letter)
+                for d in dunnings}
+            second = Dunning.generate_dunnings(date=dt.date(2026, 2, 25))
+            Dunning.process(second)
+            second_text = zip_texts(Dunning(second[0].id).dispatch.letter)
+        for text in texts.values():
+            self.assertIn("confirm the date on which you plan to make the "
+                "payment", text)
+        indemnity = "a fixed indemnity of 40 EUR for recovery costs"
+        self.assertIn(indemnity, texts[invoices[0]])
+        self.assertNotIn(indemnity, texts[invoices[1]])
+        self.assertIn("we will send you a formal notice", second_text)
