@@ -211,6 +211,15 @@ def public_holidays(country, year):
         return frozenset()
 
 
+def context_company_currency():
+    "The id of the currency of the company of the context, or None"
+    pool = Pool()
+    Company = pool.get('company.company')
+    company = Transaction().context.get('company')
+    if company is not None and company >= 0:
+        return Company(company).currency.id
+
+
 def company_country(company):
     "The ISO code of the country of the address of company, or None"
     address = company.party.address_get() if company else None

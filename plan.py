@@ -19,6 +19,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .common import context_company_currency
 from .exceptions import PlanError, PlanValidationError
 from .plan_accounting import PlanAccountingMixin
 from .plan_settlement import PlanSettlementMixin
@@ -190,11 +191,7 @@ class Plan(PlanSettlementMixin, PlanAccountingMixin, Workflow, ModelSQL,
 
     @classmethod
     def default_currency(cls):
-        pool = Pool()
-        Company = pool.get('company.company')
-        company = Transaction().context.get('company')
-        if company is not None and company >= 0:
-            return Company(company).currency.id
+        return context_company_currency()
 
     def get_rec_name(self, name):
         return '%s - %s' % (self.party.rec_name, self.first_date)

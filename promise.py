@@ -19,7 +19,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import browse, preload, to_date
+from .common import browse, context_company_currency, preload, to_date
 from .exceptions import PromiseValidationError
 
 STATES = [
@@ -121,11 +121,7 @@ class Promise(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def default_currency(cls):
-        pool = Pool()
-        Company = pool.get('company.company')
-        company = Transaction().context.get('company')
-        if company is not None and company >= 0:
-            return Company(company).currency.id
+        return context_company_currency()
 
     @classmethod
     def _get_origins(cls):
