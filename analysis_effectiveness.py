@@ -167,7 +167,9 @@ class Effectiveness(ModelSQL, ModelView):
         columns += [d.as_(d.name) for d in dimensions]
         for name in ['channel', 'segment']:
             if name not in cls.dimensions:
-                columns.append(Literal(None).as_(name))
+                # Typed as the field: PostgreSQL compares NULL as text
+                columns.append(Cast(Null, getattr(cls, name).sql_type().base)
+                    .as_(name))
         if 'currency' not in cls.dimensions:
             columns.append(Case((single, Max(reminder.currency)),
                     else_=Null).as_('currency'))
