@@ -56,12 +56,13 @@ class Company(metaclass=PoolMeta):
         elif self.legal_form:
             lines.append(self.legal_form)
         office = self.party.address_get()
-        if office:
+        address = ', '.join(filter(None, (l.strip()
+                    for l in office.full_address.splitlines()))
+            ) if office else ''
+        if address:
             lines.append(gettext(
                     'account_invoice_dunning.msg_company_office', lang.code,
-                    address=', '.join(filter(None, (
-                                l.strip() for l in office.full_address
-                                .splitlines())))))
+                    address=address))
         registration = self.dunning_registration(lang.code)
         if registration:
             lines.append(registration)

@@ -66,6 +66,15 @@ class LegalMentionsTestCase(unittest.TestCase):
         self.assertIn("RCS Nancy B 323 159 715", text)
 
     @with_transaction()
+    def test_no_mentions_without_data(self):
+        "A company without address nor registration prints no mention"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        company, _ = create_invoices(1)
+        self.assertEqual(
+            company.dunning_legal_mentions(Lang.get('en')), [])
+
+    @with_transaction()
     def test_siren_without_rcs(self):
         "Without an RCS number, the SIREN is printed"
         pool = Pool()
