@@ -416,6 +416,13 @@ class DunningGenerationMixin:
             'disputed_amount': currency.round(figures.disputed),
             }
 
+    @staticmethod
+    def _levels_of(vlist):
+        "Return {level id: level} of the values of new reminders"
+        Level = Pool().get('account.invoice.dunning.level')
+        return {l.id: l for l in Level.browse(
+                list({v['level'] for v in vlist}))}
+
     @classmethod
     def _set_deadlines(cls, vlist):
         """Fill the payment deadlines of the values of new reminders: the
@@ -423,9 +430,7 @@ class DunningGenerationMixin:
         holidays of the country of their company"""
         pool = Pool()
         Company = pool.get('company.company')
-        Level = pool.get('account.invoice.dunning.level')
-        levels = {l.id: l for l in Level.browse(
-                list({v['level'] for v in vlist}))}
+        levels = cls._levels_of(vlist)
         countries = {c.id: company_country(c) for c in Company.browse(
                 list({v['company'] for v in vlist}))}
         for values in vlist:
@@ -441,10 +446,8 @@ class DunningGenerationMixin:
         pool = Pool()
         Currency = pool.get('currency.currency')
         Invoice = pool.get('account.invoice')
-        Level = pool.get('account.invoice.dunning.level')
         Penalty = pool.get('account.invoice.dunning.penalty')
-        levels = {l.id: l for l in Level.browse(
-                list({v['level'] for v in vlist}))}
+        levels = cls._levels_of(vlist)
         reached = Penalty.reached_levels(set(levels.values()))
         charged = [i for i, v in enumerate(vlist)
             if levels[v['level']] in reached]

@@ -33,6 +33,12 @@ class PlanSettlementMixin:
         line = PlanInvoice.__table__()
         return table, line, table.join(line, condition=line.plan == table.id)
 
+    @staticmethod
+    def _state_where(table, company_ids, state):
+        "The condition of the plans of the companies in state"
+        return ((table.state == state)
+            & table.company.in_([int(c) for c in company_ids]))
+
     @classmethod
     def _plan_invoices(cls, company_ids, state):
         """Return {invoice id: plan id} of the plans of the companies in
@@ -40,8 +46,7 @@ class PlanSettlementMixin:
         table, line, query = cls._with_invoices()
         cursor = Transaction().connection.cursor()
         cursor.execute(*query.select(line.invoice, table.id,
-                where=(table.state == state)
-                & table.company.in_([int(c) for c in company_ids]),
+                where=cls._state_where(table, company_ids, state),
                 order_by=[table.id.asc]))
         return dict(cursor)
 
@@ -67,8 +72,7 @@ class PlanSettlementMixin:
         cursor = Transaction().connection.cursor()
         cursor.execute(*query.select(line.invoice, table.id,
                 table.settled_on,
-                where=(table.state == 'broken')
-                & table.company.in_([int(c) for c in company_ids])))
+                where=cls._state_where(table, company_ids, 'broken')))
         result = {}
         for invoice_id, plan_id, settled_on in cursor:
             last = last_done.get(invoice_id)
@@ -91,8 +95,7 @@ class PlanSettlementMixin:
             return []
         table, line, query = cls._with_invoices()
         invoice_ids = query.select(line.invoice,
-            where=(table.state == 'running')
-            & table.company.in_([int(c) for c in company_ids]))
+            where=cls._state_where(table, company_ids, 'running'))
         figures = Invoice.dunning_figures(date, list(company_ids),
             invoice_ids=invoice_ids, disputes=False)
         settled = defaultdict(list)
@@ -128,8 +131,7 @@ class PlanSettlementMixin:
         cursor = Transaction().connection.cursor()
         cursor.execute(*query.select(line.invoice, table.id, table.party,
                 table.company, table.currency,
-                where=(table.state == 'running')
-                & table.company.in_([int(c) for c in company_ids])))
+                where=cls._state_where(table, company_ids, 'running')))
         result = {}
         for invoice_id, plan_id, party, company, currency in cursor:
             invoice_figures = figures.get(invoice_id)
@@ -144,8 +146,7 @@ class PlanSettlementMixin:
         to pay of its invoices"""
         pool = Pool()
         Date = pool.get('ir.date')
-        total = sum((i.principal + i.charges for i in self.installments),
-            Decimal(0))
+        total = sum((i.amount for i in self.installments), Decimal(0))
         if self.state == 'draft':
             return {i: Decimal(0) for i in self.installments}
         with Transaction().set_context(company=self.company.id):
@@ -153,7 +154,7 @@ class PlanSettlementMixin:
         paid = total - sum(self.remaining(today).values(), Decimal(0))
         result = {}
         for installment in sorted(self.installments, key=lambda i: i.date):
-            amount = installment.principal + installment.charges
+            amount = installment.amount
             result[installment] = min(max(paid, Decimal(0)), amount)
             paid -= amount
         return result
