@@ -2,10 +2,17 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 "Accounting configuration: default segment and who signs the letters."
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
 from trytond.modules.company.model import CompanyValueMixin
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+
+from .common import parse_days
+from .exceptions import AgingDaysValidationError
+
+# The aging buckets of the overdue analysis by default
+DEFAULT_AGING_DAYS = '30, 60, 90'
 
 default_dunning_segment = fields.Many2One(
     'account.invoice.dunning.segment', "Default Dunning Segment",
@@ -45,11 +52,17 @@ dunning_dispute_follow_days = fields.Integer(
     help="A dispute open for longer is listed among the disputes to "
     "follow.")
 
+dunning_aging_days = fields.Char("Aging Buckets", required=True,
+    help="The last day past due of each age of the overdue analysis, "
+    "separated by commas: \"30, 60, 90\" gives Not Due, 1-30, 31-60, "
+    "61-90 and Over 90 Days.")
+
 DUNNING_FIELDS = {
     'dunning_penalty_account', 'dunning_indemnity_account',
     'default_dunning_segment', 'dunning_contact_name',
     'dunning_contact_email', 'dunning_contact_phone', 'dunning_signatory',
-    'dunning_signatory_title', 'dunning_dispute_follow_days'}
+    'dunning_signatory_title', 'dunning_dispute_follow_days',
+    'dunning_aging_days'}
 
 
 class Configuration(metaclass=PoolMeta):
@@ -64,12 +77,18 @@ class Configuration(metaclass=PoolMeta):
     dunning_indemnity_account = fields.MultiValue(dunning_indemnity_account)
     dunning_dispute_follow_days = fields.MultiValue(
         dunning_dispute_follow_days)
+    dunning_aging_days = fields.MultiValue(dunning_aging_days)
 
     @classmethod
     def default_dunning_dispute_follow_days(cls, **pattern):
         return cls.multivalue_model(
             'dunning_dispute_follow_days'
             ).default_dunning_dispute_follow_days()
+
+    @classmethod
+    def default_dunning_aging_days(cls, **pattern):
+        return cls.multivalue_model(
+            'dunning_aging_days').default_dunning_aging_days()
 
     @classmethod
     def multivalue_model(cls, field):
@@ -91,7 +110,25 @@ class ConfigurationInvoiceDunning(ModelSQL, CompanyValueMixin):
     dunning_penalty_account = dunning_penalty_account
     dunning_indemnity_account = dunning_indemnity_account
     dunning_dispute_follow_days = dunning_dispute_follow_days
+    dunning_aging_days = dunning_aging_days
 
     @classmethod
     def default_dunning_dispute_follow_days(cls):
         return 30
+
+    @classmethod
+    def default_dunning_aging_days(cls):
+        return DEFAULT_AGING_DAYS
+
+    @classmethod
+    def validate_fields(cls, values, field_names):
+        super().validate_fields(values, field_names)
+        if field_names and 'dunning_aging_days' not in field_names:
+            return
+        for value in values:
+            try:
+                parse_days(value.dunning_aging_days)
+            except ValueError:
+                raise AgingDaysValidationError(gettext(
+                        'account_invoice_dunning.msg_aging_days',
+                        days=value.dunning_aging_days))

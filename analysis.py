@@ -6,31 +6,28 @@ context: the aging of the open amounts by bucket of days past due, and the
 days sales outstanding (DSO) of the last twelve months. Both are read-only
 SQL views (table_query), computed set-based by the database."""
 import datetime as dt
+from copy import deepcopy
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from lxml import etree
 from sql import Cast, Literal, Null, Select, Union, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import RowNumber
 
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, PYSONEncoder
 from trytond.transaction import Transaction
 
-from .common import CUSTOMER_TYPES
+from .account import DEFAULT_AGING_DAYS
+from .common import CUSTOMER_TYPES, parse_days
 
-# The buckets of days past the due date: (key, label, last day) in order;
-# a line due on the date is not due, the last bucket has no end
-BUCKETS = [
-    ('not_due', "Not Due", 0),
-    ('1-30', "1-30 Days", 30),
-    ('31-60', "31-60 Days", 60),
-    ('61-90', "61-90 Days", 90),
-    ('90+', "Over 90 Days", None),
-    ]
+# The key of the y fields of a graph of the aging drawn once for each bucket
+BY_BUCKET = 'by_bucket'
 # The states of the customer invoices whose receivables are analysed: a paid
 # invoice was open at a date before its payment
 INVOICE_STATES = ['posted', 'paid']
@@ -159,17 +156,66 @@ def allocated_lines(company_id, date):
         (high - low).as_('amount'))
 
 
-def bucket_columns(due_date, date):
-    "The columns bucket and bucket_sequence of the lines due on due_date"
-    sequences, buckets = [], []
-    for sequence, (key, _, last_day) in enumerate(BUCKETS):
+def aging_buckets(company_id):
+    """[(key, label, last day)] of the buckets of days past the due date of
+    the company, in order: not due (a line due on the date is not due), up
+    to each day of the configuration's aging buckets, and over the last
+    (without end)"""
+    pool = Pool()
+    Configuration = pool.get('account.configuration')
+    text = Configuration(1).get_multivalue(
+        'dunning_aging_days', company=company_id)
+    try:
+        days = parse_days(text)
+    except ValueError:
+        days = parse_days(DEFAULT_AGING_DAYS)
+    buckets = [('not_due',
+            gettext('account_invoice_dunning.msg_aging_not_due'), 0)]
+    first = 1
+    for last in days:
+        buckets.append(('%s-%s' % (first, last),
+                gettext('account_invoice_dunning.msg_aging_days_range',
+                    first=first, last=last),
+                last))
+        first = last + 1
+    buckets.append(('%s+' % days[-1],
+            gettext('account_invoice_dunning.msg_aging_days_over',
+                days=days[-1]),
+            None))
+    return buckets
+
+
+def graph_series(arch, marker, series):
+    """The arch of a graph with each y field keyed marker replaced by a
+    copy of it for each (key, label, condition) of series, summing the rows
+    that meet the PYSON condition"""
+    tree = etree.fromstring(arch)
+    encoder = PYSONEncoder()
+    for field in tree.xpath('//y/field[@key="%s"]' % marker):
+        parent = field.getparent()
+        index = parent.index(field)
+        parent.remove(field)
+        for key, label, condition in reversed(series):
+            copy = deepcopy(field)
+            copy.set('key', str(key))
+            copy.set('string', label)
+            copy.set('domain', encoder.encode(condition))
+            parent.insert(index, copy)
+    return etree.tostring(tree, encoding='unicode')
+
+
+def bucket_columns(buckets, due_date, date):
+    """The columns bucket and bucket_sequence of the lines due on due_date
+    in buckets at date"""
+    sequences, keys = [], []
+    for sequence, (key, _, last_day) in enumerate(buckets):
         if last_day is not None:
             condition = due_date >= date - dt.timedelta(days=last_day)
             sequences.append((condition, sequence))
-            buckets.append((condition, key))
-    last = len(BUCKETS) - 1
+            keys.append((condition, key))
+    last = len(buckets) - 1
     return (Case(*sequences, else_=last),
-        Case(*buckets, else_=BUCKETS[last][0]))
+        Case(*keys, else_=buckets[last][0]))
 
 
 class AnalysisContext(ModelView):
@@ -210,8 +256,9 @@ class Aging(ModelSQL, ModelView):
         [(None, "")] + CUSTOMER_TYPES, "Customer Type")
     currency = fields.Many2One('currency.currency', "Currency",
         help="The currency of the invoices.")
-    bucket = fields.Selection([(k, s) for k, s, _ in BUCKETS], "Age",
-        sort=False)
+    bucket = fields.Selection('get_buckets', "Age", sort=False,
+        help="The days past due, by the aging buckets of the accounting "
+        "configuration.")
     bucket_sequence = fields.Integer("Age Sequence")
     invoice_count = fields.Integer("Invoices")
     amount = Monetary("Amount", currency='company_currency',
@@ -243,7 +290,8 @@ class Aging(ModelSQL, ModelView):
         segments = cls._segments(company_id)
         levels = cls._levels(company_id, date)
         professionals = cls._professionals()
-        sequence, bucket = bucket_columns(lines.due_date, date)
+        sequence, bucket = bucket_columns(
+            aging_buckets(company_id), lines.due_date, date)
         customer_type = Coalesce(NullIf(party.customer_type, ''),
             Case((professionals.party != Null, 'professional'),
                 else_='consumer'))
@@ -273,6 +321,29 @@ class Aging(ModelSQL, ModelView):
             Count(rows.invoice, distinct=True).as_('invoice_count'),
             Sum(rows.amount).as_('amount'),
             group_by=dimensions)
+
+    @classmethod
+    def get_buckets(cls):
+        "The buckets of days past due of the company of the context"
+        company_id, _ = _context()
+        return [(k, s) for k, s, _ in aging_buckets(company_id)]
+
+    @classmethod
+    def fields_view_get(cls, view_id=None, view_type='form', level=None):
+        result = super().fields_view_get(
+            view_id=view_id, view_type=view_type, level=level)
+        if view_type == 'graph' and BY_BUCKET in result['arch']:
+            result = dict(result, arch=cls._graph_by_bucket(result['arch']))
+        return result
+
+    @classmethod
+    def _graph_by_bucket(cls, arch):
+        """The arch of a graph with each y field keyed BY_BUCKET drawn for
+        each bucket of the company of the context"""
+        company_id, _ = _context()
+        return graph_series(arch, BY_BUCKET,
+            [(key, label, Eval('bucket', '') == key)
+                for key, label, _ in aging_buckets(company_id)])
 
     @classmethod
     def _segments(cls, company_id):
@@ -398,17 +469,9 @@ class DSO(ModelSQL, ModelView):
         company = Company.__table__()
         company_id, date = _context()
         months = cls._months(date)
-        receivables = Union(*receivable_queries(company_id, months=months),
-            all_=True)
-        receivables = receivables.select(
-            receivables.month.as_('month'),
-            Sum(receivables.amount).as_('amount'),
-            group_by=[receivables.month])
+        receivables = cls._receivables(company_id, months)
         sales = cls._sales(company_id, months)
-        receivable = Coalesce(receivables.amount, 0)
-        sale = Coalesce(sales.amount, 0)
-        real = fields.Float("Real").sql_type().base
-        dso = Cast(receivable, real) * float(SALES_DAYS) / Cast(sale, real)
+        receivable, sale, dso = cls._figures(receivables, sales)
         return (months
             .join(company, condition=company.id == company_id)
             .join(receivables, 'LEFT',
@@ -417,9 +480,46 @@ class DSO(ModelSQL, ModelView):
             .select(months.id.as_('id'), company.id.as_('company'),
                 months.month.as_('month'), months.date.as_('date'),
                 receivable.as_('receivable_amount'),
-                sale.as_('sales_amount'),
-                Case((sale > 0, dso), else_=Null).as_('dso'),
+                sale.as_('sales_amount'), dso.as_('dso'),
                 company.currency.as_('currency')))
+
+    @classmethod
+    def _figures(cls, receivables, sales):
+        """The receivables, the sales and the DSO of the rows of the
+        queries receivables and sales"""
+        receivable = Coalesce(receivables.amount, 0)
+        sale = Coalesce(sales.amount, 0)
+        real = fields.Float("Real").sql_type().base
+        dso = Cast(receivable, real) * float(SALES_DAYS) / Cast(sale, real)
+        return receivable, sale, Case((sale > 0, dso), else_=Null)
+
+    @classmethod
+    def _receivables(cls, company_id, months, segments=None):
+        """The query of (month, amount) of the receivables open at the date
+        of each month, or of (month, segment, amount) by the segment of the
+        query segments of (party, segment) of their party (0 for none)"""
+        lines = Union(*receivable_queries(company_id, months=months),
+            all_=True)
+        return cls._by_month(lines, lines.invoice, lines.month,
+            lines.amount, segments)
+
+    @classmethod
+    def _by_month(cls, query, invoice_id, month, amount, segments):
+        """The query of (month, amount) of the sum of amount of the query,
+        or of (month, segment, amount) with segments: by the segment of
+        the party of the invoice_id"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoice = Invoice.__table__()
+        keys = [month.as_('month')]
+        if segments is not None:
+            query = (query
+                .join(invoice, condition=invoice.id == invoice_id)
+                .join(segments, 'LEFT',
+                    condition=segments.party == invoice.party))
+            keys.append(Coalesce(segments.segment, 0).as_('segment'))
+        return query.select(*keys, Sum(amount).as_('amount'),
+            group_by=[k.expression for k in keys])
 
     @classmethod
     def _months(cls, date):
@@ -433,21 +533,23 @@ class DSO(ModelSQL, ModelView):
             all_=True)
 
     @classmethod
-    def _sales(cls, company_id, months):
+    def _sales(cls, company_id, months, segments=None):
         """The query of (month, amount) of the customer invoices dated
         after the start of the month and up to its date: the amount of
-        their receivable lines, taxes included, in the company currency"""
+        their receivable lines, taxes included, in the company currency; or
+        of (month, segment, amount) as _by_month"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         MoveLine = pool.get('account.move.line')
         invoice = Invoice.__table__()
         line = MoveLine.__table__()
-        return (invoice
+        sales = (invoice
             .join(line, condition=(line.move == invoice.move)
                 & (line.account == invoice.account))
             .join(months, condition=(invoice.invoice_date > months.start)
                 & (invoice.invoice_date <= months.date))
-            .select(months.id.as_('month'),
-                Sum(line.debit - line.credit).as_('amount'),
-                where=invoice_where(invoice, company_id),
-                group_by=[months.id]))
+            .select(months.id.as_('month'), invoice.id.as_('invoice'),
+                (line.debit - line.credit).as_('amount'),
+                where=invoice_where(invoice, company_id)))
+        return cls._by_month(sales, sales.invoice, sales.month,
+            sales.amount, segments)

@@ -6,6 +6,7 @@ the module: batches, business days, rounding, dates of raw queries, shared
 selections and the penalty waiver."""
 import datetime as dt
 import functools
+import re
 import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -183,6 +184,19 @@ def id_slices(ids):
 
 
 @functools.lru_cache(maxsize=4096)
+def parse_days(text):
+    """The days of text, whole numbers separated by commas or spaces, in
+    increasing order; raise ValueError when text is not such"""
+    try:
+        days = [int(d) for d in re.split(r'[\s,;]+', (text or '').strip())
+            if d]
+    except ValueError:
+        raise ValueError(text)
+    if not days or days[0] <= 0 or days != sorted(set(days)):
+        raise ValueError(text)
+    return days
+
+
 def add_business_days(date, days, country=None):
     """Return date moved by days business days: Monday to Friday but the
     public holidays of country (an ISO 3166 code: those of the `holidays`

@@ -63,3 +63,7 @@ class PlanValidationError(ValidationError):
 
 class PlanError(UserError):
     pass
+
+
+class AgingDaysValidationError(ValidationError):
+    pass
