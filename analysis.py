@@ -511,15 +511,21 @@ class DSO(ModelSQL, ModelView):
         pool = Pool()
         Invoice = pool.get('account.invoice')
         invoice = Invoice.__table__()
-        keys = [month.as_('month')]
+        columns = [month.as_('month'), amount.as_('amount')]
         if segments is not None:
             query = (query
                 .join(invoice, condition=invoice.id == invoice_id)
                 .join(segments, 'LEFT',
                     condition=segments.party == invoice.party))
-            keys.append(Coalesce(segments.segment, 0).as_('segment'))
-        return query.select(*keys, Sum(amount).as_('amount'),
-            group_by=[k.expression for k in keys])
+            columns.append(Coalesce(segments.segment, 0).as_('segment'))
+        # Grouped outside: PostgreSQL groups by an expression with
+        # parameters only when they are the same parameters
+        rows = query.select(*columns)
+        keys = [rows.month]
+        if segments is not None:
+            keys.append(rows.segment)
+        return rows.select(*keys, Sum(rows.amount).as_('amount'),
+            group_by=keys)
 
     @classmethod
     def _months(cls, date):

@@ -12,7 +12,8 @@ AGING = 'account.invoice.dunning.analysis.aging'
 
 class Party(metaclass=PoolMeta):
     __name__ = 'party.party'
-    dunning_aging = fields.Function(fields.Many2Many(AGING, None, None, "Aging",
+    dunning_aging = fields.Function(fields.Many2Many(
+            AGING, None, None, "Aging",
             help="The receivables of the customer open today, by age and "
             "level, as the Overdue Analysis shows them."),
         'get_dunning_aging')
