@@ -25,7 +25,9 @@ dunning_contact_phone = fields.Char("Dunning Contact Phone")
 dunning_signatory = fields.Char(
     "Dunning Signatory", help="The name that signs the reminder letters.")
 dunning_signatory_title = fields.Char(
-    "Dunning Signatory Title", help="For example: Credit Manager.")
+    "Dunning Signatory Title", translate=True,
+    help="For example: Credit Manager; printed in the language of the "
+    "letter.")
 
 dunning_penalty_account = fields.Many2One(
     'account.account', "Penalty Account",

@@ -11,6 +11,7 @@ import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 
 import holidays
+import phonenumbers
 from sql import Column
 from sql.functions import CurrentTimestamp
 
@@ -195,6 +196,26 @@ def parse_days(text):
     if not days or days[0] <= 0 or days != sorted(set(days)):
         raise ValueError(text)
     return days
+
+
+def format_phone(value, country=None, region=None):
+    """The phone number value as a reader in country dials it: in the
+    national format when the number is of country, else in the
+    international format; value without an international prefix is of
+    region. value unchanged when it is not a valid phone number."""
+    if not value:
+        return value
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(number):
+        return value
+    if country and phonenumbers.region_code_for_number(number) == country:
+        style = phonenumbers.PhoneNumberFormat.NATIONAL
+    else:
+        style = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)
 
 
 def add_business_days(date, days, country=None):

@@ -18,6 +18,7 @@ from trytond.pool import Pool
 from trytond.report.report import MIMETYPES, TranslateFactory
 from trytond.transaction import Transaction
 
+from .common import company_country, format_phone
 from .interest import half_year_start
 
 # Languages that write the names of months in lower case
@@ -163,11 +164,12 @@ class Letter(CompanyReport):
         return shared[key]
 
     @classmethod
-    def _company_values(cls, company):
-        "What the letters of company print of it"
+    def _company_values(cls, company, language=None):
+        "What the letters of company in language print of it"
         pool = Pool()
         Configuration = pool.get('account.configuration')
-        config = Configuration(1)
+        # The translated values in the language of the letter
+        context = {'language': language} if language else {}
         company_party = company.party
         company_address = company_party.address_get(type='invoice')
         phone = company_party.contact_mechanism_get({'phone', 'mobile'})
@@ -176,7 +178,9 @@ class Letter(CompanyReport):
         tax_identifier = getattr(company_party, 'tax_identifier', None)
 
         def config_value(name):
-            return config.get_multivalue(name, company=company.id) or ''
+            with Transaction().set_context(**context):
+                return Configuration(1).get_multivalue(
+                    name, company=company.id) or ''
         return SimpleNamespace(
             company_name=company_party.full_name or company_party.rec_name,
             company_address=_address_lines(company_address),
@@ -200,6 +204,19 @@ class Letter(CompanyReport):
             )
 
     @classmethod
+    def _phones_for(cls, company_values, region, address):
+        """The company values with the phone numbers as the customer at
+        address dials them: national in the country of the number, else
+        international (a number without international prefix is of
+        region, the country of the company)"""
+        country = (address.country.code
+            if address and address.country else None)
+        return dict(vars(company_values), **{
+                name: format_phone(getattr(company_values, name), country,
+                    region=region)
+                for name in ['company_phone', 'contact_phone']})
+
+    @classmethod
     def _channel_labels(cls, language):
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
@@ -219,8 +236,9 @@ class Letter(CompanyReport):
             lambda: cls._channel_labels(language))
         reminders = cls.reminders_of(dispatch)
         levels = cls._level_names(reminders, language, shared)
-        company_values = cls._shared(shared, ('company', dispatch.company.id),
-            lambda: cls._company_values(dispatch.company))
+        company_values = cls._shared(shared,
+            ('company', dispatch.company.id, language),
+            lambda: cls._company_values(dispatch.company, language))
         company_legal = cls._shared(shared,
             ('legal', dispatch.company.id, fmt.lang.code),
             lambda: dispatch.company.dunning_legal_mentions(fmt.lang))
@@ -229,7 +247,10 @@ class Letter(CompanyReport):
             lambda: Party.customer_type_of(party) == 'professional')
         invoices = [cls._invoice_values(d, fmt) for d in reminders]
         return SimpleNamespace(
-            **vars(company_values),
+            **cls._phones_for(company_values,
+                cls._shared(shared, ('country', dispatch.company.id),
+                    lambda: company_country(dispatch.company)),
+                customer_address),
             company_legal=company_legal,
             dispatch=dispatch,
             lang=language,

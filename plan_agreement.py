@@ -35,8 +35,9 @@ class PlanAgreement(CompanyReport):
         party = plan.party
         language = party.lang.code if party.lang else None
         fmt = Letter._formatter(language, plan.currency, shared)
-        company_values = Letter._shared(shared, ('company', plan.company.id),
-            lambda: Letter._company_values(plan.company))
+        company_values = Letter._shared(shared,
+            ('company', plan.company.id, language),
+            lambda: Letter._company_values(plan.company, language))
         installments = sorted(plan.installments, key=lambda i: i.date)
         invoices = [i for i in plan.invoices if i != plan.charges_invoice]
         remaining = cls.planned_amounts(plan, today)

@@ -33,7 +33,8 @@ for key in ('depends', 'extras_depend', 'xml'):
 version = info.get('version', '0.0.1')
 
 requires = [
-    'python-sql >= 1.4', 'relatorio >= 0.11', 'pypdf >= 4', 'holidays >= 0.40']
+    'python-sql >= 1.4', 'relatorio >= 0.11', 'pypdf >= 4', 'holidays >= 0.40',
+    'phonenumbers']
 for dep in info.get('depends', []):
     if not re.match(r'(ir|res)(\W|$)', dep):
         requires.append(get_require_version('%s_%s' % (PREFIX, dep)))

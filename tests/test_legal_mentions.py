@@ -9,6 +9,7 @@ import datetime as dt
 import unittest
 from decimal import Decimal as D
 
+from trytond.modules.account_invoice_dunning.common import format_phone
 from trytond.modules.account_invoice_dunning.exceptions import DunningWarning
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user)
@@ -119,7 +120,8 @@ class LegalMentionsTestCase(unittest.TestCase):
         Party.write([invoices[1].party], {'customer_type': 'consumer'})
         with set_company(company):
             dunnings = Dunning.generate_dunnings(date=FIRST)
-            Dunning.process(dunnings)
+            with Transaction().set_context(_skip_warnings=True):
+                Dunning.process(dunnings)
             texts = {d.invoice: zip_texts(Dunning(d.id).dispatch.letter)
                 for d in dunnings}
             second = Dunning.generate_dunnings(date=dt.date(2026, 2, 25))
@@ -132,3 +134,91 @@ class LegalMentionsTestCase(unittest.TestCase):
         self.assertIn(indemnity, texts[invoices[0]])
         self.assertNotIn(indemnity, texts[invoices[1]])
         self.assertIn("we will send you a formal notice", second_text)
+
+
+class PhoneFormatTestCase(unittest.TestCase):
+    "The phone numbers of the letters as the customer dials them"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module(MODULE)
+
+    @with_transaction()
+    def test_phone_national_or_international(self):
+        """The contact phone of a French company: in the national format
+        for a customer in France, international for one in Germany"""
+        pool = Pool()
+        Address = pool.get('party.address')
+        Configuration = pool.get('account.configuration')
+        Country = pool.get('country.country')
+        Dunning = pool.get('account.invoice.dunning')
+        company, invoices = create_invoices(2)
+        french(company)
+        france, = Country.search([('code', '=', 'FR')])
+        germany, = Country.create([{'name': "Germany", 'code': 'DE'}])
+        for invoice, country in zip(invoices, [france, germany]):
+            Address.write([invoice.invoice_address], {'country': country.id})
+        with set_company(company):
+            config = Configuration(1)
+            # Written as a French reader dials it: of the company's country
+            config.dunning_contact_phone = '01 42 46 66 00'
+            config.save()
+            dunnings = Dunning.generate_dunnings(date=FIRST)
+            with Transaction().set_context(_skip_warnings=True):
+                Dunning.process(dunnings)
+            texts = {d.invoice: zip_texts(Dunning(d.id).dispatch.letter)
+                for d in dunnings}
+        self.assertIn("Phone: 01 42 46 66 00", texts[invoices[0]])
+        self.assertIn("Phone: +33 1 42 46 66 00", texts[invoices[1]])
+        self.assertNotIn("+33 1 42", texts[invoices[0]])
+
+    def test_format_phone(self):
+        "Numbers of another country international, others unchanged"
+        self.assertEqual(format_phone('+33142466600', 'FR'),
+            "01 42 46 66 00")
+        self.assertEqual(format_phone('+49 30 1234567', 'FR'),
+            "+49 30 1234567")
+        self.assertEqual(format_phone('030 1234567', 'DE', region='DE'),
+            "030 1234567")
+        self.assertEqual(format_phone('030 1234567', 'FR', region='DE'),
+            "+49 30 1234567")
+        self.assertEqual(format_phone('extension 12', 'FR'), "extension 12")
+        self.assertEqual(format_phone('', 'FR'), '')
+
+
+class TranslatedConfigurationTestCase(unittest.TestCase):
+    "The configuration texts of the letters in the customer's language"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module(MODULE)
+
+    @with_transaction()
+    def test_signatory_title_translated(self):
+        """The title of the signatory, entered in English and in French,
+        is printed in the language of each customer"""
+        pool = Pool()
+        Configuration = pool.get('account.configuration')
+        Dunning = pool.get('account.invoice.dunning')
+        Lang = pool.get('ir.lang')
+        Party = pool.get('party.party')
+        company, invoices = create_invoices(2)
+        french_lang, = Lang.search([('code', '=', 'fr')])
+        Lang.write([french_lang], {'translatable': True})
+        with set_company(company):
+            Party.write([invoices[1].party], {'lang': french_lang.id})
+            config = Configuration(1)
+            config.dunning_signatory = "Jan Levinson"
+            config.dunning_signatory_title = "Credit Manager"
+            config.save()
+            with Transaction().set_context(language='fr'):
+                config = Configuration(1)
+                config.dunning_signatory_title = "Responsable du recouvrement"
+                config.save()
+            dunnings = Dunning.generate_dunnings(date=FIRST)
+            Dunning.process(dunnings)
+            texts = {d.invoice: zip_texts(Dunning(d.id).dispatch.letter)
+                for d in dunnings}
+        self.assertIn("Credit Manager", texts[invoices[0]])
+        self.assertIn("Responsable du recouvrement", texts[invoices[1]])
+        self.assertNotIn("Credit Manager", texts[invoices[1]])
