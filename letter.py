@@ -166,27 +166,21 @@ class Letter(CompanyReport):
     @classmethod
     def _company_values(cls, company, language=None):
         "What the letters of company in language print of it"
-        pool = Pool()
-        Configuration = pool.get('account.configuration')
-        # The translated values in the language of the letter
-        context = {'language': language} if language else {}
         company_party = company.party
         company_address = company_party.address_get(type='invoice')
-        phone = company_party.contact_mechanism_get({'phone', 'mobile'})
-        email = company_party.contact_mechanism_get('email')
-        website = company_party.contact_mechanism_get('website')
-        tax_identifier = getattr(company_party, 'tax_identifier', None)
 
-        def config_value(name):
-            with Transaction().set_context(**context):
-                return Configuration(1).get_multivalue(
-                    name, company=company.id) or ''
+        def mechanism(types):
+            found = company_party.contact_mechanism_get(types)
+            return found.value if found else ''
+        phone = mechanism({'phone', 'mobile'})
+        email = mechanism('email')
+        tax_identifier = getattr(company_party, 'tax_identifier', None)
         return SimpleNamespace(
             company_name=company_party.full_name or company_party.rec_name,
             company_address=_address_lines(company_address),
-            company_phone=phone.value if phone else '',
-            company_email=email.value if email else '',
-            company_website=website.value if website else '',
+            company_phone=phone,
+            company_email=email,
+            company_website=mechanism('website'),
             company_tax_identifier=(
                 tax_identifier.code if tax_identifier else ''),
             company_header=(company.header_used or ''
@@ -194,13 +188,27 @@ class Letter(CompanyReport):
             place=(company_address.city if company_address
                 and company_address.city else ''),
             bank_accounts=cls.get_bank_accounts(company),
-            contact_name=config_value('dunning_contact_name'),
-            contact_email=(config_value('dunning_contact_email')
-                or (email.value if email else '')),
-            contact_phone=(config_value('dunning_contact_phone')
-                or (phone.value if phone else '')),
-            signatory=config_value('dunning_signatory'),
-            signatory_title=config_value('dunning_signatory_title'),
+            **cls._config_values(company, language, email, phone))
+
+    @classmethod
+    def _config_values(cls, company, language, email, phone):
+        """What the letters of company in language print of the accounting
+        configuration (translated): the contact, with the email and phone
+        of the company by default, and the signatory"""
+        pool = Pool()
+        Configuration = pool.get('account.configuration')
+        context = {'language': language} if language else {}
+
+        def value(name):
+            with Transaction().set_context(**context):
+                return Configuration(1).get_multivalue(
+                    name, company=company.id) or ''
+        return dict(
+            contact_name=value('dunning_contact_name'),
+            contact_email=value('dunning_contact_email') or email,
+            contact_phone=value('dunning_contact_phone') or phone,
+            signatory=value('dunning_signatory'),
+            signatory_title=value('dunning_signatory_title'),
             )
 
     @classmethod
