@@ -6,7 +6,9 @@
 
 Creates a SQLite database (OUTPUT/demo.sqlite) with a French company (French
 chart of accounts when trytond_account_fr is installed), a bank account,
-forty customers in four segments, professionals and consumers, and six months
+forty-three customers in four segments, professionals and consumers (three
+abroad: in Germany, Belgium and Spain, written to in German, Dutch and
+Spanish with their country's late-payment rules), and six months
 of invoices, payments, partial payments, credit notes and disputes, with the
 daily dunning of the last twelve weeks replayed day by day (the last three
 days, only the scheduled task ran: their reminders wait for the accountant).

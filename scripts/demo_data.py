@@ -101,12 +101,22 @@ CUSTOMERS = [
         'SE', 'en', 'professional', 'strategic', None),
     ("Boulangeries Paul & Fils", "2 rue du Faubourg-Saint-Denis", "75010",
         "Paris", 'FR', 'fr', 'professional', 'strategic', None),
+    # Customers abroad, written to in their language with the late-payment
+    # rules of their country
+    ("Müller Maschinenbau GmbH", "Friedrichstraße 120", "10117", "Berlin",
+        'DE', 'de', 'professional', 'standard', None),
+    ("Bouwbedrijf Peeters NV", "Meir 45", "2000", "Antwerpen",
+        'BE', 'nl', 'professional', 'standard', None),
+    ("Distribuciones García S.L.", "Calle de Alcalá 85", "28009", "Madrid",
+        'ES', 'es', 'professional', 'standard', None),
     ]
 SHOWCASE = 7  # the first customers, those of the reminders shown today
+# The languages of the letters besides French and English
+LETTER_LANGUAGES = ['de', 'es', 'nl']
 
 COUNTRIES = {
     'FR': "France", 'GB': "United Kingdom", 'BE': "Belgium",
-    'SE': "Sweden",
+    'SE': "Sweden", 'DE': "Germany", 'ES': "Spain",
     }
 
 # code: name, description, procedure (None: the shipped one) as a list of
@@ -202,14 +212,26 @@ def plan(customers, today, start, count, rng):
     customers: (party id, customer type, segment) in the order of
     CUSTOMERS"""
     invoices = showcase_invoices(customers, today)
-    others = customers[SHOWCASE:] or customers
+    # The customers of the showcase have only its invoices
+    shown = set(showcase_customers(len(customers)))
+    others = [c for i, c in enumerate(customers) if i not in shown]
+    others = others or customers
     for _ in range(count):
         invoices.append(random_invoice(rng, others, start, today))
     return invoices
 
 
+def showcase_customers(count):
+    """The indexes in CUSTOMERS of the customers of the reminders shown
+    today among the first count: the first ones, and those abroad"""
+    return list(range(min(SHOWCASE, count))) + [
+        i for i, row in enumerate(CUSTOMERS[:count])
+        if row[5] in LETTER_LANGUAGES]
+
+
 def showcase_invoices(customers, today):
-    "The invoices of the reminders shown today, one per level"
+    """The invoices of the reminders shown today, one per level, and of the
+    customers abroad"""
     day = dt.timedelta(days=1)
     ids = [c[0] for c in customers]
     # (customer, days from today to the due date, amount excl. VAT,
@@ -226,6 +248,12 @@ def showcase_invoices(customers, today):
                     "Litige : terrasse à reprendre, intervention prévue")]),
         (0, -60, '420', "Pièces détachées", [(-45, 'pay', None)]),
         ]
+    # Abroad: a formal notice, a third and a second reminder
+    abroad = [i for i in showcase_customers(len(customers)) if i >= SHOWCASE]
+    for customer, due_in, amount, what in zip(abroad, [-50, -35, -21],
+            ['4800', '2650', '1870'], ["Ladeneinrichtung Filiale Berlin",
+                "Winkelinrichting Antwerpen", "Mobiliario de tienda Madrid"]):
+        showcase.append((customer, due_in, amount, what, []))
     invoices = []
     for customer, due_in, amount, what, events in showcase:
         invoices.append({

@@ -9,7 +9,7 @@ import time
 import unittest.mock
 from collections import Counter
 
-from demo_data import CENT, SHOWCASE
+from demo_data import CENT, showcase_customers
 from demo_setup import DATABASE
 
 # The days before today the demo's payment plans were agreed
@@ -499,7 +499,8 @@ class Replay:
         drafts = Dunning.search([
                 ('state', '=', 'draft'), ('date', '=', self.today)],
             order=[('id', 'ASC')])
-        showcase = {c[0] for c in self.customers[:SHOWCASE]}
+        showcase = {self.customers[i][0]
+            for i in showcase_customers(len(self.customers))}
         standard = self.standard_procedure
         # The reminders of the showcase invoices, then one of each level of
         # the shipped procedure still missing

@@ -12,7 +12,8 @@ import sys
 from decimal import Decimal
 
 import serve as web
-from demo_data import COUNTRIES, CUSTOMERS, SEGMENTS, SHOWCASE
+from demo_data import (
+    COUNTRIES, CUSTOMERS, LETTER_LANGUAGES, SEGMENTS, showcase_customers)
 
 MODULE = 'account_invoice_dunning'
 DATABASE = web.DATABASE
@@ -49,7 +50,8 @@ def create_database(output, modules=None, cache=True):
     print("Creating the database %s and activating %s (a minute)..." % (
             database, ', '.join(modules)), flush=True)
     subprocess.run([admin, '-c', config_file, '-d', DATABASE,
-            '-u', *modules, '--activate-dependencies', '-l', 'fr',
+            '-u', *modules, '--activate-dependencies',
+            '-l', 'fr', *LETTER_LANGUAGES,
             '--email', 'admin@example.com'], check=True, env=env)
     if cache:
         # Kept for the next runs (and the browser test) while the module
@@ -118,7 +120,7 @@ class Setup:
         from proteus import Model
         Lang = Model.get('ir.lang')
         self.langs = {l.code: l for l in Lang.find(
-                [('code', 'in', ['fr', 'en'])])}
+                [('code', 'in', ['fr', 'en'] + LETTER_LANGUAGES)])}
         Country = Model.get('country.country')
         self.countries = {}
         for code, name in COUNTRIES.items():
@@ -384,6 +386,7 @@ class Setup:
         pinnable = 'dunning_segment_pinned' in Party._fields
         parties = []
         self.customers = []
+        showcase = set(showcase_customers(count))
         for index, (name, street, postal_code, city, country, lang,
                 customer_type, segment, email) in enumerate(
                 CUSTOMERS[:count]):
@@ -401,9 +404,10 @@ class Setup:
             party.contact_mechanisms.new(type='phone',
                 value='+33 1 45 %02d %02d %02d' % (
                     index % 100, (index * 7) % 100, (index * 13) % 100))
-            if segment != 'standard' or index < SHOWCASE:
+            shown = index in showcase
+            if segment != 'standard' or shown:
                 party.dunning_segment = self.segments[segment]
-            if pinnable and (index < SHOWCASE or segment == 'strategic'):
+            if pinnable and (shown or segment == 'strategic'):
                 # Assigned by hand: the automatic segmentation keeps it
                 party.dunning_segment_pinned = True
             parties.append(party)
