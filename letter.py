@@ -23,6 +23,18 @@ from .interest import half_year_start
 
 # Languages that write the names of months in lower case
 LOWERCASE_MONTHS = {'ca', 'es', 'fr', 'it', 'nl', 'pl', 'pt', 'ro', 'sl'}
+# How each language writes a date in full (day, month name, year); the
+# others as "19 November 2026"
+LONG_DATES = {
+    'de': '{day}. {month} {year}',
+    'es': '{day} de {month} de {year}',
+    'pt': '{day} de {month} de {year}',
+    'fr': '{day} {month} {year}',
+    }
+# The days written otherwise than their number: "1er décembre 2026"
+LONG_DATE_DAYS = {
+    'fr': {1: '1er'},
+    }
 
 
 def _address_lines(address):
@@ -374,10 +386,15 @@ class Letter(CompanyReport):
             lambda: [n.lower() if n and lowercase else n
                 for n in Month.locale(lang)])
 
+        code = lang.code.split('_')[0]
+        pattern = LONG_DATES.get(code, '{day} {month} {year}')
+        days = LONG_DATE_DAYS.get(code, {})
+
         def long_date(value):
             if not value:
                 return ''
-            return '%d %s %d' % (value.day, months[value.month], value.year)
+            return pattern.format(day=days.get(value.day, value.day),
+                month=months[value.month], year=value.year)
 
         def money(value):
             return (lang.currency(value, currency, grouping=True)
