@@ -20,21 +20,9 @@ from trytond.transaction import Transaction
 
 from .common import company_country, format_phone
 from .interest import half_year_start
+from .letter_format import formatter
 
 # Languages that write the names of months in lower case
-LOWERCASE_MONTHS = {'ca', 'es', 'fr', 'it', 'nl', 'pl', 'pt', 'ro', 'sl'}
-# How each language writes a date in full (day, month name, year); the
-# others as "19 November 2026"
-LONG_DATES = {
-    'de': '{day}. {month} {year}',
-    'es': '{day} de {month} de {year}',
-    'pt': '{day} de {month} de {year}',
-    'fr': '{day} {month} {year}',
-    }
-# The days written otherwise than their number: "1er décembre 2026"
-LONG_DATE_DAYS = {
-    'fr': {1: '1er'},
-    }
 
 
 def _address_lines(address):
@@ -369,38 +357,11 @@ class Letter(CompanyReport):
 
     @classmethod
     def _formatter(cls, language, currency, shared):
-        """How the letters in language write dates and amounts: date and
-        long_date ("19 novembre 2026") and money
-
-        A letter never prints a date in numbers: 05/11/2026 is the 5th of
-        November in France and the 11th of May in the United States, and
-        the customer may read either way; nor abbreviated, as the
-        abbreviations of the months are not those of every language (Tryton
-        has "Jun" in French)."""
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Month = pool.get('ir.calendar.month')
-        lang = Lang.get(language)
-        lowercase = lang.code.split('_')[0] in LOWERCASE_MONTHS
-        months = cls._shared(shared, ('months', lang.code),
-            lambda: [n.lower() if n and lowercase else n
-                for n in Month.locale(lang)])
-
-        code = lang.code.split('_')[0]
-        pattern = LONG_DATES.get(code, '{day} {month} {year}')
-        days = LONG_DATE_DAYS.get(code, {})
-
-        def long_date(value):
-            if not value:
-                return ''
-            return pattern.format(day=days.get(value.day, value.day),
-                month=months[value.month], year=value.year)
-
-        def money(value):
-            return (lang.currency(value, currency, grouping=True)
-                if value is not None else '')
-        return SimpleNamespace(
-            lang=lang, date=long_date, long_date=long_date, money=money)
+        """How the letters in language write dates and amounts
+        (letter_format.formatter), the names of the months shared"""
+        return formatter(language, currency,
+            lambda code, compute: cls._shared(shared, ('months', code),
+                compute))
 
     @classmethod
     def _level_names(cls, reminders, language, shared):
