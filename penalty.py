@@ -65,7 +65,8 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
             'required': ~Eval('procedure'),
             'invisible': Bool(Eval('procedure')),
             },
-        help="Penalties of a segment replace those of its procedure.")
+        help="Penalties of a segment replace those of its procedure, "
+        "country by country.")
     name = fields.Char("Name", required=True, translate=True,
         help="The label printed on letters and invoices.")
     legal_basis = fields.Char("Legal Basis", translate=True,
