@@ -1,8 +1,9 @@
 # This file is part of account_invoice_dunning.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-"""Late-payment penalties: the rules of procedures and segments, their
-computation per invoice and the wizard that invoices them."""
+"""Late-payment penalties: the rules of procedures and segments and their
+computation per invoice (by country: penalty_country.py; graduated scales:
+penalty_scale.py; the wizard that invoices them: penalty_invoice.py)."""
 from collections import namedtuple
 from decimal import ROUND_CEILING, Decimal
 
