@@ -88,3 +88,11 @@ def reduce_lines(lines, amount):
         amount -= taken
         result.append((date, line_amount - taken))
     return result
+
+
+def overdue_principal(lines, payments, date):
+    """The principal of the lines [(due date, amount)] fallen due before
+    date less the payments [(date, amount)] received by date, at least 0"""
+    due = sum((Decimal(a) for d, a in lines if d < date), Decimal(0))
+    paid = sum((Decimal(a) for d, a in payments if d <= date), Decimal(0))
+    return max(due - paid, Decimal(0))

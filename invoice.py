@@ -28,9 +28,10 @@ from .exceptions import PenaltyError
 InvoiceFigures = namedtuple(
     'InvoiceFigures', ['remaining', 'overdue', 'due_date', 'disputed'],
     defaults=[Decimal(0)])
+# country: the ISO code of the country of the invoice address, if any
 InvoiceFacts = namedtuple('InvoiceFacts',
     ['party', 'company', 'currency', 'waived', 'party_waived',
-        'invoice_date'])
+        'invoice_date', 'country'], defaults=[None])
 
 
 def invoice_debit_credit(line, invoice):
@@ -397,26 +398,35 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
     @classmethod
     def dunning_penalty_facts(cls, invoice_ids):
         """Return {invoice: InvoiceFacts} of the invoices: party, company,
-        currency, the waivers of the invoice and of the party, and the
-        invoice date, in a query a slice of ids"""
+        currency, the waivers of the invoice and of the party, the invoice
+        date and the country of the invoice address, in a query a slice of
+        ids"""
         pool = Pool()
         Party = pool.get('party.party')
+        Address = pool.get('party.address')
+        Country = pool.get('country.country')
         invoice = cls.__table__()
         party = Party.__table__()
+        address = Address.__table__()
+        country = Country.__table__()
         cursor = Transaction().connection.cursor()
         result = {}
         for sub_ids in id_slices(invoice_ids):
             cursor.execute(*invoice
                 .join(party, condition=party.id == invoice.party)
+                .join(address, 'LEFT',
+                    condition=address.id == invoice.invoice_address)
+                .join(country, 'LEFT', condition=country.id == address.country)
                 .select(invoice.id, invoice.party, invoice.company,
                     invoice.currency, invoice.dunning_penalty_waived,
                     party.dunning_penalty_waived, invoice.invoice_date,
+                    country.code,
                     where=fields.SQL_OPERATORS['in'](invoice.id, sub_ids)))
             for (invoice_id, party_id, company_id, currency_id, waived,
-                    party_waived, invoice_date) in cursor:
+                    party_waived, invoice_date, country_code) in cursor:
                 result[invoice_id] = InvoiceFacts(party_id, company_id,
                     currency_id, bool(waived), bool(party_waived),
-                    to_date(invoice_date))
+                    to_date(invoice_date), country_code or None)
         return result
 
     @classmethod

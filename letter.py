@@ -21,6 +21,7 @@ from trytond.transaction import Transaction
 from .common import company_country, format_phone
 from .interest import half_year_start
 from .letter_format import formatter
+from .penalty import KIND_AMOUNTS
 
 # Languages that write the names of months in lower case
 
@@ -286,8 +287,7 @@ class Letter(CompanyReport):
             plans=cls._plans([d.plan for d in reminders if d.plan], fmt),
             broken_plans=cls._plans(
                 [d.broken_plan for d in reminders if d.broken_plan], fmt),
-            penalties=cls.get_penalties(
-                dispatch, reminders, fmt.lang, fmt.money, shared),
+            **cls._penalty_values(dispatch, reminders, fmt, shared),
             **cls._totals(reminders, fmt),
             # For the templates that print one invoice (before the letters
             # listed them all): the first one
@@ -471,38 +471,67 @@ class Letter(CompanyReport):
             total_claimed=fmt.money((dunning.amount or 0) + penalties))
 
     @classmethod
-    def get_penalties(cls, dispatch, reminders, lang, money, shared=None):
-        """The penalties of the reminders of the letter as printable lines:
-        name, legal basis, annual rate (for interest) and their total"""
+    def customer_rules(cls, dispatch, reminders, lang, shared=None):
+        """The penalty rules of the customer of the letter, at any level, in
+        lang: of its procedure, segment and country (of its first invoice),
+        for its customer type"""
         pool = Pool()
+        Invoice = pool.get('account.invoice')
         Party = pool.get('party.party')
         Penalty = pool.get('account.invoice.dunning.penalty')
         party = dispatch.party
         segment = party.get_dunning_segment(dispatch.company)
         customer_type = Party.customer_type_of(party)
+        if reminders:
+            invoice_id = reminders[0].invoice.id
+            country = Penalty.customer_countries(
+                Invoice.dunning_penalty_facts([invoice_id]))[invoice_id]
+        else:
+            country = Party.dunning_countries([party.id]).get(party.id)
+        procedure = dispatch.level.procedure
+        with Transaction().set_context(language=lang.code):
+            rules = cls._shared(shared, ('rules', procedure.id,
+                    segment.id if segment else None, country, lang.code),
+                lambda: Penalty.browse(
+                    Penalty.rules_of(procedure, segment, country)))
+        return [r for r in rules if r.customer_type in {'all', customer_type}]
+
+    @classmethod
+    def _penalty_values(cls, dispatch, reminders, fmt, shared):
+        """What the letter prints of the penalties: their lines and the
+        legal basis of the customer's, as its first rule cites it"""
+        rules = cls.customer_rules(dispatch, reminders, fmt.lang, shared)
+        return {
+            'penalties': cls.get_penalties(
+                dispatch, rules, reminders, fmt.lang, fmt.money),
+            'legal_basis': next(
+                (r.legal_basis for r in rules if r.legal_basis), ''),
+            }
+
+    @classmethod
+    def get_penalties(cls, dispatch, rules, reminders, lang, money):
+        """The penalties of the reminders of the letter as printable lines:
+        name, legal basis, annual rate (for interest) and their total, from
+        the rules of the customer"""
         amounts = defaultdict(Decimal)
         for reminder in reminders:
             amounts['interest'] += reminder.interest_amount or 0
-            amounts['fixed'] += reminder.indemnity_amount or 0
-            amounts['percentage'] += reminder.fee_amount or 0
-        procedure = dispatch.level.procedure
+            amounts['indemnity'] += reminder.indemnity_amount or 0
+            amounts['fee'] += reminder.fee_amount or 0
         lines, seen = [], set()
-        with Transaction().set_context(language=lang.code):
-            rules = cls._shared(shared, ('rules', procedure.id,
-                    segment.id if segment else None, lang.code),
-                lambda: Penalty.browse(Penalty.rules_of(procedure, segment)))
-            for rule in rules:
-                amount = amounts.get(rule.kind)
-                if (not amount or rule.kind in seen
-                        or not rule.applies_to(customer_type, dispatch.level)):
-                    continue
-                seen.add(rule.kind)
-                lines.append(SimpleNamespace(
-                        kind=rule.kind,
-                        name=rule.name,
-                        legal_basis=rule.legal_basis or '',
-                        rate=cls._interest_rate(rule, dispatch.date, lang),
-                        amount=money(amount)))
+        for rule in rules:
+            field = KIND_AMOUNTS[rule.kind]
+            if (not amounts.get(field) or field in seen
+                    or not rule.applies_to(
+                        rule.customer_type, dispatch.level)):
+                continue
+            seen.add(field)
+            lines.append(SimpleNamespace(
+                    kind=rule.kind,
+                    name=rule.name,
+                    legal_basis=rule.legal_basis or '',
+                    rate=cls._interest_rate(rule, dispatch.date, lang),
+                    amount=money(amounts[field])))
         return lines
 
     @classmethod

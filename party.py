@@ -8,7 +8,7 @@ import operator
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
-from sql import Literal, Null
+from sql import Literal, Null, NullsFirst
 from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Case
 
@@ -453,6 +453,31 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         for party_id in guess:
             result[party_id] = ('professional' if party_id in professionals
                 else 'consumer')
+        return result
+
+    @classmethod
+    def dunning_countries(cls, party_ids):
+        """Return {party id: ISO code of the country of its first address
+        that has one} (the addresses in their order), in a query a slice
+        of ids; the parties without such an address are left out"""
+        pool = Pool()
+        Address = pool.get('party.address')
+        Country = pool.get('country.country')
+        address = Address.__table__()
+        country = Country.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for sub_ids in id_slices(party_ids):
+            cursor.execute(*address
+                .join(country, condition=country.id == address.country)
+                .select(address.party, country.code,
+                    where=fields.SQL_OPERATORS['in'](address.party, sub_ids)
+                    & (address.active == Literal(True)),
+                    order_by=[address.party, NullsFirst(address.sequence),
+                        address.id]))
+            for party_id, code in cursor:
+                if code:
+                    result.setdefault(party_id, code)
         return result
 
     @classmethod

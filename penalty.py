@@ -1,10 +1,11 @@
 # This file is part of account_invoice_dunning.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-"""Late-payment penalties: the rules of procedures and segments, their
-computation per invoice and the wizard that invoices them."""
+"""Late-payment penalties: the rules of procedures and segments and their
+computation per invoice (by country: penalty_country.py; graduated scales:
+penalty_scale.py; the wizard that invoices them: penalty_invoice.py)."""
 from collections import namedtuple
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from sql import Literal, Null
 from sql.conditionals import Case
@@ -15,16 +16,18 @@ from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
-from trytond.pyson import Bool, Eval, PYSONEncoder
+from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
-from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import (
     CUSTOMER_TYPES, LARGE_BATCH_SIZE, id_slices, round_half_up, to_date)
 from .dispatch_delivery import PRESENTED
 from .exceptions import PenaltyError, PenaltyValidationError
-from .interest import compute_interest, half_year_start, reduce_lines
+from .interest import (
+    compute_interest, half_year_start, overdue_principal, reduce_lines)
+from .penalty_country import CountryRuleMixin, rules_of_country
+from .penalty_scale import ScaleRuleMixin
 from .rate import MAX_RATE, half_year_label
 
 # The penalties of a reminder, in the invoice currency, rounded, and why
@@ -36,9 +39,17 @@ Penalties = namedtuple('Penalties', ['interest', 'indemnity', 'fee', 'error'],
 DEFAULT_FIXED_CURRENCY = 'EUR'
 # The days of a year of the interest computation: 360, 365 or 366
 MIN_DIVISOR, MAX_DIVISOR = 360, 366
+# The field of the reminders and of Penalties that holds each kind of rule
+KIND_AMOUNTS = {
+    'interest': 'interest',
+    'fixed': 'indemnity',
+    'scale': 'indemnity',
+    'percentage': 'fee',
+    }
 
 
-class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
+class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
+        ScaleRuleMixin, ModelSQL, ModelView):
     "A late-payment penalty charged by a procedure or a segment"
     __name__ = 'account.invoice.dunning.penalty'
     __string__ = "Late-Payment Penalty"
@@ -55,7 +66,8 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             'required': ~Eval('procedure'),
             'invisible': Bool(Eval('procedure')),
             },
-        help="Penalties of a segment replace those of its procedure.")
+        help="Penalties of a segment replace those of its procedure, "
+        "country by country.")
     name = fields.Char("Name", required=True, translate=True,
         help="The label printed on letters and invoices.")
     legal_basis = fields.Char("Legal Basis", translate=True,
@@ -65,6 +77,7 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             ('interest', "Interest"),
             ('fixed', "Fixed Amount per Invoice"),
             ('percentage', "Percentage of the Overdue Amount"),
+            ('scale', "Graduated Scale of the Overdue Amount"),
             ], "Kind", required=True)
     customer_type = fields.Selection(
         [('all', "All")] + CUSTOMER_TYPES, "Customer Type", required=True)
@@ -93,6 +106,14 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             },
         help="Added to the reference rate, as a fraction: 0.10 for 10 "
         "points.")
+    rate_rounding = fields.Numeric("Round Up To", digits=(None, 6),
+        states={
+            'invisible': (Eval('kind') != 'interest') | ~Eval('rate_table'),
+            },
+        help="Round the reference rate plus the margin up to a multiple of "
+        "this value, as a fraction: 0.005 rounds 10.15 % up to 10.5 % (the "
+        "next half point of the Belgian law of 2 August 2002, article 5).\n"
+        "Leave empty not to round.")
     floor_table = fields.Many2One(
         'account.invoice.dunning.rate', "Floor Rate", ondelete='RESTRICT',
         states={
@@ -128,9 +149,9 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         "indemnity.")
     currency = fields.Many2One('currency.currency', "Currency",
         states={
-            'invisible': Eval('kind') != 'fixed',
+            'invisible': ~Eval('kind').in_(['fixed', 'scale']),
             },
-        help="The currency of the amount, converted at the invoice date "
+        help="The currency of the amounts, converted at the invoice date "
         "into the currency of an invoice in another one.\n"
         "Leave empty for euros (the 40 EUR recovery indemnity of "
         "Directive 2011/7/EU).")
@@ -169,6 +190,7 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     def validate_fields(cls, penalties, field_names):
         super().validate_fields(penalties, field_names)
         cls.check_values(penalties)
+        cls.check_scale(penalties)
         cls.check_floor(penalties)
 
     @classmethod
@@ -176,14 +198,15 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         "Check the amounts and rates of penalties are within sane bounds"
         for penalty in penalties:
             for name in ['rate', 'margin', 'amount', 'percentage',
-                    'floor_multiplier']:
+                    'floor_multiplier', 'rate_rounding', 'scale_minimum',
+                    'scale_maximum']:
                 value = getattr(penalty, name)
                 if value is not None and value < 0:
                     raise PenaltyValidationError(gettext(
                             'account_invoice_dunning.msg_penalty_negative',
                             penalty=penalty.rec_name,
                             field=cls.__names__(name)['field']))
-            for name in ['rate', 'margin', 'percentage']:
+            for name in ['rate', 'margin', 'percentage', 'rate_rounding']:
                 value = getattr(penalty, name)
                 if value is not None and value > MAX_RATE:
                     raise PenaltyValidationError(gettext(
@@ -234,8 +257,12 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     def annual_rate(self, half_year):
         "The annual rate of the half-year starting on half_year"
         if self.rate_table:
-            return (self.rate_table.rate_in_force(half_year)
+            rate = (self.rate_table.rate_in_force(half_year)
                 + (self.margin or 0))
+            if self.rate_rounding:
+                rate = ((rate / self.rate_rounding).to_integral_value(
+                        rounding=ROUND_CEILING) * self.rate_rounding)
+            return rate
         rate = self.rate
         if self.floor_table:
             floor = self.floor_rate(half_year)
@@ -259,9 +286,13 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     def fixed_amount(self, currency, date):
         """The fixed amount in currency, converted at date from the currency
         of the rule (euros when empty) when it is another one"""
+        return self._convert(self.amount or 0, currency, date)
+
+    def _convert(self, amount, currency, date, reverse=False):
+        """amount from the currency of the rule (euros when empty) into
+        currency at date, or from currency into the rule's when reverse"""
         pool = Pool()
         Currency = pool.get('currency.currency')
-        amount = self.amount or 0
         source = self.currency
         if not source:
             if currency.code == DEFAULT_FIXED_CURRENCY:
@@ -277,6 +308,8 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             source, = source
         if source == currency:
             return amount
+        if reverse:
+            source, currency = currency, source
         with Transaction().set_context(date=date):
             return Currency.compute(source, amount, currency, round=False)
 
@@ -294,14 +327,21 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
             self.annual_rate, self.divisor or 365)
 
     @classmethod
-    def rules_of(cls, procedure, segment):
-        """The active penalty rules of a procedure and segment: the
-        segment's if it has any, else the procedure's"""
+    def rules_of(cls, procedure, segment, country=None):
+        """The active penalty rules of a procedure and segment for the
+        customers of country (an ISO code, None when unknown): the
+        segment's if it has rules of the country or without country, else
+        the procedure's; the rules of the country if there are, else those
+        without country"""
+        owners = [('procedure', procedure.id)]
         if segment:
-            rules = cls.search([('segment', '=', segment.id)])
+            owners.insert(0, ('segment', segment.id))
+        for field, owner in owners:
+            rules = rules_of_country(
+                cls.search([(field, '=', owner)]), country)
             if rules:
                 return rules
-        return cls.search([('procedure', '=', procedure.id)])
+        return []
 
     @classmethod
     def reached_levels(cls, levels):
@@ -374,15 +414,18 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
         segments = Party.dunning_segments_of({
                 (facts[r[0].id].party, facts[r[0].id].company)
                 for r in requests.values()})
+        countries = cls.customer_countries(
+            {r[0].id: facts[r[0].id] for r in requests.values()})
         rules_cache, applicable = {}, {}
         for key, (invoice, level, _, _) in requests.items():
             invoice_facts = facts[invoice.id]
             segment = segments[invoice_facts.party, invoice_facts.company]
+            country = countries[invoice.id]
             cache_key = (level.procedure.id, segment.id if segment else None,
-                level.id)
+                level.id, country)
             if cache_key not in rules_cache:
                 rules_cache[cache_key] = [r
-                    for r in cls.rules_of(level.procedure, segment)
+                    for r in cls.rules_of(level.procedure, segment, country)
                     if r.applies_to(r.customer_type, level)]
             rules = rules_cache[cache_key]
             if not rules or cls.waived(invoice_facts, segment):
@@ -460,6 +503,10 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
                 elif rule.kind == 'fixed':
                     indemnity += rule.fixed_amount(
                         currency, facts.invoice_date)
+                elif rule.kind == 'scale':
+                    indemnity += rule.scale_amount(
+                        overdue_principal(lines, payments, date), currency,
+                        facts.invoice_date)
                 elif rule.kind == 'percentage':
                     fee += overdue * (rule.percentage or 0)
         return Penalties(*(round_half_up(v, currency)
@@ -501,42 +548,3 @@ class Penalty(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
 def no_penalties(currency):
     "Nothing owed, in the precision of currency"
     return Penalties(*(round_half_up(0, currency),) * 3)
-
-
-class InvoicePenaltiesStart(ModelView):
-    "Invoice Late-Payment Penalties"
-    __name__ = 'account.invoice.dunning.penalty.invoice.start'
-    date = fields.Date("Date", required=True,
-        help="The date up to which interest is invoiced.")
-
-    @classmethod
-    def default_date(cls):
-        return Pool().get('ir.date').today()
-
-
-class InvoicePenalties(Wizard):
-    "Invoice Late-Payment Penalties"
-    __name__ = 'account.invoice.dunning.penalty.invoice'
-    start = StateView('account.invoice.dunning.penalty.invoice.start',
-        'account_invoice_dunning.penalty_invoice_start_view_form', [
-            Button("Cancel", 'end', 'tryton-cancel'),
-            Button("Invoice", 'invoice', 'tryton-ok', default=True),
-            ])
-    invoice = StateAction('account_invoice.act_invoice_out_form')
-
-    def _late_invoices(self):
-        pool = Pool()
-        Dunning = pool.get('account.invoice.dunning')
-        records = self.records
-        if self.model.__name__ == Dunning.__name__:
-            return list({d.invoice for d in records})
-        return list(records)
-
-    def do_invoice(self, action):
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        invoices = Invoice.invoice_dunning_penalties(
-            self._late_invoices(), self.start.date)
-        action['pyson_domain'] = PYSONEncoder().encode(
-            [('id', 'in', [i.id for i in invoices])])
-        return action, {}

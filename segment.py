@@ -34,7 +34,9 @@ class Segment(PenaltyWaiverMixin, sequence_ordered(), DeactivableMixin,
     description = fields.Text("Description", translate=True)
     penalties = fields.One2Many(
         'account.invoice.dunning.penalty', 'segment', "Penalties",
-        help="Replace the penalties of the procedure for this segment.")
+        help="Replace the penalties of the procedure for this segment: "
+        "its rules of a country for the customers of that country, its "
+        "rules without country for the others.")
     automatic = fields.Boolean(
         "Automatic",
         help="Assign the segment to the parties whose payment behaviour "
