@@ -82,12 +82,26 @@ def install_web_client(version=SAO_VERSION, quiet=False):
     return target
 
 
+# The customization of the web client, its custom.js (a fix of sao 8.0)
+CUSTOM_JS = os.path.join(ROOT, 'scripts', 'sao_custom.js')
+
+
 def add_custom_files(target):
-    "The customization files the web client loads, empty"
-    for name in ['custom.js', 'custom.css']:
-        path = os.path.join(target, name)
-        if not os.path.exists(path):
-            open(path, 'w').close()
+    """The customization files the web client loads: custom.js from
+    CUSTOM_JS (written again when it changed), custom.css empty"""
+    with open(CUSTOM_JS) as fp:
+        custom_js = fp.read()
+    path = os.path.join(target, 'custom.js')
+    installed = None
+    if os.path.exists(path):
+        with open(path) as fp:
+            installed = fp.read()
+    if installed != custom_js:
+        with open(path, 'w') as fp:
+            fp.write(custom_js)
+    path = os.path.join(target, 'custom.css')
+    if not os.path.exists(path):
+        open(path, 'w').close()
 
 
 def write_config(path, data_dir, listen='localhost:8000', web_root=None):

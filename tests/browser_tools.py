@@ -1,16 +1,41 @@
 # This file is part of account_invoice_dunning.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-"""Headless Chromium and Tryton's web client for tests/test_browser.py: the
-start of Debian's Chromium with its DevTools (for Playwright), and Client,
-the web client in a page driven step by step with screenshots"""
+"""Headless Chromium and Tryton's web client for the browser tests
+(tests/test_browser*.py): the demo database served by trytond with the web
+client (serve_demo, built once for the session by the fixture demo_web of
+tests/conftest.py), the start of Debian's Chromium with its DevTools (for
+Playwright), and Client, the web client in a page driven step by step with
+screenshots (web_client)"""
+import contextlib
+import datetime as dt
+import importlib.util
 import os
+import shutil
 import socket
+import sqlite3
+import subprocess
+import sys
 import time
+import types
 
 import pytest
 
 from trytond.modules.account_invoice_dunning.tests import process
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_serve():
+    "scripts/serve.py: the web client and trytond, shared with the demo"
+    spec = importlib.util.spec_from_file_location('account_invoice_dunning'
+        '_demo_serve', os.path.join(ROOT, 'scripts', 'serve.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+web = _load_serve()
 
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 CHROMIUM_ARGS = [
@@ -84,6 +109,106 @@ LIST_ROWS = """() => {
         })
         .filter(row => Object.keys(row).length);
 }"""
+
+
+def build_database(folder, today):
+    """The small demo database of the browser tests, in folder; return its
+    path
+
+    BROWSER_TEST_DATABASE names a database built before with
+    scripts/demo.py --no-today to copy instead (to work on the tests)."""
+    prebuilt = os.environ.get('BROWSER_TEST_DATABASE')
+    if prebuilt:
+        path = os.path.join(folder, '%s.sqlite' % web.DATABASE)
+        shutil.copyfile(prebuilt, path)
+        return path
+    env = web.clean_environment()
+    env['PYTHONWARNINGS'] = 'ignore'
+    result = subprocess.run([sys.executable,
+            os.path.join(ROOT, 'scripts', 'demo.py'),
+            '--output', folder, '--date', today.isoformat(),
+            '--customers', '14', '--invoices', '30', '--months', '4',
+            '--unreviewed-days', '0',
+            '--no-today', '--no-pdf'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=900)
+    assert result.returncode == 0, (
+        "The demo database could not be built:\n" + result.stdout[-5000:])
+    return os.path.join(folder, '%s.sqlite' % web.DATABASE)
+
+
+def start_trytond(config_file, log):
+    "Start trytond with the web client, in a process group of its own"
+    env = web.clean_environment()
+    env.setdefault('PYTHONWARNINGS', 'ignore')
+    return process.start([
+            os.path.join(os.path.dirname(sys.executable), 'trytond'),
+            '-c', config_file, '-d', web.DATABASE],
+        env=env, output=log)
+
+
+@contextlib.contextmanager
+def serve_demo(folder):
+    """The demo database of today built in folder and served by trytond
+    with the web client on a free port of the loopback, stopped with all
+    its processes whatever happens: yield its url, database and today"""
+    check_chromium()
+    today = dt.date.today()
+    data = os.path.join(folder, 'data')
+    os.makedirs(data)
+    database = build_database(data, today)
+    web_root = web.install_web_client(quiet=True)
+    port = free_port()
+    config_file = web.write_config(os.path.join(folder, 'trytond.conf'),
+        data, listen='127.0.0.1:%d' % port, web_root=web_root)
+    url = 'http://127.0.0.1:%d/' % port
+    with start_trytond(config_file,
+            os.path.join(folder, 'trytond.log')) as server:
+        web.wait_until_up(url, server, timeout=120)
+        yield types.SimpleNamespace(url=url, database=database, today=today)
+
+
+@contextlib.contextmanager
+def web_client(folder, url, screenshots):
+    """Headless Chromium (in folder, stopped with all its processes
+    whatever happens) on the web client at url: yield the Client of a new
+    page; on an error, a screenshot of the page and its errors"""
+    check_chromium()
+    from playwright.sync_api import sync_playwright
+    profile = os.path.join(folder, 'chromium')
+    with start_chromium(profile) as chromium, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.connect_over_cdp(
+            devtools_url(chromium, profile), timeout=TIMEOUT)
+        try:
+            context = browser.new_context(
+                viewport={'width': 1440, 'height': 900},
+                accept_downloads=True, locale='en-US')
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT)
+            errors = []
+            page.on('pageerror', lambda e: errors.append(str(e)))
+            page.on('console', lambda m: errors.append(m.text)
+                if m.type == 'error' and '405' not in m.text
+                else None)
+            client = Client(page, url, screenshots)
+            try:
+                yield client
+            except Exception:
+                client.shot('failure')
+                print("Errors of the page:\n" + '\n'.join(errors))
+                raise
+        finally:
+            browser.close()
+
+
+def query(database, sql, *args):
+    "The rows of the query sql of the SQLite database, read-only"
+    connection = sqlite3.connect('file:%s?mode=ro' % database, uri=True)
+    try:
+        return connection.execute(sql, args).fetchall()
+    finally:
+        connection.close()
 
 
 def free_port():
@@ -251,8 +376,11 @@ class Client:
         self.idle()
 
     def search(self, text):
-        entry = self.tab().locator('.filter-box input, input.form-control'
-            '[placeholder="Search"]').first
+        # The visible box "Search": a list with a context (company, date)
+        # has the fields of its context first, and the hidden search box of
+        # the screen of its context
+        entry = self.tab().locator(
+            'input.form-control[placeholder="Search"]:visible').first
         entry.fill(text)
         entry.press('Enter')
         self.idle()

@@ -3,9 +3,10 @@
 # license terms.
 """A whole dunning in Tryton's web client, driven by a real browser.
 
-Builds a small demo database (scripts/demo.py, SQLite), starts trytond on a
+On a small demo database (scripts/demo.py, SQLite) served by trytond on a
 free loopback port with the web client (tryton-sao from the npm registry,
-cached in .cache/), and drives headless Chromium (Debian's chromium package,
+cached in .cache/), built once for the browser tests (the fixture demo_web
+of tests/conftest.py), drives headless Chromium (Debian's chromium package,
 through Playwright) as an accountant and an administrator would: log in,
 Financial > Invoice Dunnings > Create Invoice Dunnings, check and process
 today's reminders, print a reminder letter again from an invoice, change a
@@ -16,12 +17,9 @@ are in tests/browser_tools.py.
 Runs on SQLite only. Alone: .venv/bin/python -m pytest tests/test_browser.py
 """
 import datetime as dt
-import importlib.util
 import os
 import shutil
-import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -29,23 +27,8 @@ from collections import Counter
 
 import pytest
 
-from trytond.modules.account_invoice_dunning.tests import process
 from trytond.modules.account_invoice_dunning.tests.browser_tools import (
-    TIMEOUT, Client, check_chromium, devtools_url, free_port, start_chromium)
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _load_serve():
-    "scripts/serve.py: the web client and trytond, shared with the demo"
-    spec = importlib.util.spec_from_file_location('account_invoice_dunning'
-        '_demo_serve', os.path.join(ROOT, 'scripts', 'serve.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-web = _load_serve()
+    TIMEOUT, query, web_client)
 
 # The levels of the shipped procedure: today's run has one of each
 LEVELS = [
@@ -58,92 +41,9 @@ pytestmark = pytest.mark.skipif(
     "it runs with the SQLite pass of the suite only")
 
 
-def build_database(folder, today):
-    """The small demo database of the test, in folder; return its path
-
-    BROWSER_TEST_DATABASE names a database built before with
-    scripts/demo.py --no-today to copy instead (to work on the test)."""
-    prebuilt = os.environ.get('BROWSER_TEST_DATABASE')
-    if prebuilt:
-        path = os.path.join(folder, '%s.sqlite' % web.DATABASE)
-        shutil.copyfile(prebuilt, path)
-        return path
-    env = web.clean_environment()
-    env['PYTHONWARNINGS'] = 'ignore'
-    result = subprocess.run([sys.executable,
-            os.path.join(ROOT, 'scripts', 'demo.py'),
-            '--output', folder, '--date', today.isoformat(),
-            '--customers', '14', '--invoices', '30', '--months', '4',
-            '--unreviewed-days', '0',
-            '--no-today', '--no-pdf'],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, timeout=900)
-    assert result.returncode == 0, (
-        "The demo database could not be built:\n" + result.stdout[-5000:])
-    return os.path.join(folder, '%s.sqlite' % web.DATABASE)
-
-
-@pytest.fixture
-def screenshots():
-    folder = os.path.join(ROOT, 'screenshots', 'browser-%s'
-        % dt.datetime.now().strftime('%Y%m%d-%H%M%S'))
-    os.makedirs(folder, exist_ok=True)
-    print("Screenshots in %s" % folder)
-    return folder
-
-
-def test_dunning_in_web_client(tmp_path, screenshots):
-    check_chromium()
-    from playwright.sync_api import sync_playwright
-
-    today = dt.date.today()
-    data = str(tmp_path / 'data')
-    os.makedirs(data)
-    database = build_database(data, today)
-    web_root = web.install_web_client(quiet=True)
-    port = free_port()
-    config_file = web.write_config(str(tmp_path / 'trytond.conf'), data,
-        listen='127.0.0.1:%d' % port, web_root=web_root)
-    url = 'http://127.0.0.1:%d/' % port
-    # trytond and Chromium each in a process group of their own, stopped
-    # with all their processes whatever happens
-    with start_trytond(config_file, str(tmp_path / 'trytond.log')) as server:
-        web.wait_until_up(url, server, timeout=120)
-        with start_chromium(str(tmp_path / 'chromium')) as chromium, \
-                sync_playwright() as playwright:
-            browser = playwright.chromium.connect_over_cdp(
-                devtools_url(chromium, str(tmp_path / 'chromium')),
-                timeout=TIMEOUT)
-            try:
-                context = browser.new_context(
-                    viewport={'width': 1440, 'height': 900},
-                    accept_downloads=True, locale='en-US')
-                page = context.new_page()
-                page.set_default_timeout(TIMEOUT)
-                errors = []
-                page.on('pageerror', lambda e: errors.append(str(e)))
-                page.on('console', lambda m: errors.append(m.text)
-                    if m.type == 'error' and '405' not in m.text
-                    else None)
-                client = Client(page, url, screenshots)
-                try:
-                    run_dunning(client, database, today, screenshots)
-                except Exception:
-                    client.shot('failure')
-                    print("Errors of the page:\n" + '\n'.join(errors))
-                    raise
-            finally:
-                browser.close()
-
-
-def start_trytond(config_file, log):
-    "Start trytond with the web client, in a process group of its own"
-    env = web.clean_environment()
-    env.setdefault('PYTHONWARNINGS', 'ignore')
-    return process.start([
-            os.path.join(os.path.dirname(sys.executable), 'trytond'),
-            '-c', config_file, '-d', web.DATABASE],
-        env=env, output=log)
+def test_dunning_in_web_client(demo_web, tmp_path, screenshots):
+    with web_client(str(tmp_path), demo_web.url, screenshots) as client:
+        run_dunning(client, demo_web.database, demo_web.today, screenshots)
 
 
 def picture_of_letter(letter, client):
@@ -167,14 +67,6 @@ def picture_of_letter(letter, client):
             subprocess.run([pdftoppm, '-png', '-r', '70', '-f', '1', '-l',
                     '1', '-singlefile', pdf, target],
                 timeout=60, check=False)
-
-
-def query(database, sql, *args):
-    connection = sqlite3.connect('file:%s?mode=ro' % database, uri=True)
-    try:
-        return connection.execute(sql, args).fetchall()
-    finally:
-        connection.close()
 
 
 def run_dunning(client, database, today, screenshots):
