@@ -99,8 +99,10 @@ class Dunning(metaclass=PoolMeta):
         collective proceedings on date, get no reminder"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        Proceeding = pool.get('account.invoice.dunning.proceeding')
         result = super().candidate_invoices(company_ids, date=date)
         suspended = Invoice.dunning_litigated_ids(company_ids)
+        suspended |= Proceeding.suspended_invoices(company_ids, date)
         for invoice_id in suspended:
             result.pop(invoice_id, None)
         return result
@@ -114,8 +116,10 @@ class Plan(metaclass=PoolMeta):
         "No reminder of installment for the invoices out of the ladder"
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        Proceeding = pool.get('account.invoice.dunning.proceeding')
         result = super().missed_installments(company_ids, date, figures)
         suspended = Invoice.dunning_litigated_ids(company_ids)
+        suspended |= Proceeding.suspended_invoices(company_ids, date)
         return {i: m for i, m in result.items() if i not in suspended}
 
 

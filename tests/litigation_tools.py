@@ -6,6 +6,7 @@ a recovery agent and a litigation file."""
 import datetime as dt
 import unittest.mock
 from contextlib import contextmanager
+from decimal import Decimal
 
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     pay_invoice)
@@ -80,6 +81,41 @@ def pay_in_full(invoice, date):
     # As the queue would after the reconciliation
     Invoice.process([Invoice(invoice.id)])
     return Invoice(invoice.id)
+
+
+def add_invoice(like, date, amount):
+    "Post an invoice like the invoice like, dated date, of amount"
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    InvoiceLine = pool.get('account.invoice.line')
+    invoice, = Invoice.copy([like], default={'invoice_date': date})
+    InvoiceLine.write(list(invoice.lines), {'unit_price': Decimal(amount)})
+    with Transaction().set_context(_skip_warnings=True):
+        Invoice.post([invoice])
+    return Invoice(invoice.id)
+
+
+def professional(party):
+    "party is a professional customer"
+    Party = Pool().get('party.party')
+    Party.write([party], {'customer_type': 'professional'})
+
+
+def receivership(party, judgment_date, publication_date, mandataire=None,
+        **values):
+    "The opened receivership of party"
+    Proceeding = Pool().get('account.invoice.dunning.proceeding')
+    proceeding, = Proceeding.create([{
+                'party': party.id,
+                'kind': 'receivership',
+                'judgment_date': judgment_date,
+                'publication_date': publication_date,
+                'court': "Tribunal des activités économiques de Lyon",
+                'mandataire': mandataire.id if mandataire else None,
+                **values,
+                }])
+    Proceeding.open_([proceeding])
+    return Proceeding(proceeding.id)
 
 
 def skip_warnings():
