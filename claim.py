@@ -1,0 +1,107 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The claim on a customer at a date, invoice by invoice, as the court file
+and the declaration of claims print it: the principal left to pay (due and
+not yet due at the date), the penalties of the procedure at its formal
+notice (interest to the date, recovery indemnity, fees) and the basis and
+rates of the interest."""
+import datetime as dt
+from collections import namedtuple
+from decimal import Decimal
+
+from trytond.pool import Pool
+
+from .interest import half_year_start, next_half_year
+
+# The claim of an invoice at a date, in the invoice currency
+Claim = namedtuple('Claim', ['invoice', 'principal', 'due', 'not_due',
+        'interest', 'indemnity', 'fee', 'total', 'due_date', 'rules'])
+# An interest rule as the documents print it: its name, legal basis, the
+# reference rate or contractual rate and the rate of each half-year
+InterestBasis = namedtuple('InterestBasis',
+    ['name', 'legal_basis', 'reference', 'margin', 'rates'])
+
+
+def claim_level(party, company):
+    """The level whose penalties the claim on party in company asks: the
+    formal notice of the procedure of its segment (the last level of its
+    ladder without one)"""
+    Party = Pool().get('party.party')
+    segment = Party.dunning_segments_of({(party.id, company.id)})[
+        party.id, company.id]
+    if not segment:
+        return None, None
+    ladder = segment.procedure.ladder
+    notices = [l for l in ladder if l.formal_notice]
+    level = notices[-1] if notices else (ladder[-1] if ladder else None)
+    return level, segment
+
+
+def claims_at(invoices, date):
+    """Return [Claim] of the unpaid invoices at date (the disputed amounts
+    included: a court or a mandataire decides on them), with the
+    penalties of the formal notice of the procedure of their customer"""
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    Penalty = pool.get('account.invoice.dunning.penalty')
+    if not invoices:
+        return []
+    figures = {}
+    for company in {i.company for i in invoices}:
+        figures.update(Invoice.dunning_figures(date, [company.id],
+                invoice_ids=[i.id for i in invoices if i.company == company],
+                disputes=False))
+    levels = {}
+    requests = {}
+    for invoice in invoices:
+        key = (invoice.party, invoice.company)
+        if key not in levels:
+            levels[key] = claim_level(*key)
+        level, _ = levels[key]
+        if invoice.id in figures and level:
+            requests[invoice.id] = (invoice, level, date,
+                figures[invoice.id].overdue)
+    penalties = Penalty.compute_penalties(requests)
+    result = []
+    for invoice in invoices:
+        if invoice.id not in figures:
+            continue
+        invoice_figures = figures[invoice.id]
+        currency = invoice.currency
+        penalty = penalties.get(invoice.id)
+        interest, indemnity, fee = (penalty[:3] if penalty
+            else (Decimal(0),) * 3)
+        principal = currency.round(invoice_figures.remaining)
+        due = currency.round(invoice_figures.overdue)
+        level, segment = levels[invoice.party, invoice.company]
+        result.append(Claim(invoice, principal, due, principal - due,
+                interest, indemnity, fee,
+                principal + interest + indemnity + fee,
+                invoice_figures.due_date,
+                interest_rules(invoice.party, level, segment)
+                if level and interest else []))
+    return result
+
+
+def interest_rules(party, level, segment):
+    "The interest rules of the procedure that apply to party at level"
+    pool = Pool()
+    Party = pool.get('party.party')
+    Penalty = pool.get('account.invoice.dunning.penalty')
+    customer_type = Party.customer_type_of(party)
+    return [r for r in Penalty.rules_of(level.procedure, segment)
+        if r.kind == 'interest' and r.applies_to(customer_type, level)]
+
+
+def interest_basis(rule, start, end):
+    """The InterestBasis of rule over the days from start (excluded) to end
+    (included): the annual rate of each half-year"""
+    rates = []
+    half_year = half_year_start(start + dt.timedelta(days=1))
+    while half_year <= end:
+        rates.append((half_year, rule.annual_rate(half_year)))
+        half_year = next_half_year(half_year)
+    return InterestBasis(rule.name, rule.legal_basis or '',
+        rule.rate_table.name if rule.rate_table else '',
+        rule.margin if rule.rate_table else rule.rate, rates)

@@ -1,0 +1,162 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""Collective proceedings: a customer put in receivership gets no more
+reminders and its interest stops at the judgment; it is listed until its
+claims are declared, and the declaration splits them into due and not yet
+due."""
+import datetime as dt
+import unittest
+from decimal import Decimal as D
+
+from trytond.modules.account_invoice_dunning.tests.test_engine import (
+    MODULE, create_invoices)
+from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, with_transaction
+
+from .litigation_tools import (
+    LADDER, add_invoice, agent, climb, fresh, professional, receivership,
+    today)
+
+JUDGMENT = dt.date(2026, 3, 31)
+PUBLICATION = dt.date(2026, 4, 10)
+# ECB main refinancing rate of 1 January 2026 (2.15 %) plus 10 points
+RATE = D('0.1215')
+
+
+def declared(proceeding):
+    "The data of the declaration of proceeding"
+    pool = Pool()
+    Declaration = pool.get(
+        'account.invoice.dunning.claim_declaration', type='report')
+    return Declaration.get_declaration(proceeding, PUBLICATION, {})
+
+
+def amount(text):
+    "The number of an amount formatted with its currency"
+    return text.split('\xa0')[0]
+
+
+class ProceedingTestCase(unittest.TestCase):
+    "Collective proceedings"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module(MODULE)
+
+    def _receivership(self):
+        """A professional customer with an invoice of 100 due on 4 February
+        and reminded twice, another of 250 dated 20 March due 19 April, in
+        receivership by judgment of 31 March published on 10 April"""
+        company, invoices = create_invoices(1)
+        with set_company(company):
+            professional(invoices[0].party)
+            climb(LADDER[:2])
+            later = add_invoice(invoices[0], dt.date(2026, 3, 20), 250)
+            mandataire = agent(None, "SELARL MJ Synergie")
+            with today(dt.date(2026, 4, 2)):
+                proceeding = receivership(invoices[0].party, JUDGMENT,
+                    PUBLICATION, mandataire)
+        return company, [invoices[0], later], proceeding
+
+    @with_transaction()
+    def test_receivership_stops_reminders_and_interest(self):
+        """From the judgment: no reminder (the third reminder of the first
+        invoice, the pre-reminder of the second are due), the invoices in
+        collective proceedings, the interest stopped at the judgment"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Level = pool.get('account.invoice.dunning.level')
+        ModelData = pool.get('ir.model.data')
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        company, invoices, proceeding = self._receivership()
+        with set_company(company):
+            self.assertEqual(proceeding.state, 'opened')
+            self.assertEqual(proceeding.declaration_deadline,
+                dt.date(2026, 6, 10))
+            self.assertEqual({fresh(i).dunning_litigation for i in invoices},
+                {'collective'})
+            date = dt.date(2026, 4, 15)
+            with today(date):
+                self.assertEqual(Dunning.generate_dunnings(date=date), [])
+            self.assertFalse(set(Dunning.candidate_invoices(
+                        [company.id], date)) & {i.id for i in invoices})
+            # 55 days of interest, from 4 February to 31 March, not 146
+            level = Level(ModelData.get_id(MODULE, 'level_formal_notice'))
+            penalties = Penalty.compute_penalties({
+                    1: (invoices[0], level, dt.date(2026, 6, 30), D(100))})
+            self.assertEqual(penalties[1].interest,
+                (D(100) * RATE * 55 / 365).quantize(D('0.01')))
+            self.assertEqual(penalties[1].interest, D('1.83'))
+
+    @with_transaction()
+    def test_reminders_run_before_the_judgment(self):
+        "A run dated before the judgment still reminds the invoices"
+        pool = Pool()
+        Proceeding = pool.get('account.invoice.dunning.proceeding')
+        company, invoices, proceeding = self._receivership()
+        with set_company(company):
+            self.assertIn(invoices[0].id, Proceeding.suspended_invoices(
+                    [company.id], JUDGMENT))
+            self.assertNotIn(invoices[0].id, Proceeding.suspended_invoices(
+                    [company.id], JUDGMENT - dt.timedelta(days=1)))
+
+    @with_transaction()
+    def test_declaration_deadline_list_until_declared(self):
+        """Listed among the claims to declare 30 days before the deadline
+        until declared"""
+        pool = Pool()
+        Proceeding = pool.get('account.invoice.dunning.proceeding')
+        company, invoices, proceeding = self._receivership()
+        pending = [('declaration_pending', '=', True)]
+        with set_company(company):
+            with today(dt.date(2026, 5, 10)):
+                self.assertEqual(Proceeding.search(pending), [])
+            with today(dt.date(2026, 5, 12)):
+                self.assertEqual(Proceeding.search(pending), [proceeding])
+                self.assertTrue(fresh(proceeding).declaration_pending)
+            # Late: still listed (relief from foreclosure)
+            with today(dt.date(2026, 6, 15)):
+                self.assertEqual(Proceeding.search(pending), [proceeding])
+                Proceeding.declare([proceeding])
+                self.assertEqual(Proceeding.search(pending), [])
+            self.assertEqual(fresh(proceeding).declared_on,
+                dt.date(2026, 6, 15))
+
+    @with_transaction()
+    def test_declaration_due_and_not_yet_due(self):
+        """The declaration splits the claim at the judgment: the first
+        invoice due with its interest to the judgment and the indemnity,
+        the second not yet due"""
+        pool = Pool()
+        Declaration = pool.get(
+            'account.invoice.dunning.claim_declaration', type='report')
+        company, invoices, proceeding = self._receivership()
+        with set_company(company):
+            letter = declared(proceeding)
+            first, second = letter.claims
+            self.assertEqual(
+                (first.number, amount(first.due), amount(first.not_due)),
+                (invoices[0].number, '100,00', '0,00'))
+            self.assertEqual(
+                (second.number, amount(second.due), amount(second.not_due)),
+                (invoices[1].number, '0,00', '250,00'))
+            self.assertEqual(
+                (amount(first.interest), amount(first.indemnity)),
+                ('1,83', '40,00'))
+            self.assertEqual(
+                (amount(second.interest), amount(second.indemnity)),
+                ('0,00', '0,00'))
+            self.assertEqual(amount(letter.total_due_claimed), '141,83')
+            self.assertEqual(amount(letter.total_not_due), '250,00')
+            self.assertEqual(amount(letter.total_total), '391,83')
+            self.assertEqual(letter.recipient_name, "SELARL MJ Synergie")
+            oext, content, _, _ = Declaration.execute(
+                [proceeding.id], {'model': proceeding.__name__})
+            text = zip_texts(content)
+            for expected in ["Déclaration de créance", "À échoir",
+                    "redressement judiciaire", "141,83", "250,00",
+                    "391,83", "31 mars 2026", "chirographaire"]:
+                self.assertIn(expected, text)
