@@ -262,6 +262,11 @@ def company_country(company):
     return country.code if country else None
 
 
+def address_country(address):
+    "The ISO code of the country of address, or None"
+    return address.country.code if address and address.country else None
+
+
 def round_half_up(value, currency):
     "Round value half up to the digits of currency"
     exp = Decimal(1).scaleb(-currency.digits)

@@ -18,7 +18,7 @@ from trytond.pool import Pool
 from trytond.report.report import MIMETYPES, TranslateFactory
 from trytond.transaction import Transaction
 
-from .common import company_country, format_phone
+from .common import address_country, company_country, format_phone
 from .interest import half_year_start
 from .letter_format import formatter
 from .penalty import KIND_AMOUNTS
@@ -218,8 +218,7 @@ class Letter(CompanyReport):
         address dials them: national in the country of the number, else
         international (a number without international prefix is of
         region, the country of the company)"""
-        country = (address.country.code
-            if address and address.country else None)
+        country = address_country(address)
         return dict(vars(company_values), **{
                 name: format_phone(getattr(company_values, name), country,
                     region=region)
@@ -270,6 +269,7 @@ class Letter(CompanyReport):
             recipient_email=cls.get_recipient_email(dispatch),
             customer_code=party.code or '',
             professional=professional,
+            french_law=address_country(customer_address) in {None, 'FR'},
             date=fmt.long_date(dispatch.date),
             level=dispatch.level_name or levels[dispatch.level.id],
             channel=channels.get(dispatch.channel, ''),

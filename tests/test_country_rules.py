@@ -350,3 +350,21 @@ class CountryRulesTestCase(unittest.TestCase):
         self.assertIn("une indemnité forfaitaire de 40 € pour frais de "
             "recouvrement (Article L441-10 du Code de commerce).",
             french_letter)
+
+    @with_transaction()
+    def test_formal_notice_french_law_mention(self):
+        """The formal notice of a customer in France cites the French Civil
+        Code; that of a customer in Germany does not"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        texts = {}
+        for code in ['FR', 'DE']:
+            company, invoice = self._invoice(code)
+            with set_company(company):
+                self._formal_notice(company, invoice, dt.date(2026, 3, 26))
+                dunning, = Dunning.search([('invoice', '=', invoice.id)])
+                texts[code] = zip_texts(dunning.dispatch.letter)
+        mention = "formal notice within the meaning of Article 1344"
+        self.assertIn(mention, texts['FR'])
+        self.assertNotIn(mention, texts['DE'])
+        self.assertIn("Section 288 of the German Civil Code", texts['DE'])
