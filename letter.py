@@ -20,6 +20,7 @@ from trytond.transaction import Transaction
 
 from .common import company_country, format_phone
 from .interest import half_year_start
+from .letter_render import BatchTemplate, opendocument
 
 # Languages that write the names of months in lower case
 LOWERCASE_MONTHS = {'ca', 'es', 'fr', 'it', 'nl', 'pl', 'pt', 'ro', 'sl'}
@@ -130,21 +131,20 @@ class Letter(CompanyReport):
             if translate:
                 context['gettext'] = translate.gettext
                 context['ngettext'] = translate.ngettext
-            content = template.generate(**context).render()
-        if hasattr(content, 'getvalue'):
-            content = content.getvalue()
+            content = template.render(**context)
         return cls.convert(action, content)
 
     @classmethod
     def _letter_template(cls, action):
-        """A template of action parsed for the batch, and its translator
-        (as Report._callback_loader sets it, remembering its answers)"""
+        """The template of action parsed for the batch (BatchTemplate), and
+        its translator (as Report._callback_loader sets it, remembering its
+        answers)"""
         pool = Pool()
         Translation = pool.get('ir.translation')
         loader = relatorio.reporting.MIMETemplateLoader()
         klass = loader.factories[loader.get_type(
                 MIMETYPES[action.template_extension])]
-        template = klass(BytesIO(action.report_content))
+        template = klass(BytesIO(opendocument(action.report_content)))
         translate = None
         if action.translatable:
             translate = _BatchTranslate(cls.__name__, Translation)
@@ -152,7 +152,7 @@ class Letter(CompanyReport):
             template.filters.append(translator)
             if hasattr(template, 'add_directives'):
                 template.add_directives(Translator.NAMESPACE, translator)
-        return template, translate
+        return BatchTemplate(template), translate
 
     @staticmethod
     def _shared(shared, key, compute):
