@@ -379,9 +379,16 @@ class Letter(CompanyReport):
                 return ''
             return '%d %s %d' % (value.day, months[value.month], value.year)
 
+        # The letters of a batch print many amounts alike
+        amounts = cls._shared(shared,
+            ('money', lang.code, getattr(currency, 'id', None)), dict)
+
         def money(value):
-            return (lang.currency(value, currency, grouping=True)
-                if value is not None else '')
+            if value is None:
+                return ''
+            if value not in amounts:
+                amounts[value] = lang.currency(value, currency, grouping=True)
+            return amounts[value]
         return SimpleNamespace(
             lang=lang, date=long_date, long_date=long_date, money=money)
 
