@@ -21,6 +21,7 @@ from trytond.transaction import Transaction
 from .common import address_country, company_country, format_phone
 from .interest import half_year_start
 from .letter_format import formatter
+from .letter_render import BatchTemplate, opendocument
 from .penalty import KIND_AMOUNTS
 
 # Languages that write the names of months in lower case
@@ -131,21 +132,20 @@ class Letter(CompanyReport):
             if translate:
                 context['gettext'] = translate.gettext
                 context['ngettext'] = translate.ngettext
-            content = template.generate(**context).render()
-        if hasattr(content, 'getvalue'):
-            content = content.getvalue()
+            content = template.render(**context)
         return cls.convert(action, content)
 
     @classmethod
     def _letter_template(cls, action):
-        """A template of action parsed for the batch, and its translator
-        (as Report._callback_loader sets it, remembering its answers)"""
+        """The template of action parsed for the batch (BatchTemplate), and
+        its translator (as Report._callback_loader sets it, remembering its
+        answers)"""
         pool = Pool()
         Translation = pool.get('ir.translation')
         loader = relatorio.reporting.MIMETemplateLoader()
         klass = loader.factories[loader.get_type(
                 MIMETYPES[action.template_extension])]
-        template = klass(BytesIO(action.report_content))
+        template = klass(BytesIO(opendocument(action.report_content)))
         translate = None
         if action.translatable:
             translate = _BatchTranslate(cls.__name__, Translation)
@@ -153,7 +153,7 @@ class Letter(CompanyReport):
             template.filters.append(translator)
             if hasattr(template, 'add_directives'):
                 template.add_directives(Translator.NAMESPACE, translator)
-        return template, translate
+        return BatchTemplate(template), translate
 
     @staticmethod
     def _shared(shared, key, compute):
@@ -358,10 +358,13 @@ class Letter(CompanyReport):
     @classmethod
     def _formatter(cls, language, currency, shared):
         """How the letters in language write dates and amounts
-        (letter_format.formatter), the names of the months shared"""
+        (letter_format.formatter), the names of the months and the amounts
+        formatted shared by the letters of a batch"""
         return formatter(language, currency,
             lambda code, compute: cls._shared(shared, ('months', code),
-                compute))
+                compute),
+            amounts=cls._shared(shared,
+                ('money', language, getattr(currency, 'id', None)), dict))
 
     @classmethod
     def _level_names(cls, reminders, language, shared):

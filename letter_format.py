@@ -21,11 +21,12 @@ LONG_DATE_DAYS = {
     }
 
 
-def formatter(language, currency, shared_months=None):
+def formatter(language, currency, shared_months=None, amounts=None):
     """How the letters in language write dates and amounts: date and
     long_date ("19 novembre 2026") and money; shared_months(code, compute)
     returns the names of the months of the language code, compute() once
-    for a batch of letters
+    for a batch of letters; amounts: {amount: text} of the amounts already
+    formatted (the letters of a batch print many amounts alike)
 
     A letter never prints a date in numbers: 05/11/2026 is the 5th of
     November in France and the 11th of May in the United States, and the
@@ -52,8 +53,13 @@ def formatter(language, currency, shared_months=None):
         return pattern.format(day=days.get(value.day, value.day),
             month=months[value.month], year=value.year)
 
+    amounts = {} if amounts is None else amounts
+
     def money(value):
-        return (lang.currency(value, currency, grouping=True)
-            if value is not None else '')
+        if value is None:
+            return ''
+        if value not in amounts:
+            amounts[value] = lang.currency(value, currency, grouping=True)
+        return amounts[value]
     return SimpleNamespace(
         lang=lang, date=long_date, long_date=long_date, money=money)

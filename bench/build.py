@@ -506,7 +506,7 @@ def upgrade(spec):
 
 
 # Bump it when fix_data changes: the templates are fixed at their upgrade
-DATA_FIXES = 2
+DATA_FIXES = 3
 # The module ships no rate for the second half of 2026 (not confirmed in
 # our sources): the benchmark assumes the rates of the first half continue
 BENCH_RATE_DATES = [dt.date(2026, 7, 1), dt.date(2027, 1, 1)]
@@ -519,7 +519,9 @@ def fix_data():
        and the 40 EUR indemnity from their due dates.
     2. The rate tables have a value for each half-year of the benchmark
        (BENCH_RATE_DATES: an assumption of the benchmark, not data of the
-       module)."""
+       module).
+    3. The company has the legal mentions French law requires on its
+       letters (fix_company_mentions)."""
     from sql import Null
 
     from trytond.pool import Pool
@@ -542,3 +544,21 @@ def fix_data():
                 values.append({'rate_table': table.id, 'date': date,
                         'rate': last.rate})
     RateValue.create(values)
+    fix_company_mentions()
+
+
+def fix_company_mentions():
+    """Give the company the legal form, share capital and registration
+    (RCS) its letters print: without them, processing the reminders of a
+    French company warns the user and stops (check_legal_mentions)"""
+    from trytond.pool import Pool
+    pool = Pool()
+    Company = pool.get('company.company')
+    Identifier = pool.get('party.identifier')
+    for company in Company.search([]):
+        if not company.legal_form:
+            Company.write([company], {'legal_form': 'SARL',
+                    'share_capital': Decimal(50000)})
+        if not any(i.type == 'fr_rcs' for i in company.party.identifiers):
+            Identifier.create([{'party': company.party.id, 'type': 'fr_rcs',
+                        'code': 'RCS Paris B 303 265 045'}])
