@@ -11,7 +11,7 @@ consommation L218-2). A read-only SQL view (table_query), set-based."""
 import datetime as dt
 
 from dateutil.relativedelta import relativedelta
-from sql import Null, Union
+from sql import Cast, Null, Union
 from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import Extract
@@ -131,7 +131,7 @@ class Limitation(ModelSQL, ModelView):
             claims.interruption.as_('interruption'),
             Case((is_professional, professional),
                 else_=consumer).as_('years'),
-            key.as_('limitation_key'))
+            Cast(key, 'INTEGER').as_('limitation_key'))
         state = Case(
             (rows.limitation_key < date_key(date), 'time_barred'),
             (rows.limitation_key <= date_key(
