@@ -74,9 +74,11 @@ class CourtFileEvidence(Report):
     def execute(cls, ids, data):
         pool = Pool()
         Litigation = pool.get('account.invoice.dunning.litigation')
-        model = data.get('model') or Litigation.__name__
+        action = cls.action_of(data)
+        # As Report.execute: the model of the action printed
+        model = action.model or data.get('model') or Litigation.__name__
         ids = list(map(int, ids))
-        cls.check_access(cls.action_of(data), model, ids)
+        cls.check_access(action, model, ids)
         files = court_files_of(pool.get(model).browse(ids))
         cls.check_invoice_access(files)
         result = io.BytesIO()
