@@ -10,6 +10,8 @@ evidence; the file taken to court on its filing date. Printed in French:
 it is filed with French courts."""
 from types import SimpleNamespace
 
+from sql import Null
+
 from trytond.i18n import gettext
 from trytond.model import ModelView, Workflow, fields
 from trytond.modules.company import CompanyReport
@@ -107,6 +109,31 @@ class LitigationFile(metaclass=PoolMeta):
         if unset:
             cls.write(unset, {'filed_on': Date.today()})
         cls.set_invoices_state(files, 'in_court')
+
+
+class Limitation(metaclass=PoolMeta):
+    __name__ = 'account.invoice.dunning.limitation'
+
+    @classmethod
+    def interruption_queries(cls, company_id, date):
+        """The interruptions of the limitation, with the filing of the court
+        file of the invoices of a litigation file (a claim in court, Code
+        civil, article 2241)"""
+        pool = Pool()
+        Litigation = pool.get('account.invoice.dunning.litigation')
+        LitigationInvoice = pool.get(
+            'account.invoice.dunning.litigation-account.invoice')
+        litigation = Litigation.__table__()
+        litigation_invoice = LitigationInvoice.__table__()
+        filings = (litigation_invoice
+            .join(litigation,
+                condition=litigation.id == litigation_invoice.litigation)
+            .select(litigation_invoice.invoice.as_('invoice'),
+                litigation.filed_on.as_('date'),
+                where=(litigation.company == company_id)
+                & (litigation.filed_on != Null)
+                & (litigation.filed_on <= date)))
+        return super().interruption_queries(company_id, date) + [filings]
 
 
 def court_files_of(records):

@@ -18,7 +18,8 @@ from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction
 
 from .litigation_tools import (
-    fresh, pay_in_full, professional, receivership, today)
+    fresh, litigation_file, pay_in_full, professional, receivership,
+    skip_warnings, today)
 
 # The invoices of create_invoices are dated 5 January 2026, due 4 February
 DUE = dt.date(2026, 2, 4)
@@ -182,3 +183,26 @@ class LimitationTestCase(unittest.TestCase):
             # Not yet at a date before the declaration
             self.assertIsNone(
                 claims(company, dt.date(2026, 4, 14))[invoice].interruption)
+
+    @with_transaction()
+    def test_court_file_interrupts(self):
+        """The filing of the court file of a litigation file is a claim in
+        court: the period of its invoices starts again from it"""
+        pool = Pool()
+        Litigation = pool.get('account.invoice.dunning.litigation')
+        company, (invoice, other) = create_invoices(2, parties=1)
+        with set_company(company):
+            professional(invoice.party)
+            file = litigation_file([invoice])
+            with skip_warnings(), today(dt.date(2026, 4, 30)):
+                Litigation.file_in_court([file])
+            self.assertEqual(fresh(file).filed_on, dt.date(2026, 4, 30))
+            found = claims(company, dt.date(2026, 5, 1))
+            self.assertEqual(found[invoice].interruption,
+                dt.date(2026, 4, 30))
+            self.assertEqual(found[invoice].limitation_date,
+                dt.date(2031, 4, 30))
+            # The other invoice of the customer, not in the file
+            self.assertIsNone(found[other].interruption)
+            self.assertEqual(found[other].limitation_date,
+                dt.date(2031, 2, 4))
