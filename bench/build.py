@@ -506,7 +506,7 @@ def upgrade(spec):
 
 
 # Bump it when fix_data changes: the templates are fixed at their upgrade
-DATA_FIXES = 2
+DATA_FIXES = 3
 # The module ships no rate for the second half of 2026 (not confirmed in
 # our sources): the benchmark assumes the rates of the first half continue
 BENCH_RATE_DATES = [dt.date(2026, 7, 1), dt.date(2027, 1, 1)]
@@ -519,7 +519,10 @@ def fix_data():
        and the 40 EUR indemnity from their due dates.
     2. The rate tables have a value for each half-year of the benchmark
        (BENCH_RATE_DATES: an assumption of the benchmark, not data of the
-       module)."""
+       module).
+    3. The company has the mentions its letters must carry (legal form,
+       share capital, RCS), as the demo's: without them processing the
+       reminders warns the user and stops."""
     from sql import Null
 
     from trytond.pool import Pool
@@ -542,3 +545,22 @@ def fix_data():
                 values.append({'rate_table': table.id, 'date': date,
                         'rate': last.rate})
     RateValue.create(values)
+    fix_company_mentions()
+
+
+def fix_company_mentions():
+    "The legal form, share capital and RCS of the company (fix_data 3)"
+    from trytond.pool import Pool
+    pool = Pool()
+    Company = pool.get('company.company')
+    Identifier = pool.get('party.identifier')
+    if not hasattr(Company, 'legal_form'):
+        # The versions of the module before the mentions
+        return
+    for company in Company.search([]):
+        if not company.legal_form:
+            Company.write([company], {'legal_form': "SARL",
+                    'share_capital': Decimal('20000')})
+        if not company.dunning_registration():
+            Identifier.create([{'party': company.party.id, 'type': 'fr_rcs',
+                        'code': 'RCS Paris B 303 265 045'}])
