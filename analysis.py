@@ -452,13 +452,15 @@ class DSO(ModelSQL, ModelView):
     date = fields.Date("Date",
         help="The end of the month, or the date of the context for its "
         "month.")
+    # The figures lazy: a search reads the months alone (the database
+    # leaves their queries out), a read computes them once
     receivable_amount = Monetary("Receivables", currency='currency',
-        digits='currency',
+        digits='currency', loading='lazy',
         help="The receivables of the customer invoices open at the date.")
     sales_amount = Monetary("Sales", currency='currency', digits='currency',
-        help="The customer invoices, taxes included, of the three months "
-        "up to the date.")
-    dso = fields.Float("DSO", digits=(16, 1),
+        loading='lazy', help="The customer invoices, taxes included, of the "
+        "three months up to the date.")
+    dso = fields.Float("DSO", digits=(16, 1), loading='lazy',
         help="Days sales outstanding: the receivables over the sales of "
         "the three months, times 91.25 days.")
     currency = fields.Many2One('currency.currency', "Currency")
