@@ -17,11 +17,13 @@ PREFIX = 'act_board_'
 
 
 def graph_reads(pool):
-    """[(graph, model, fields)] of the graphs of the Dunning Board, in the
-    order of its view: the name of the action, its model and the fields of
-    its graph view, with the name of the records of its Many2One (what the
-    client reads to draw it)"""
+    """[(graph, model, fields, context)] of the graphs of the Dunning Board,
+    in the order of its view: the name of the action, its model, the fields
+    of its graph view, with the name of the records of its Many2One (what
+    the client reads to draw it), and the context of the action"""
     from lxml import etree
+
+    from trytond.pyson import PYSONDecoder
     ActWindow = pool.get('ir.action.act_window')
     ModelData = pool.get('ir.model.data')
     View = pool.get('ir.ui.view')
@@ -42,16 +44,17 @@ def graph_reads(pool):
         key = name.split('.', 1)[-1]
         if key.startswith(PREFIX):
             key = key[len(PREFIX):]
-        reads.append((key, value['res_model'], names))
+        context = PYSONDecoder().decode(value.get('pyson_context') or '{}')
+        reads.append((key, value['res_model'], names, context))
     return reads
 
 
 def board_step(pool, date, company):
     """(j): the four graphs of the Dunning Board on date (D+30, after the
     processing of D): each the search and read of all the rows of its view
-    (search_read), with the access rules, in the context of the board
-    (company, date; the effectiveness of the 90 days up to date); rolled
-    back. Each read timed and its queries counted."""
+    (search_read), with the access rules, in the context of its action and
+    of the board (company, date; the effectiveness of the 90 days up to
+    date); rolled back. Each read timed and its queries counted."""
     from trytond.transaction import Transaction, check_access
 
     def prepare():
@@ -59,13 +62,15 @@ def board_step(pool, date, company):
 
     def run(prepared):
         reads = {}
-        with Transaction().set_context(company=company, date=date), \
-                check_access():
-            for key, model, names in prepared['graphs']:
+        with check_access():
+            for key, model, names, context in prepared['graphs']:
                 Model = pool.get(model)
                 queries = query_counter()
                 start = time.perf_counter()
-                with queries:
+                # As the client: the context of the action, then the values
+                # of its context model
+                with Transaction().set_context(context, company=company,
+                            date=date), queries:
                     rows = Model.search_read([], fields_names=list(names))
                 reads[key] = {
                     'seconds': round(time.perf_counter() - start, 3),
