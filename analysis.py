@@ -24,7 +24,7 @@ from trytond.pyson import Eval, PYSONEncoder
 from trytond.transaction import Transaction
 
 from .account import DEFAULT_AGING_DAYS
-from .common import CUSTOMER_TYPES, parse_days
+from .common import CUSTOMER_TYPES, bound_index, parse_days
 
 # The key of the y fields of a graph of the aging drawn once for each bucket
 BY_BUCKET = 'by_bucket'
@@ -65,13 +65,14 @@ def invoice_where(invoice, company_id):
     return where
 
 
-def receivable_queries(company_id, date=None, months=None):
+def receivable_queries(company_id, date=None):
     """The queries of (invoice, line, due_date, amount) of the receivable
     lines of the customer invoices open at date (the lines of
     Invoice.dunning_lines_from) and of (invoice, line, due_date, amount) of
     their payment lines open at date (no due date), in the company
-    currency; or, with the table months (id, date) instead of date, of the
-    lines open at the date of each month, with its id as month"""
+    currency; or, without date, of all these lines with the date they were
+    posted on and the date of their reconciliation (or NULL) as posted and
+    reconciled"""
     pool = Pool()
     Invoice = pool.get('account.invoice')
     MoveLine = pool.get('account.move.line')
@@ -103,10 +104,9 @@ def receivable_queries(company_id, date=None, months=None):
         columns = [invoice.id.as_('invoice'), line.id.as_('line'),
             due_date.as_('due_date'),
             (line.debit - line.credit).as_('amount')]
-        if months is not None:
-            from_ = from_.join(months,
-                condition=open_at(line, move, reconciliation, months.date))
-            columns.append(months.id.as_('month'))
+        if date is None:
+            columns += [move.date.as_('posted'),
+                reconciliation.date.as_('reconciled')]
         else:
             where &= open_at(line, move, reconciliation, date)
         queries.append(from_.select(*columns, where=where))
@@ -436,6 +436,12 @@ def month_ends(date):
     return result
 
 
+def month_bounds(date):
+    "The ends of the months of date and of their sales, in order"
+    return sorted({d for _, end, start in month_ends(date)
+            for d in (end, start)})
+
+
 class DSO(ModelSQL, ModelView):
     """The days sales outstanding of the company at the end of each of the
     last twelve months at the date of the context"""
@@ -446,13 +452,15 @@ class DSO(ModelSQL, ModelView):
     date = fields.Date("Date",
         help="The end of the month, or the date of the context for its "
         "month.")
+    # The figures lazy: a search reads the months alone (the database
+    # leaves their queries out), a read computes them once
     receivable_amount = Monetary("Receivables", currency='currency',
-        digits='currency',
+        digits='currency', loading='lazy',
         help="The receivables of the customer invoices open at the date.")
     sales_amount = Monetary("Sales", currency='currency', digits='currency',
-        help="The customer invoices, taxes included, of the three months "
-        "up to the date.")
-    dso = fields.Float("DSO", digits=(16, 1),
+        loading='lazy', help="The customer invoices, taxes included, of the "
+        "three months up to the date.")
+    dso = fields.Float("DSO", digits=(16, 1), loading='lazy',
         help="Days sales outstanding: the receivables over the sales of "
         "the three months, times 91.25 days.")
     currency = fields.Many2One('currency.currency', "Currency")
@@ -497,21 +505,29 @@ class DSO(ModelSQL, ModelView):
     def _receivables(cls, company_id, months, segments=None):
         """The query of (month, amount) of the receivables open at the date
         of each month, or of (month, segment, amount) by the segment of the
-        query segments of (party, segment) of their party (0 for none)"""
-        lines = Union(*receivable_queries(company_id, months=months),
-            all_=True)
-        return cls._by_month(lines, lines.invoice, lines.month,
-            lines.amount, segments)
+        query segments of (party, segment) of their party (0 for none); the
+        lines counted once, by the bounds of their dates"""
+        bounds = month_bounds(_context()[1])
+        lines = Union(*receivable_queries(company_id), all_=True)
+        grouped = cls._by_bound(lines, lines.invoice, [
+                ('posted', bound_index(lines.posted, bounds)),
+                ('reconciled', bound_index(lines.reconciled, bounds)),
+                ], lines.amount, segments)
+        return cls._by_month(months, grouped,
+            (grouped.posted <= months.end_bound)
+            & ((grouped.reconciled == Null)
+                | (grouped.reconciled > months.end_bound)),
+            segments)
 
     @classmethod
-    def _by_month(cls, query, invoice_id, month, amount, segments):
-        """The query of (month, amount) of the sum of amount of the query,
-        or of (month, segment, amount) with segments: by the segment of
-        the party of the invoice_id"""
+    def _by_bound(cls, query, invoice_id, keys, amount, segments):
+        """The query of keys (name, expression) and amount: the sum of
+        amount of the query by keys, and by segment with segments: by the
+        segment of the party of the invoice_id"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         invoice = Invoice.__table__()
-        columns = [month.as_('month'), amount.as_('amount')]
+        columns = [e.as_(k) for k, e in keys] + [amount.as_('amount')]
         if segments is not None:
             query = (query
                 .join(invoice, condition=invoice.id == invoice_id)
@@ -521,19 +537,33 @@ class DSO(ModelSQL, ModelView):
         # Grouped outside: PostgreSQL groups by an expression with
         # parameters only when they are the same parameters
         rows = query.select(*columns)
-        keys = [rows.month]
+        keys = [getattr(rows, k) for k, _ in keys]
         if segments is not None:
             keys.append(rows.segment)
         return rows.select(*keys, Sum(rows.amount).as_('amount'),
             group_by=keys)
 
     @classmethod
+    def _by_month(cls, months, grouped, condition, segments):
+        """The query of (month, [segment,] amount) of the sums of the rows
+        of grouped that meet condition for each month"""
+        keys = [months.id]
+        if segments is not None:
+            keys.append(grouped.segment)
+        return months.join(grouped, condition=condition).select(
+            months.id.as_('month'), *keys[1:],
+            Sum(grouped.amount).as_('amount'), group_by=keys)
+
+    @classmethod
     def _months(cls, date):
-        "The query of (id, month, date, start) of month_ends of date"
+        """The query of (id, month, date, end_bound, start_bound) of
+        month_ends of date, the bounds as indexes in month_bounds"""
+        index = {d: i for i, d in enumerate(month_bounds(date), 1)}
         return Union(*(Select([Literal(i).as_('id'),
                         Literal(first).as_('month'),
                         Literal(end).as_('date'),
-                        Literal(start).as_('start')])
+                        Literal(index[end]).as_('end_bound'),
+                        Literal(index[start]).as_('start_bound')])
                 for i, (first, end, start) in enumerate(
                     month_ends(date), 1)),
             all_=True)
@@ -543,7 +573,7 @@ class DSO(ModelSQL, ModelView):
         """The query of (month, amount) of the customer invoices dated
         after the start of the month and up to its date: the amount of
         their receivable lines, taxes included, in the company currency; or
-        of (month, segment, amount) as _by_month"""
+        of (month, segment, amount) as _receivables"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         MoveLine = pool.get('account.move.line')
@@ -552,10 +582,14 @@ class DSO(ModelSQL, ModelView):
         sales = (invoice
             .join(line, condition=(line.move == invoice.move)
                 & (line.account == invoice.account))
-            .join(months, condition=(invoice.invoice_date > months.start)
-                & (invoice.invoice_date <= months.date))
-            .select(months.id.as_('month'), invoice.id.as_('invoice'),
+            .select(invoice.id.as_('invoice'),
+                invoice.invoice_date.as_('date'),
                 (line.debit - line.credit).as_('amount'),
                 where=invoice_where(invoice, company_id)))
-        return cls._by_month(sales, sales.invoice, sales.month,
+        grouped = cls._by_bound(sales, sales.invoice,
+            [('sold', bound_index(sales.date, month_bounds(_context()[1])))],
             sales.amount, segments)
+        return cls._by_month(months, grouped,
+            (grouped.sold > months.start_bound)
+            & (grouped.sold <= months.end_bound),
+            segments)

@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import holidays
 import phonenumbers
-from sql import Column
+from sql import Column, Null
+from sql.conditionals import Case
 from sql.functions import CurrentTimestamp
 
 from trytond import backend
@@ -182,6 +183,13 @@ def id_slices(ids):
     "Lists of ids small enough for an IN clause"
     return (list(s) for s in grouped_slice(
             list(ids), backend.MAX_QUERY_PARAMS // 2))
+
+
+def bound_index(column, bounds):
+    """The SQL expression of the index (from 1) of the first of the ordered
+    bounds on or after column; NULL after the last"""
+    return Case(*((column <= bound, i)
+            for i, bound in enumerate(bounds, 1)), else_=Null)
 
 
 @functools.lru_cache(maxsize=4096)

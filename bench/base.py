@@ -28,7 +28,7 @@ SEED = 20261102
 INVOICES_PER_CUSTOMER = 10
 CHUNK = 1000
 STEPS = ['generate', 'process', 'letters', 'escalate', 'penalties',
-    'classify', 'workers', 'emails', 'promised']
+    'classify', 'workers', 'emails', 'promised', 'analysis']
 STEP_TITLES = {
     'generate': "(a) generation on D",
     'process': "(b) process all drafts",
@@ -39,9 +39,11 @@ STEP_TITLES = {
     'workers': "(g) letters by W workers",
     'emails': "(h) emails of M",
     'promised': "(i) generation, 10 % held",
+    'analysis': "(j) board (4 graphs)",
     }
 # Steps of our module that core account_dunning has no equivalent of
-OURS_ONLY = {'penalties', 'classify', 'workers', 'emails', 'promised'}
+OURS_ONLY = {'penalties', 'classify', 'workers', 'emails', 'promised',
+    'analysis'}
 # Seconds given to trytond-worker processes to load the pool before the
 # clock starts
 WORKER_WARMUP = 20

@@ -15,8 +15,9 @@ transaction:
             (reminders/s: one letter per customer)
   escalate  generation at D+30 after the processing at D
 and, ours only: penalties, classify, workers (letters by trytond-worker
-processes) and emails (the reminders of M customers sent by email to a
-local SMTP server).
+processes), emails (the reminders of M customers sent by email to a
+local SMTP server), promised and analysis (the graphs of the Dunning
+Board read, at D+30).
 
 Usage:
   python bench/bench.py [--invoices N] [--backend sqlite|postgresql]

@@ -520,8 +520,9 @@ def fix_data():
     2. The rate tables have a value for each half-year of the benchmark
        (BENCH_RATE_DATES: an assumption of the benchmark, not data of the
        module).
-    3. The company has the legal mentions French law requires on its
-       letters (fix_company_mentions)."""
+    3. The company has the mentions its letters must carry (legal form,
+       share capital, RCS), as the demo's: without them processing the
+       reminders warns the user and stops."""
     from sql import Null
 
     from trytond.pool import Pool
@@ -548,17 +549,18 @@ def fix_data():
 
 
 def fix_company_mentions():
-    """Give the company the legal form, share capital and registration
-    (RCS) its letters print: without them, processing the reminders of a
-    French company warns the user and stops (check_legal_mentions)"""
+    "The legal form, share capital and RCS of the company (fix_data 3)"
     from trytond.pool import Pool
     pool = Pool()
     Company = pool.get('company.company')
     Identifier = pool.get('party.identifier')
+    if not hasattr(Company, 'legal_form'):
+        # The versions of the module before the mentions
+        return
     for company in Company.search([]):
         if not company.legal_form:
-            Company.write([company], {'legal_form': 'SARL',
-                    'share_capital': Decimal(50000)})
-        if not any(i.type == 'fr_rcs' for i in company.party.identifiers):
+            Company.write([company], {'legal_form': "SARL",
+                    'share_capital': Decimal('20000')})
+        if not company.dunning_registration():
             Identifier.create([{'party': company.party.id, 'type': 'fr_rcs',
                         'code': 'RCS Paris B 303 265 045'}])

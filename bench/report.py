@@ -10,6 +10,7 @@ import platform
 import statistics
 
 from base import OURS_ONLY, RESULTS_DIR, STEP_TITLES
+from board import print_board
 
 
 def machine_facts(store):
@@ -83,7 +84,7 @@ def summary_entry(step, results):
         }
     for key in ['changes', 'parties', 'segments', 'interest', 'promised',
             'broken', 'indemnity', 'with_interest', 'disputed', 'planned',
-            'broken_promises', 'broken_plans']:
+            'broken_promises', 'broken_plans', 'reads']:
         if key in last:
             entry[key] = last[key]
     if step.startswith('workers') or step == 'letters':
@@ -168,6 +169,7 @@ def print_table(summary, args, meta):
     print_letters(summary)
     print_emails(summary)
     print_ours_only(summary)
+    print_board(summary, args.backend, args.invoices)
     print_levels(summary)
 
 

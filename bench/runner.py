@@ -120,6 +120,9 @@ def step_order(steps):
     # drafts of D+30
     order += [s for s in ['penalties', 'classify'] if s in steps]
     order += [s for s in steps if s.startswith('workers')]
+    # (j) reads, rolled back: the board of the data of D+30
+    if 'analysis' in steps:
+        order.append('analysis')
     return order
 
 

@@ -4,11 +4,13 @@
 """The timed steps, for our module (ours_step) and for Tryton's
 account_dunning (core_step): (a) generate, (b) process, (c) letters,
 (d) escalate, and ours only (e) penalties, (f) classify, (g) workers,
-(h) emails. See bench/README.rst for what each measures."""
+(h) emails, (i) promised (held.py) and (j) analysis (board.py). See
+bench/README.rst for what each measures."""
 import os
 import time
 
 from base import MODULE, Step
+from board import board_step
 from held import promised_step
 
 
@@ -85,6 +87,8 @@ def ours_step(pool, step, date, letters, company):
         return ours_emails(pool, letters)
     if step == 'promised':
         return promised_step(pool, date, company)
+    if step == 'analysis':
+        return board_step(pool, date, company)
     raise ValueError(step)
 
 
