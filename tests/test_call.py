@@ -66,7 +66,7 @@ class CallTestCase(unittest.TestCase):
         ModelData = pool.get('ir.model.data')
         company, invoices, call = self.phone_reminders()
         self.assertEqual((call.party, call.phone, call.date, call.state),
-            (invoices[0].party, '+33100000002', FIRST, 'to_make'))
+            (invoices[0].party, '+33 1 00 00 00 02', FIRST, 'to_make'))
         self.assertEqual(call.invoice_numbers,
             ', '.join(i.number for i in invoices))
         self.assertEqual(call.amount, sum(i.total_amount for i in invoices))
