@@ -94,6 +94,16 @@ def has_account_fr():
     return True
 
 
+# The title of the signatory of the letters in each language
+SIGNATORY_TITLES = {
+    'en': "Credit Manager",
+    'fr': "Responsable du recouvrement",
+    'de': "Leiterin Forderungsmanagement",
+    'es': "Responsable de cobros",
+    'nl': "Verantwoordelijke debiteurenbeheer",
+    }
+
+
 class Setup:
     "The company, its configuration and its customers"
 
@@ -313,8 +323,13 @@ class Setup:
         configuration.dunning_contact_email = "compta@atelier-dupont.fr"
         configuration.dunning_contact_phone = "+33 1 42 46 66 01"
         configuration.dunning_signatory = "Claire Martin"
-        configuration.dunning_signatory_title = "Responsable du recouvrement"
         configuration.save()
+        # The title of the signatory in the language of each letter
+        for code, title in SIGNATORY_TITLES.items():
+            with self.config.set_context(language=code):
+                configuration = Configuration(1)
+                configuration.dunning_signatory_title = title
+                configuration.save()
         return standard
 
     def _segment(self, xml_id, name, description, procedure, sequence,
