@@ -7,6 +7,7 @@ See bench/README.rst."""
 import glob
 import json
 import os
+import statistics
 import time
 
 from base import MODULE, RESULTS_DIR, Step, query_counter
@@ -103,6 +104,18 @@ def figures(key, rows):
             for r in rows}
     return {name(r, 'level'): r['paid_15_share']
         and float(r['paid_15_share']) for r in rows}
+
+
+def median_reads(results):
+    """The reads of the last of the results of (j), each with the median of
+    its seconds in all of them"""
+    reads = {}
+    for key, read in results[-1]['reads'].items():
+        seconds = [r['reads'][key]['seconds'] for r in results
+            if key in r.get('reads', {})]
+        reads[key] = dict(read, seconds=statistics.median(seconds),
+            runs=seconds)
+    return reads
 
 
 def other_sizes(backend, invoices):

@@ -10,7 +10,7 @@ import platform
 import statistics
 
 from base import OURS_ONLY, RESULTS_DIR, STEP_TITLES
-from board import print_board
+from board import median_reads, print_board
 
 
 def machine_facts(store):
@@ -84,17 +84,25 @@ def summary_entry(step, results):
         }
     for key in ['changes', 'parties', 'segments', 'interest', 'promised',
             'broken', 'indemnity', 'with_interest', 'disputed', 'planned',
-            'broken_promises', 'broken_plans', 'reads']:
+            'broken_promises', 'broken_plans']:
         if key in last:
             entry[key] = last[key]
-    if step.startswith('workers') or step == 'letters':
-        entry.update(letters_entry(step, results, median))
-    if step == 'emails':
-        entry.update(emails_entry(results))
+    entry.update(step_entry(step, results, median))
     for key in ['profile', 'workaround', 'letters_skipped']:
         if key in last:
             entry[key] = last[key]
     return entry
+
+
+def step_entry(step, results, median):
+    "What the summary of step adds: its letters, its emails or its reads"
+    if step.startswith('workers') or step == 'letters':
+        return letters_entry(step, results, median)
+    if step == 'emails':
+        return emails_entry(results)
+    if 'reads' in results[-1]:
+        return {'reads': median_reads(results)}
+    return {}
 
 
 def letters_entry(step, results, median):
