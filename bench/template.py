@@ -202,7 +202,7 @@ class PostgreSQLStore:
             facts = {'postgresql': conn.execute(
                     'SHOW server_version').fetchone()[0]}
             for setting in ['shared_buffers', 'work_mem', 'fsync',
-                    'synchronous_commit', 'max_connections']:
+                    'synchronous_commit', 'max_connections', 'jit']:
                 facts[setting] = conn.execute(
                     'SHOW %s' % setting).fetchone()[0]
         return facts
