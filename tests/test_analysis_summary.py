@@ -10,8 +10,8 @@ from decimal import Decimal as D
 
 from trytond.modules.account_invoice_dunning.analysis_summary import (
     DETAILS, SUMMARY)
-from trytond.modules.account_invoice_dunning.tests.test_analysis import (
-    DATE, AnalysisTestCase)
+from trytond.modules.account_invoice_dunning.tests import (
+    test_analysis, test_analysis_board)
 from trytond.modules.account_invoice_dunning.tests.test_engine import MODULE
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
@@ -28,7 +28,7 @@ class AnalysisSummaryTestCase(unittest.TestCase):
         activate_module(MODULE)
 
     # The ledger of the aging's tests: two customers in two segments
-    _ledger = AnalysisTestCase._ledger
+    _ledger = test_analysis.AnalysisTestCase._ledger
 
     @with_transaction()
     def test_summary(self):
@@ -39,7 +39,8 @@ class AnalysisSummaryTestCase(unittest.TestCase):
         Aging = pool.get('account.invoice.dunning.analysis.aging')
         company, _, _, _ = self._ledger()
         with set_company(company), \
-                Transaction().set_context(company=company.id, date=DATE):
+                Transaction().set_context(
+                    company=company.id, date=test_analysis.DATE):
             expected = defaultdict(lambda: [D(0), 0])
             for row in Aging.search([]):
                 sums = expected[row.segment.name, row.bucket]
@@ -70,6 +71,36 @@ class AnalysisSummaryTestCase(unittest.TestCase):
                     [r.amount for r in Aging.search(
                             [('bucket', '=', '90+')])],
                     [D(500)])
+
+    @with_transaction()
+    def test_invoices_of_a_bar(self):
+        """A bar of the board's graph by age (a row of the summary) opens
+        the invoices that the bar of the Overdue Analysis opens"""
+        pool = Pool()
+        Aging = pool.get('account.invoice.dunning.analysis.aging')
+        Invoice = pool.get('account.invoice')
+        company, _, _, _ = self._ledger()
+        board = test_analysis_board.AnalysisBoardTestCase(
+            'test_invoices_of_a_bucket')
+        context = {'company': company.id, 'date': test_analysis.DATE}
+        with set_company(company), Transaction().set_context(context):
+
+            def invoices(rows, context):
+                action = board.open_invoices(rows, context)
+                return Invoice.search(
+                    PYSONDecoder().decode(action['pyson_domain']))
+            rows = Aging.search([])
+            summary_context = dict(context, **{SUMMARY: True})
+            with Transaction().set_context(summary_context):
+                summary = Aging.search([])
+            self.assertEqual(
+                {r.bucket for r in summary}, {r.bucket for r in rows})
+            for row in summary:
+                bar = [r for r in rows if r.bucket == row.bucket]
+                with Transaction().set_context(summary_context):
+                    opened = invoices([row], summary_context)
+                self.assertEqual(opened, invoices(bar, context), row.bucket)
+                self.assertEqual(len(opened), row.invoice_count)
 
     @with_transaction()
     def test_board_actions(self):
