@@ -15,6 +15,7 @@ from trytond.transaction import Transaction
 
 from .claim import claims_at, interest_basis
 from .letter import _address_lines
+from .letter_format import write_long_date
 
 # The documents are filed with French courts and mandataires
 LANGUAGE = 'fr'
@@ -34,11 +35,9 @@ MONTHS = [None, "janvier", "février", "mars", "avril", "mai", "juin",
 
 
 def french_date(date):
-    "\"1er mars 2026\", \"31 mars 2026\": a date as French deeds write it"
-    if not date:
-        return ''
-    day = '1er' if date.day == 1 else str(date.day)
-    return '%s %s %d' % (day, MONTHS[date.month], date.year)
+    """\"1er mars 2026\", \"31 mars 2026\": a date as French deeds write
+    it, with its own names of the months (French may not be loaded)"""
+    return write_long_date(date, 'fr', MONTHS)
 
 
 def french_formatter(currency, shared):

@@ -21,6 +21,17 @@ LONG_DATE_DAYS = {
     }
 
 
+def write_long_date(value, code, months):
+    """value written in full as the language code does, with months the
+    names of the months by number; '' for no date"""
+    if not value:
+        return ''
+    pattern = LONG_DATES.get(code, '{day} {month} {year}')
+    day = LONG_DATE_DAYS.get(code, {}).get(value.day, value.day)
+    return pattern.format(day=day, month=months[value.month],
+        year=value.year)
+
+
 def formatter(language, currency, shared_months=None, amounts=None):
     """How the letters in language write dates and amounts: date and
     long_date ("19 novembre 2026") and money; shared_months(code, compute)
@@ -44,14 +55,9 @@ def formatter(language, currency, shared_months=None, amounts=None):
         return [n.lower() if n and lowercase else n
             for n in Month.locale(lang)]
     months = shared_months(lang.code, names) if shared_months else names()
-    pattern = LONG_DATES.get(code, '{day} {month} {year}')
-    days = LONG_DATE_DAYS.get(code, {})
 
     def long_date(value):
-        if not value:
-            return ''
-        return pattern.format(day=days.get(value.day, value.day),
-            month=months[value.month], year=value.year)
+        return write_long_date(value, code, months)
 
     amounts = {} if amounts is None else amounts
 
