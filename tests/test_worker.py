@@ -208,8 +208,15 @@ class ProcessGroupTestCase(unittest.TestCase):
     def test_stop_quiet_process(self):
         "A process that stops on its signal is not waited for longer"
         worker = start([sys.executable, '-c',
-                'import time\nwhile True: time.sleep(0.1)'])
+                'import time\nprint("ready", flush=True)\n'
+                'while True: time.sleep(0.1)'])
         try:
+            # A SIGINT that comes while the interpreter starts can be lost
+            # (CI once waited the whole 30 s on a loaded machine): the
+            # process is signalled once it runs its loop
+            self.assertTrue(wait_for(
+                    lambda: 'ready' in worker.output(), 30),
+                worker.output())
             started = time.monotonic()
             returncode = worker.stop(signal.SIGINT, timeout=30)
             elapsed = time.monotonic() - started
