@@ -62,12 +62,15 @@ class DunningGenerationMixin:
         # Serialize the runs: a concurrent run fails to take the lock and
         # Tryton restarts it, up to the [database] retry setting
         cls.lock()
-        Promise.settle(company_ids, date)
-        Plan.settle(company_ids, date)
+        # What is left to pay of the open invoices, read once for the
+        # settlements and the reminders
+        unpaid = Invoice.dunning_unpaid(company_ids)
+        Promise.settle(company_ids, date, unpaid=unpaid)
+        Plan.settle(company_ids, date, unpaid=unpaid)
         candidates = cls.candidate_invoices(company_ids, date)
         history = cls._invoice_dunnings(company_ids)
         cls._check_run_date(date, candidates, history, strict)
-        figures = Invoice.dunning_figures(date, company_ids)
+        figures = Invoice.dunning_figures(date, company_ids, unpaid=unpaid)
         ladder = cls._run_levels(candidates, history)
         to_create, keep = cls._next_reminders(date, candidates, figures,
             history, cls._resumed(company_ids, history), ladder=ladder)

@@ -218,22 +218,40 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
 
     @classmethod
     def dunning_figures(cls, date, company_ids, invoice_ids=None,
-            disputes=True):
+            disputes=True, unpaid=None):
         """Return {invoice id: InvoiceFigures} of the posted customer
-        invoices of the companies with an amount to pay, in two queries.
+        invoices of the companies with an amount to pay, in a few queries.
 
         Partial payments (unreconciled payment lines) are allocated to the
         earliest due dates first; the amounts disputed are left out (unless
         not disputes), of the amount overdue first; all that is left of an
-        invoice of a broken payment plan is overdue."""
+        invoice of a broken payment plan is overdue. unpaid: what
+        dunning_unpaid returned for the companies, read again when None."""
         pool = Pool()
         Dispute = pool.get('account.invoice.dunning.dispute')
         Plan = pool.get('account.invoice.dunning.plan')
-        lines, payments = cls._dunning_unpaid(company_ids, invoice_ids)
+        if unpaid is None:
+            # Read for invoice_ids alone (a list or a query of ids)
+            unpaid = cls.dunning_unpaid(company_ids, invoice_ids)
+            invoice_ids = None
         disputed = (Dispute.excluded_amounts(company_ids) if disputes
             else {})
         # A broken payment plan makes all that is left due at once
         accelerated = Plan.accelerated_invoices(company_ids)
+        return cls.dunning_figures_of(date, unpaid, invoice_ids=invoice_ids,
+            disputed=disputed, accelerated=accelerated)
+
+    @classmethod
+    def dunning_figures_of(cls, date, unpaid, invoice_ids=None,
+            disputed=None, accelerated=()):
+        """Return {invoice id: InvoiceFigures} of the invoices of unpaid (of
+        invoice_ids only when given) with an amount to pay on date, without
+        a query; disputed: {invoice: amount left out}, accelerated: the
+        invoices whose amount left is all overdue"""
+        lines, payments = unpaid
+        if invoice_ids is not None:
+            lines = {i: lines[i] for i in invoice_ids if i in lines}
+        disputed = disputed or {}
         result = {}
         for invoice_id, invoice_lines in lines.items():
             # payments are negative amounts
@@ -258,10 +276,11 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
         return result
 
     @classmethod
-    def _dunning_unpaid(cls, company_ids, invoice_ids=None):
+    def dunning_unpaid(cls, company_ids, invoice_ids=None):
         """Return the unpaid lines {invoice: [(due date, amount)]} by due
         date and the sum of the unreconciled payments {invoice: amount} of
-        the open invoices"""
+        the open invoices of the companies (of invoice_ids when given), in
+        two queries: what dunning_figures_of computes the figures from"""
         pool = Pool()
         MoveLine = pool.get('account.move.line')
         InvoicePaymentLine = pool.get('account.invoice-account.move.line')

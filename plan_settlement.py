@@ -81,35 +81,47 @@ class PlanSettlementMixin:
         return result
 
     @classmethod
-    def settle(cls, company_ids, date):
+    def settle(cls, company_ids, date, unpaid=None):
         """Settle the running plans of the companies on date: completed once
         nothing is left to pay, broken when an installment is still unpaid
-        its grace days after its date; in a few queries"""
+        its grace days after its date. unpaid: what Invoice.dunning_unpaid
+        returned for the companies (the run's), read when None; with it,
+        one query whatever the number of plans, and none more to write
+        when none is settled."""
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        plans = defaultdict(list)
-        for invoice_id, plan_id in cls._plan_invoices(
-                company_ids, 'running').items():
-            plans[plan_id].append(invoice_id)
+        table, line, query = cls._with_invoices()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*query.select(table.id, line.invoice, table.grace_days,
+                where=cls._state_where(table, company_ids, 'running'),
+                order_by=[table.id.asc]))
+        plans, invoices = {}, defaultdict(list)
+        for plan_id, invoice_id, grace_days in cursor:
+            plans[plan_id] = cls(id=plan_id, grace_days=grace_days)
+            invoices[plan_id].append(invoice_id)
         if not plans:
             return []
-        table, line, query = cls._with_invoices()
-        invoice_ids = query.select(line.invoice,
-            where=cls._state_where(table, company_ids, 'running'))
-        figures = Invoice.dunning_figures(date, list(company_ids),
-            invoice_ids=invoice_ids, disputes=False)
+        invoice_ids = {i for ids in invoices.values() for i in ids}
+        if unpaid is None:
+            # Read by a sub-query: two queries whatever their number
+            unpaid = Invoice.dunning_unpaid(list(company_ids),
+                query.select(line.invoice,
+                    where=cls._state_where(table, company_ids, 'running')))
+        # What is left to pay, disputed or not
+        figures = Invoice.dunning_figures_of(date, unpaid, invoice_ids)
         settled = defaultdict(list)
-        for plan in browse(cls, sorted(plans)):
+        for plan_id, plan in plans.items():
             state = plan.settlement(date, [figures[i]
-                    for i in plans[plan.id] if i in figures])
+                    for i in invoices[plan_id] if i in figures])
             if state:
-                settled[state].append(plan)
+                settled[state].append(plan_id)
         args = []
-        for state, sub_plans in settled.items():
-            args.extend([sub_plans, {'state': state, 'settled_on': date}])
+        for state, ids in settled.items():
+            args.extend([browse(cls, ids), {
+                        'state': state, 'settled_on': date}])
         if args:
             cls.write(*args)
-        return [p for sub_plans in settled.values() for p in sub_plans]
+        return browse(cls, sorted(i for ids in settled.values() for i in ids))
 
     def settlement(self, date, figures):
         """Return the state of the plan on date ('completed', 'broken' or

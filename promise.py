@@ -19,7 +19,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import browse, context_company_currency, preload, to_date
+from .common import (
+    apply_types, browse, context_company_currency, to_date)
 from .exceptions import PromiseValidationError
 
 STATES = [
@@ -283,33 +284,38 @@ class Promise(Workflow, ModelSQL, ModelView):
         return result
 
     @classmethod
-    def settle(cls, company_ids, date):
+    def settle(cls, company_ids, date, unpaid=None):
         """Settle the pending promises of the companies on date: kept once
         the payments of their invoices since the promise reach its amount
         (or nothing is left to pay), broken when its suspension ended
-        before date without; in a few queries whatever their number"""
+        before date without. unpaid: what Invoice.dunning_unpaid returned
+        for the companies (the run's), read when None.
+
+        Three queries whatever the number of promises, none included: the
+        run makes the same queries whether invoices wait or not; those of
+        the write when some are settled."""
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        invoices = cls._pending_invoices(company_ids, date)
-        if not invoices:
-            return []
-        # The invoices of the pending promises read by a sub-query: a few
-        # queries whatever their number
+        promises, invoices = cls._pending(company_ids, date)
+        # The payments of the invoices of the pending promises by a
+        # sub-query
         table, line, query = cls._with_invoices()
         invoice_ids = query.select(line.invoice,
             where=cls._pending_where(table, company_ids, date))
         _, payments = Invoice.dunning_payment_history(invoice_ids)
+        if not promises:
+            return []
+        if unpaid is None:
+            unpaid = Invoice.dunning_unpaid(list(company_ids), invoice_ids)
         # What is left to pay, disputed or not
-        remaining = Invoice.dunning_figures(date,
-            list(company_ids), invoice_ids=invoice_ids, disputes=False)
+        remaining = Invoice.dunning_figures_of(date, unpaid,
+            {i for ids in invoices.values() for i in ids})
         settled = defaultdict(list)
-        for promise in preload(cls, sorted(invoices), [
-                    'given_on', 'date', 'suspended_until', 'amount',
-                    'currency']):
+        for promise_id, promise in promises.items():
             state, paid = promise.settlement(
-                date, invoices[promise.id], payments, remaining)
+                date, invoices[promise_id], payments, remaining)
             if state:
-                settled[(state, paid)].append(promise.id)
+                settled[(state, paid)].append(promise_id)
         args = []
         for (state, paid), ids in settled.items():
             args.extend([browse(cls, ids), {
@@ -322,17 +328,27 @@ class Promise(Workflow, ModelSQL, ModelView):
         return browse(cls, sorted(i for ids in settled.values() for i in ids))
 
     @classmethod
-    def _pending_invoices(cls, company_ids, date):
-        """Return {promise id: [invoice id]} of the pending promises of the
-        companies given by date, in one query"""
+    def _pending(cls, company_ids, date):
+        """Return the pending promises of the companies given by date
+        {id: promise} (with what settles them read) and their invoices
+        {promise id: [invoice id]}, in one query"""
         table, line, query = cls._with_invoices()
         cursor = Transaction().connection.cursor()
-        cursor.execute(*query.select(table.id, line.invoice,
-                where=cls._pending_where(table, company_ids, date)))
-        result = defaultdict(list)
-        for promise_id, invoice_id in cursor:
-            result[promise_id].append(invoice_id)
-        return result
+        cursor.execute(*apply_types(query.select(table.id, line.invoice,
+                    table.given_on.as_('given_on'), table.date.as_('date'),
+                    table.suspended_until.as_('suspended_until'),
+                    table.amount.as_('amount'), table.currency,
+                    where=cls._pending_where(table, company_ids, date),
+                    order_by=[table.id.asc]),
+                [None, None, 'DATE', 'DATE', 'DATE', 'NUMERIC', None]))
+        promises, invoices = {}, defaultdict(list)
+        for (promise_id, invoice_id, given_on, promise_date, until, amount,
+                currency) in cursor:
+            promises[promise_id] = cls(id=promise_id,
+                given_on=given_on, date=promise_date, suspended_until=until,
+                amount=amount, currency=currency)
+            invoices[promise_id].append(invoice_id)
+        return promises, invoices
 
     @classmethod
     def _with_invoices(cls):
@@ -359,8 +375,9 @@ class Promise(Workflow, ModelSQL, ModelView):
         amount paid; payments: {invoice: [(date, amount)]}, remaining:
         {invoice: figures} of the invoices with an amount to pay"""
         end = self.suspended_until or self.date
-        paid = self.currency.round(self.paid_between(
-                invoice_ids, payments, self.given_on, min(date, end)))
+        # The amounts of the payments are rounded to the currency
+        paid = self.paid_between(
+            invoice_ids, payments, self.given_on, min(date, end))
         if paid >= self.amount or not any(
                 i in remaining for i in invoice_ids):
             return 'kept', paid
