@@ -19,8 +19,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import (
-    apply_types, browse, context_company_currency, to_date)
+from .common import apply_types, browse, context_company_currency, to_date
 from .exceptions import PromiseValidationError
 
 STATES = [

@@ -28,7 +28,7 @@ SEED = 20261102
 INVOICES_PER_CUSTOMER = 10
 CHUNK = 1000
 STEPS = ['generate', 'process', 'letters', 'escalate', 'penalties',
-    'classify', 'workers', 'emails', 'promised', 'analysis']
+    'classify', 'workers', 'emails', 'promised', 'waiting', 'analysis']
 STEP_TITLES = {
     'generate': "(a) generation on D",
     'process': "(b) process all drafts",
@@ -39,11 +39,12 @@ STEP_TITLES = {
     'workers': "(g) letters by W workers",
     'emails': "(h) emails of M",
     'promised': "(i) generation, 10 % held",
+    'waiting': "(i') 10 % held, none settled",
     'analysis': "(j) board (4 graphs)",
     }
 # Steps of our module that core account_dunning has no equivalent of
 OURS_ONLY = {'penalties', 'classify', 'workers', 'emails', 'promised',
-    'analysis'}
+    'waiting', 'analysis'}
 # Seconds given to trytond-worker processes to load the pool before the
 # clock starts
 WORKER_WARMUP = 20
@@ -155,7 +156,8 @@ def query_counter():
 
     Loaded from the work tree by its path, not through the module: the
     steps may run an older copy of the module (--module-snapshot), and the
-    copies have no tests."""
+    copies have no tests. BENCH_QUERY_LOG names a file where the queries
+    counted are written (ask one step, one module, --repeat 1)."""
     name = 'bench_query_counter'
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name,
@@ -163,7 +165,16 @@ def query_counter():
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[name] = module
-    return sys.modules[name].QueryCounter()
+    log_path = os.environ.get('BENCH_QUERY_LOG')
+    if not log_path:
+        return sys.modules[name].QueryCounter()
+
+    def log_query(query):
+        "Write each query counted to BENCH_QUERY_LOG (a file per step)"
+        with open(log_path, 'a') as fp:
+            fp.write(' '.join(str(query).split())[:400] + '\n')
+        return False
+    return sys.modules[name].QueryCounter(log_query)
 
 
 class Step:

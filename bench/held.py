@@ -6,13 +6,14 @@ to pay, a dispute or a payment plan. See bench/README.rst."""
 from base import Step
 
 
-def promised_step(pool, date, company):
+def promised_step(pool, date, company, settled=True):
     """(i): the generation of (a) when 10 % of the open invoices are held:
     a third under a promise to pay (half of them broken before D), a third
     partly disputed, a third in a running payment plan (half of them past
     their grace: broken by the run); the suspensions and settlements cost a
     few queries whatever their number (compare with the queries of (a));
-    rolled back"""
+    rolled back. (i'), not settled: the promises all wait and the plans are
+    on schedule: no more queries than (a)"""
     import datetime as dt
     Dunning = pool.get('account.invoice.dunning')
     Invoice = pool.get('account.invoice')
@@ -22,11 +23,17 @@ def promised_step(pool, date, company):
 
     def setup(_):
         candidates = Invoice.dunning_candidates([company])
-        held = sorted(candidates)[::10]
+        ids = sorted(candidates)
+        if not settled:
+            # None settled: a tenth of the invoices, taken among those
+            # with nothing paid yet, which no promise can be kept by
+            lines, payments = Invoice.dunning_unpaid([company])
+            ids = [i for i in ids if i in lines and i not in payments]
+        held = ids[::max(len(ids) * 10 // max(len(candidates), 1), 1)]
         promised, disputed, planned = held[0::3], held[1::3], held[2::3]
-        _insert_promises(pool, company, candidates, promised, day)
+        _insert_promises(pool, company, candidates, promised, day, settled)
         _insert_disputes(pool, company, disputed, day)
-        _insert_plans(pool, company, candidates, planned, day)
+        _insert_plans(pool, company, candidates, planned, day, settled)
         return {'promised': len(promised), 'disputed': len(disputed),
             'planned': len(planned)}
 
@@ -48,8 +55,9 @@ def promised_step(pool, date, company):
         post=lambda result: dict(result))
 
 
-def _insert_promises(pool, company, candidates, invoice_ids, day):
-    "Promises to pay of invoice_ids, every other one broken before D"
+def _insert_promises(pool, company, candidates, invoice_ids, day, settled):
+    """Promises to pay of invoice_ids, every other one broken before D when
+    settled"""
     Promise = pool.get('account.invoice.dunning.promise')
     PromiseInvoice = pool.get(
         'account.invoice.dunning.promise-account.invoice')
@@ -57,7 +65,7 @@ def _insert_promises(pool, company, candidates, invoice_ids, day):
     vlist = []
     for i, invoice_id in enumerate(invoice_ids):
         _, party, currency = candidates[invoice_id]
-        broken = i % 2
+        broken = settled and i % 2
         vlist.append({'company': company, 'party': party,
                 'currency': currency, 'amount': 100, 'state': 'pending',
                 'given_on': day(-10 if broken else -1),
@@ -80,9 +88,9 @@ def _insert_disputes(pool, company, invoice_ids, day):
                 'state': 'open'} for i in invoice_ids])
 
 
-def _insert_plans(pool, company, candidates, invoice_ids, day):
+def _insert_plans(pool, company, candidates, invoice_ids, day, settled):
     """Running payment plans of invoice_ids (their lines as they are), every
-    other one with no grace: broken by the run"""
+    other one with no grace when settled: broken by the run"""
     Plan = pool.get('account.invoice.dunning.plan')
     PlanInvoice = pool.get('account.invoice.dunning.plan-account.invoice')
     from trytond.modules.account_invoice_dunning.common import insert_rows
@@ -92,8 +100,27 @@ def _insert_plans(pool, company, candidates, invoice_ids, day):
         vlist.append({'company': company, 'party': party,
                 'currency': currency, 'state': 'running', 'number': 1,
                 'first_date': day(-30), 'interval': 1, 'fee_amount': 0,
-                'interest_rate': 0, 'grace_days': 0 if i % 2 else 3650,
+                'interest_rate': 0,
+                'grace_days': 0 if settled and i % 2 else 3650,
                 'agreed_on': day(-40)})
     ids = insert_rows(Plan, vlist)
     insert_rows(PlanInvoice, [{'plan': p, 'invoice': i}
             for p, i in zip(ids, invoice_ids)])
+    if not settled:
+        _reschedule(pool, invoice_ids, day(30))
+
+
+def _reschedule(pool, invoice_ids, date):
+    """Move the lines to pay of invoice_ids to date, as a plan started
+    reschedules them: its installment is not due yet"""
+    from trytond.transaction import Transaction
+    Invoice = pool.get('account.invoice')
+    MoveLine = pool.get('account.move.line')
+    invoice = Invoice.__table__()
+    line = MoveLine.__table__()
+    cursor = Transaction().connection.cursor()
+    for i in range(0, len(invoice_ids), 500):
+        cursor.execute(*line.update([line.maturity_date], [date],
+                where=(line.maturity_date != None)  # noqa: E711
+                & line.move.in_(invoice.select(invoice.move,
+                        where=invoice.id.in_(invoice_ids[i:i + 500])))))

@@ -262,6 +262,14 @@ def print_ours_only(summary):
                 entry.get('broken_promises', entry.get('broken', 0)),
                 entry.get('broken_plans', 0), entry['queries'],
                 (generated or {}).get('queries', '-')))
+    entry = summary.get('waiting', {}).get('ours')
+    if entry and 'error' not in entry:
+        print("held, none settled: %d invoices waiting for a promise to "
+            "pay, %d partly disputed, %d in a payment plan on schedule; %d "
+            "reminders; %s queries (without them: %s)" % (
+                entry['promised'], entry.get('disputed', 0),
+                entry.get('planned', 0), entry['reminders'],
+                entry['queries'], (generated or {}).get('queries', '-')))
 
 
 def print_levels(summary):

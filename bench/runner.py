@@ -105,7 +105,7 @@ def step_order(steps):
     "The order in which the steps run on a copy of the template"
     # (a) and (d) commit; (c) rolls back so that (b) processes all drafts
     # (i) rolls back: on the template, as (a)
-    order = ['promised'] if 'promised' in steps else []
+    order = [s for s in ['promised', 'waiting'] if s in steps]
     order.append('generate')
     if 'letters' in steps:
         order.append('letters')
@@ -171,7 +171,8 @@ def run_one(store, args, meta, database, module, step, repeat, profiled):
     spec = {'action': 'step', 'database': name,
         'module': module, 'step': step,
         'date': (args.date if step in {
-                'generate', 'process', 'letters', 'emails', 'promised'}
+                'generate', 'process', 'letters', 'emails', 'promised',
+                'waiting'}
             else d30).isoformat(),
         'letters': args.letters,
         'company': meta['setup']['company'],

@@ -87,6 +87,8 @@ def ours_step(pool, step, date, letters, company):
         return ours_emails(pool, letters)
     if step == 'promised':
         return promised_step(pool, date, company)
+    if step == 'waiting':
+        return promised_step(pool, date, company, settled=False)
     if step == 'analysis':
         return board_step(pool, date, company)
     raise ValueError(step)

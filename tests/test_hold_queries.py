@@ -8,14 +8,12 @@ import datetime as dt
 import unittest
 from decimal import Decimal as D
 
-from trytond.modules.account_invoice_dunning.tests.test_dispute import (
-    dispute)
+from trytond.modules.account_invoice_dunning.tests.test_dispute import dispute
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, create_invoices, ignore_run_queries, pay_invoice)
 from trytond.modules.account_invoice_dunning.tests.test_plan import (
     APRIL, make_plan, start)
-from trytond.modules.account_invoice_dunning.tests.test_promise import (
-    promise)
+from trytond.modules.account_invoice_dunning.tests.test_promise import promise
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
