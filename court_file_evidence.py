@@ -66,6 +66,49 @@ def exchanges_csv(exchanges):
             "Note"], rows)
 
 
+def check_invoices_readable(invoices):
+    """The user must be allowed to read invoices, as an RPC call would
+    check (the administrator and the calls of the server may)"""
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    ModelAccess = pool.get('ir.model.access')
+    if Transaction().user:
+        with check_access():
+            ModelAccess.check(Invoice.__name__, 'read')
+            Invoice.read([i.id for i in invoices], ['id'])
+
+
+def invoice_document(invoice):
+    """(format, content) of the invoice: the copy kept when it was posted,
+    else Tryton's invoice report rendered now (the read access to the
+    invoice checked: the report keeps its copy on the invoice as it does
+    for any user)"""
+    pool = Pool()
+    InvoiceReport = pool.get('account.invoice', type='report')
+    if invoice.invoice_report_cache:
+        return (invoice.invoice_report_format,
+            bytes(invoice.invoice_report_cache))
+    with Transaction().set_user(0), \
+            Transaction().set_context(_check_access=False):
+        oext, content, _, _ = InvoiceReport.execute([invoice.id], {
+                'model': 'account.invoice',
+                'id': invoice.id,
+                'ids': [invoice.id],
+                })
+    if isinstance(content, str):
+        content = content.encode('utf-8')
+    return oext, bytes(content)
+
+
+def letter_document(dispatch):
+    """(stem, extension, content) of the archived letter of dispatch, its
+    date in its stem, or None when it has none"""
+    if not dispatch.letter:
+        return None
+    stem = dispatch.letter_filename.rsplit('.', 1)[0]
+    return stem, dispatch.letter_format, dispatch.letter
+
+
 class CourtFileEvidence(Report):
     "The evidence of the court file of litigation files, as a zip"
     __name__ = 'account.invoice.dunning.court_file_evidence'
@@ -112,14 +155,7 @@ class CourtFileEvidence(Report):
     @classmethod
     def check_invoice_access(cls, files):
         "The user must be allowed to read the invoices printed"
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        ModelAccess = pool.get('ir.model.access')
-        if Transaction().user:
-            with check_access():
-                ModelAccess.check(Invoice.__name__, 'read')
-                Invoice.read(
-                    [i.id for f in files for i in f.invoices], ['id'])
+        check_invoices_readable([i for f in files for i in f.invoices])
 
     @classmethod
     def evidence_files(cls, file):
@@ -142,11 +178,7 @@ class CourtFileEvidence(Report):
             return ('facture-%s' % (item.record.number or item.record.id),
                 ext, content)
         elif item.kind == 'letter':
-            dispatch = item.record
-            if not dispatch.letter:
-                return None
-            stem = dispatch.letter_filename.rsplit('.', 1)[0]
-            return stem, dispatch.letter_format, dispatch.letter
+            return letter_document(item.record)
         elif item.kind == 'tracking':
             return ('lettres-recommandees', 'csv',
                 tracking_csv(item.record))
@@ -160,23 +192,7 @@ class CourtFileEvidence(Report):
     def invoice_file(cls, invoice):
         """(format, content) of the invoice: the copy kept when it was
         posted, else Tryton's invoice report rendered now"""
-        pool = Pool()
-        InvoiceReport = pool.get('account.invoice', type='report')
-        if invoice.invoice_report_cache:
-            return (invoice.invoice_report_format,
-                bytes(invoice.invoice_report_cache))
-        # The read access to the invoices was checked: the report keeps
-        # its copy on the invoice as it does for any user
-        with Transaction().set_user(0), \
-                Transaction().set_context(_check_access=False):
-            oext, content, _, _ = InvoiceReport.execute([invoice.id], {
-                    'model': 'account.invoice',
-                    'id': invoice.id,
-                    'ids': [invoice.id],
-                    })
-        if isinstance(content, str):
-            content = content.encode('utf-8')
-        return oext, bytes(content)
+        return invoice_document(invoice)
 
     @classmethod
     def statement_file(cls, file):

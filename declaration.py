@@ -62,6 +62,14 @@ def party_registration(party):
     return ''
 
 
+def party_siren(party):
+    """The SIREN of party: the 9 digits of its SIREN identifier, else of
+    its SIRET, or ''"""
+    codes = {i.type: ''.join(i.code.split()) for i in party.identifiers
+        if i.type in {'fr_siren', 'fr_siret'} and i.code}
+    return codes.get('fr_siren') or codes.get('fr_siret', '')[:9]
+
+
 def party_values(party, prefix):
     "The name, legal form, registration and address of party"
     address = party.address_get(type='invoice') or party.address_get()
