@@ -316,8 +316,7 @@ class CourtFile(CompanyReport):
             computed_at=fmt.long_date(date),
             reference=file.reference or '',
             claims=claim_rows(claims, fmt),
-            interest_basis=basis_lines(claims, lambda c: c.due_date, date,
-                fmt),
+            interest_basis=basis_lines(claims, date, fmt),
             reminders=[SimpleNamespace(text=dispatch_text(d, fmt))
                 for d in dispatches],
             formal_notice=(dispatch_text(notices[-1], fmt)

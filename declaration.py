@@ -104,29 +104,53 @@ def claim_rows(claims, fmt):
         for index, c in enumerate(claims, 1)]
 
 
-def basis_lines(claims, start_of, end, fmt):
-    """The lines that state the basis and rates of the interest of claims,
-    from start_of(claim) to end, once per rule"""
-    lines, seen = [], set()
+def basis_lines(claims, end, fmt):
+    """The lines that state the basis and rates of the interest of claims
+    up to end, once per rule: the rate of each half-year from the earliest
+    start of the rule among the claims (the due date, or the formal notice
+    for the rules that run from it)"""
+    Penalty = Pool().get('account.invoice.dunning.penalty')
+    notices = {}
+    if any(r.start == 'formal_notice' for c in claims for r in c.rules):
+        notices = Penalty._formal_notice_dates([c.invoice.id for c in claims])
+    starts, rules = {}, {}
     for claim in claims:
         for rule in claim.rules:
-            start = start_of(claim)
-            if rule.id in seen or not start:
-                continue
-            seen.add(rule.id)
-            basis = interest_basis(rule, start, end)
-            rates = ', '.join('%s : %s %%' % (
-                    half_year_text(d, fmt), percent(r, fmt))
-                for d, r in basis.rates)
-            if basis.reference:
-                rate = "%s majoré de %s points" % (basis.reference,
-                    percent(basis.margin, fmt))
-            else:
-                rate = "taux conventionnel de %s %%" % percent(
-                    basis.margin, fmt)
-            lines.append(SimpleNamespace(name=basis.name,
-                    legal_basis=basis.legal_basis, rate=rate, rates=rates))
+            start = (notices.get(claim.invoice.id)
+                if rule.start == 'formal_notice' else claim.due_date)
+            if start:
+                rules.setdefault(rule.id, rule)
+                starts[rule.id] = min(start, starts.get(rule.id, start))
+    lines = []
+    for rule_id, rule in rules.items():
+        basis = interest_basis(rule, starts[rule_id], end)
+        rates = ', '.join('%s\u00a0%% au %s' % (
+                percent(r, fmt), half_year_text(d, fmt))
+            for d, r in basis.rates)
+        if basis.reference and basis.margin:
+            rate = "%s majoré de %s\u00a0points" % (
+                lower_first(basis.reference), percent(basis.margin, fmt))
+        elif basis.reference:
+            rate = lower_first(basis.reference)
+        else:
+            rate = "taux conventionnel de %s\u00a0%%" % percent(
+                basis.margin, fmt)
+        if basis.start == 'formal_notice':
+            since = "à compter de la mise en demeure"
+        else:
+            since = "à compter du lendemain de l’échéance de chaque facture"
+        lines.append(SimpleNamespace(name=basis.name,
+                legal_basis=basis.legal_basis, rate=rate, rates=rates,
+                since=since, days=basis.divisor))
     return lines
+
+
+def lower_first(text):
+    """text with its first letter in lower case within a sentence, unless
+    it starts with an acronym ("BCE")"""
+    if text[:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def percent(rate, fmt):
@@ -209,8 +233,8 @@ class ClaimDeclaration(CompanyReport):
             deadline=fmt.long_date(proceeding.declaration_deadline),
             rank=RANK_LABELS[proceeding.rank],
             claims=claim_rows(claims, fmt),
-            interest_basis=basis_lines(claims, lambda c: c.due_date,
-                proceeding.judgment_date, fmt),
+            interest_basis=basis_lines(claims, proceeding.judgment_date,
+                fmt),
             evidence=cls.evidence(proceeding, claims, fmt),
             **money_values(claims, fmt))
 
