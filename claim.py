@@ -18,9 +18,11 @@ from .interest import half_year_start, next_half_year
 Claim = namedtuple('Claim', ['invoice', 'principal', 'due', 'not_due',
         'interest', 'indemnity', 'fee', 'total', 'due_date', 'rules'])
 # An interest rule as the documents print it: its name, legal basis, the
-# reference rate or contractual rate and the rate of each half-year
+# reference rate or contractual rate, the rate of each half-year, the days
+# of its year and whence it runs (due_date or formal_notice)
 InterestBasis = namedtuple('InterestBasis',
-    ['name', 'legal_basis', 'reference', 'margin', 'rates'])
+    ['name', 'legal_basis', 'reference', 'margin', 'rates', 'divisor',
+        'start'])
 
 
 def claim_level(party, company):
@@ -104,4 +106,5 @@ def interest_basis(rule, start, end):
         half_year = next_half_year(half_year)
     return InterestBasis(rule.name, rule.legal_basis or '',
         rule.rate_table.name if rule.rate_table else '',
-        rule.margin if rule.rate_table else rule.rate, rates)
+        rule.margin if rule.rate_table else rule.rate, rates,
+        rule.divisor or 365, rule.start or 'due_date')

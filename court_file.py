@@ -8,6 +8,7 @@ claim invoice by invoice (principal, interest from the due date with its
 basis and rates, recovery indemnity) and the numbered list of its
 evidence; the file taken to court on its filing date. Printed in French:
 it is filed with French courts."""
+from decimal import Decimal
 from types import SimpleNamespace
 
 from sql import Null
@@ -21,15 +22,11 @@ from trytond.transaction import Transaction
 
 from .claim import claims_at
 from .declaration import (
-    LANGUAGE, basis_lines, claim_rows, french_formatter, money_values,
-    party_values)
+    COURT_LABELS, LANGUAGE, basis_lines, claim_rows, court_name, dispatch_text,
+    french_formatter, french_list, money_values, number_text, party_values)
 from .letter import _address_lines
 from .litigation_common import COURT_KINDS, LitigationError
 
-COURT_LABELS = {
-    'commercial': "tribunal de commerce",
-    'judicial': "tribunal judiciaire",
-    }
 # The states of the files a court file is printed for from their party
 OPEN_STATES = {'draft', 'handed_over', 'in_court'}
 
@@ -190,33 +187,12 @@ def file_exchanges(file):
             ], order=[('date', 'ASC'), ('id', 'ASC')])
 
 
-def dispatch_text(dispatch, fmt):
-    """How the court file names the letter of dispatch: in French whatever
-    the language it was sent in"""
-    if dispatch.level.formal_notice:
-        level = "Mise en demeure"
-    else:
-        level = "Lettre de relance"
-    if dispatch.channel == 'registered_letter':
-        text = "%s du %s, lettre recommandée avec demande d’avis de " \
-            "réception" % (level, fmt.long_date(dispatch.date))
-        if dispatch.tracking_number:
-            text += " n° %s" % dispatch.tracking_number
-        if dispatch.delivery_date:
-            text += ", %s le %s" % (
-                "distribuée" if dispatch.delivery_status != 'returned'
-                else "retournée", fmt.long_date(dispatch.delivery_date))
-        return text
-    how = "courriel" if dispatch.channel == 'email' else "courrier simple"
-    return "%s du %s (%s)" % (level, fmt.long_date(dispatch.date), how)
-
-
 def evidence_items(file, date, fmt):
     """The numbered evidence of the court file of file:
     SimpleNamespace(index, text, kind, record), kind in invoice, letter,
     tracking, exchanges, statement"""
     invoices = sorted_invoices(file)
-    items = [("Facture n° %s du %s" % (i.number or '',
+    items = [("Facture %s du %s" % (number_text(i.number),
                 fmt.long_date(i.invoice_date)), 'invoice', i)
         for i in invoices]
     dispatches = sent_dispatches(invoices)
@@ -224,15 +200,16 @@ def evidence_items(file, date, fmt):
     registered = [d for d in dispatches
         if d.channel == 'registered_letter']
     if registered:
-        items.append(("Relevé des lettres recommandées : numéros de suivi "
-                "et dates de distribution", 'tracking', registered))
+        items.append(("Relevé des lettres recommandées (numéros de suivi "
+                "et dates de distribution)", 'tracking', registered))
     exchanges = file_exchanges(file)
     if exchanges:
-        items.append(("Journal des échanges avec le débiteur (%s)"
-                % len(exchanges), 'exchanges', exchanges))
-    items.append(("Décompte de la créance et calcul des intérêts et de "
-            "l’indemnité arrêtés au %s" % fmt.long_date(date), 'statement',
-            file))
+        items.append(("Journal des échanges avec le débiteur (%s)" % (
+                    "%s\u00a0échanges" % len(exchanges)
+                    if len(exchanges) > 1 else "1\u00a0échange"),
+                'exchanges', exchanges))
+    items.append(("Décompte de la créance arrêté au %s"
+            % fmt.long_date(date), 'statement', file))
     return [SimpleNamespace(index=i, text=t, kind=k, record=r)
         for i, (t, k, r) in enumerate(items, 1)]
 
@@ -240,23 +217,37 @@ def evidence_items(file, date, fmt):
 def court_values(file, fmt):
     "The competent court of file as printed"
     kind = file.court_kind_used
-    debtor_address = file.party.address_get(type='invoice') \
-        or file.party.address_get()
-    city = debtor_address.city if debtor_address else ''
-    if file.court:
-        court = file.court
-    elif city:
-        court = "%s du lieu où demeure le débiteur (%s)" % (
-            COURT_LABELS[kind], city)
-    else:
-        court = "%s du lieu où demeure le débiteur" % COURT_LABELS[kind]
+    court = court_name(file)
     reason = ("le débiteur ayant la qualité de commerçant et la créance "
-        "étant née de ses activités commerciales (art. L. 721-3 du code de "
-        "commerce)" if kind == 'commercial' else
+        "étant née de ses activités commerciales (art.\u00a0L.\u00a0721-3 "
+        "du code de commerce)" if kind == 'commercial' else
         "la créance ne relevant pas de la compétence d’une juridiction "
-        "spécialisée (art. L. 211-3 du code de l’organisation judiciaire)")
+        "spécialisée (art.\u00a0L.\u00a0211-3 du code de l’organisation "
+        "judiciaire)")
     return dict(court=court, court_kind=COURT_LABELS[kind],
         court_reason=reason, court_set=bool(file.court))
+
+
+def demand_text(claims, date, fmt):
+    """What the court file asks besides the costs: '3 976,11 €, dont
+    3 750,00 € en principal, 106,11 € d’intérêts de retard échus au 30
+    avril 2026 et 120,00 € d’indemnité forfaitaire pour frais de
+    recouvrement'"""
+    def total(name):
+        return sum((getattr(c, name) for c in claims), Decimal(0))
+    parts = ["%s en principal" % fmt.money(total('principal'))]
+    if total('interest'):
+        parts.append("%s d’intérêts de retard échus au %s" % (
+                fmt.money(total('interest')), fmt.long_date(date)))
+    if total('indemnity'):
+        parts.append("%s d’indemnité forfaitaire pour frais de "
+            "recouvrement" % fmt.money(total('indemnity')))
+    if total('fee'):
+        parts.append("%s de frais et pénalités contractuels"
+            % fmt.money(total('fee')))
+    if len(parts) == 1:
+        return fmt.money(total('total'))
+    return "%s, dont %s" % (fmt.money(total('total')), french_list(parts))
 
 
 class CourtFile(CompanyReport):
@@ -316,12 +307,11 @@ class CourtFile(CompanyReport):
             computed_at=fmt.long_date(date),
             reference=file.reference or '',
             claims=claim_rows(claims, fmt),
-            interest_basis=basis_lines(claims, lambda c: c.due_date, date,
-                fmt),
+            interest_basis=basis_lines(claims, date, fmt),
             reminders=[SimpleNamespace(text=dispatch_text(d, fmt))
                 for d in dispatches],
             formal_notice=(dispatch_text(notices[-1], fmt)
                 if notices else ''),
             evidence=evidence_items(file, date, fmt),
-            has_indemnity=any(c.indemnity for c in claims),
+            demand=demand_text(claims, date, fmt),
             **money_values(claims, fmt))

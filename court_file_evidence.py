@@ -21,7 +21,9 @@ from .declaration import LANGUAGE, french_formatter
 
 DELIVERY_LABELS = {
     'delivered': "distribuée",
-    'returned': "retournée",
+    'refused': "refusée par le destinataire",
+    'not_claimed': "avisée et non réclamée",
+    'returned': "retournée à l’expéditeur",
     }
 DIRECTION_LABELS = {
     'in': "reçu",

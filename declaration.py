@@ -24,9 +24,23 @@ KIND_LABELS = {
     'receivership': "redressement judiciaire",
     'liquidation': "liquidation judiciaire",
     }
+# The courts of an application for an order to pay
+COURT_LABELS = {
+    'commercial': "tribunal de commerce",
+    'judicial': "tribunal judiciaire",
+    }
+# The delivery of a registered letter at its delivery date
+DELIVERY_TEXTS = {
+    None: "présentée le %s",
+    'delivered': "distribuée le %s",
+    'refused': "refusée par le destinataire le %s",
+    'not_claimed': "avisée le %s et non réclamée",
+    'returned': "retournée à l’expéditeur le %s",
+    }
+# The rank of the claim as in "à titre chirographaire"
 RANK_LABELS = {
     'ordinary': "chirographaire",
-    'privileged': "privilégiée",
+    'privileged': "privilégié",
     }
 
 
@@ -47,6 +61,61 @@ def french_formatter(currency, shared):
     fmt = Letter._formatter(LANGUAGE, currency, shared)
     return SimpleNamespace(lang=fmt.lang, money=fmt.money,
         date=french_date, long_date=french_date)
+
+
+def number_text(number):
+    "'n° 1A 234 567 8901 2': a number after its 'n°', on one line"
+    return 'n°\u00a0%s' % '\u00a0'.join((number or '').split())
+
+
+def french_list(items):
+    "'a, b et c' of the items not empty"
+    items = [i for i in items if i]
+    if len(items) < 2:
+        return ''.join(items)
+    return '%s et %s' % (', '.join(items[:-1]), items[-1])
+
+
+def delivery_text(dispatch, fmt):
+    """The tracking number and the delivery of a registered letter as
+    the documents print it after the letter: ' n° 1A 234 567 8901 2,
+    distribuée le 28 mars 2026', or ''"""
+    text = ''
+    if dispatch.tracking_number:
+        text += ' ' + number_text(dispatch.tracking_number)
+    if dispatch.delivery_date:
+        text += ', ' + DELIVERY_TEXTS.get(dispatch.delivery_status,
+            DELIVERY_TEXTS[None]) % fmt.long_date(dispatch.delivery_date)
+    return text
+
+
+def dispatch_text(dispatch, fmt):
+    """How the court documents name the letter of dispatch: in French
+    whatever the language it was sent in"""
+    if dispatch.level.formal_notice:
+        level = "Mise en demeure"
+    else:
+        level = "Lettre de relance"
+    if dispatch.channel == 'registered_letter':
+        return "%s du %s, lettre recommandée avec demande d’avis de " \
+            "réception%s" % (level, fmt.long_date(dispatch.date),
+                delivery_text(dispatch, fmt))
+    how = "courriel" if dispatch.channel == 'email' else "courrier simple"
+    return "%s du %s (%s)" % (level, fmt.long_date(dispatch.date), how)
+
+
+def court_name(file):
+    """The court of the application for an order to pay of the litigation
+    file: the court named, else the kind of court of the place of the
+    debtor"""
+    if file.court:
+        return file.court
+    kind = COURT_LABELS[file.court_kind_used]
+    address = file.party.address_get(type='invoice') \
+        or file.party.address_get()
+    if address and address.city:
+        return "%s du lieu où demeure le débiteur (%s)" % (kind, address.city)
+    return "%s du lieu où demeure le débiteur" % kind
 
 
 def party_registration(party):
@@ -90,7 +159,10 @@ def money_values(claims, fmt):
     values = {'total_' + n: fmt.money(total(n)) for n in names}
     values['total_penalties'] = fmt.money(
         total('interest') + total('indemnity') + total('fee'))
+    values['total_charges'] = fmt.money(total('indemnity') + total('fee'))
     values['total_due_claimed'] = fmt.money(total('total') - total('not_due'))
+    values['has_interest'] = bool(total('interest'))
+    values['has_indemnity'] = bool(total('indemnity'))
     values['has_fee'] = bool(total('fee'))
     return values
 
@@ -108,33 +180,58 @@ def claim_rows(claims, fmt):
             interest=fmt.money(c.interest),
             indemnity=fmt.money(c.indemnity),
             fee=fmt.money(c.fee),
+            charges=fmt.money(c.indemnity + c.fee),
             total=fmt.money(c.total))
         for index, c in enumerate(claims, 1)]
 
 
-def basis_lines(claims, start_of, end, fmt):
-    """The lines that state the basis and rates of the interest of claims,
-    from start_of(claim) to end, once per rule"""
-    lines, seen = [], set()
+def basis_lines(claims, end, fmt):
+    """The lines that state the basis and rates of the interest of claims
+    up to end, once per rule: the rate of each half-year from the earliest
+    start of the rule among the claims (the due date, or the formal notice
+    for the rules that run from it)"""
+    Penalty = Pool().get('account.invoice.dunning.penalty')
+    notices = {}
+    if any(r.start == 'formal_notice' for c in claims for r in c.rules):
+        notices = Penalty._formal_notice_dates([c.invoice.id for c in claims])
+    starts, rules = {}, {}
     for claim in claims:
         for rule in claim.rules:
-            start = start_of(claim)
-            if rule.id in seen or not start:
-                continue
-            seen.add(rule.id)
-            basis = interest_basis(rule, start, end)
-            rates = ', '.join('%s : %s %%' % (
-                    half_year_text(d, fmt), percent(r, fmt))
-                for d, r in basis.rates)
-            if basis.reference:
-                rate = "%s majoré de %s points" % (basis.reference,
-                    percent(basis.margin, fmt))
-            else:
-                rate = "taux conventionnel de %s %%" % percent(
-                    basis.margin, fmt)
-            lines.append(SimpleNamespace(name=basis.name,
-                    legal_basis=basis.legal_basis, rate=rate, rates=rates))
+            start = (notices.get(claim.invoice.id)
+                if rule.start == 'formal_notice' else claim.due_date)
+            if start:
+                rules.setdefault(rule.id, rule)
+                starts[rule.id] = min(start, starts.get(rule.id, start))
+    lines = []
+    for rule_id, rule in rules.items():
+        basis = interest_basis(rule, starts[rule_id], end)
+        rates = ', '.join('%s\u00a0%% au %s' % (
+                percent(r, fmt), half_year_text(d, fmt))
+            for d, r in basis.rates)
+        if basis.reference and basis.margin:
+            rate = "%s majoré de %s\u00a0points" % (
+                lower_first(basis.reference), percent(basis.margin, fmt))
+        elif basis.reference:
+            rate = lower_first(basis.reference)
+        else:
+            rate = "taux conventionnel de %s\u00a0%%" % percent(
+                basis.margin, fmt)
+        if basis.start == 'formal_notice':
+            since = "à compter de la mise en demeure"
+        else:
+            since = "à compter du lendemain de l’échéance de chaque facture"
+        lines.append(SimpleNamespace(name=basis.name,
+                legal_basis=basis.legal_basis, rate=rate, rates=rates,
+                since=since, days=basis.divisor))
     return lines
+
+
+def lower_first(text):
+    """text with its first letter in lower case within a sentence, unless
+    it starts with an acronym ("BCE")"""
+    if text[:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def percent(rate, fmt):
@@ -216,32 +313,87 @@ class ClaimDeclaration(CompanyReport):
             publication_date=fmt.long_date(proceeding.publication_date),
             deadline=fmt.long_date(proceeding.declaration_deadline),
             rank=RANK_LABELS[proceeding.rank],
+            privileged=proceeding.rank == 'privileged',
             claims=claim_rows(claims, fmt),
-            interest_basis=basis_lines(claims, lambda c: c.due_date,
-                proceeding.judgment_date, fmt),
+            not_due=cls.not_due_lines(claims, proceeding.judgment_date,
+                fmt),
+            suits=cls.pending_suits(proceeding, claims, fmt),
+            interest_basis=basis_lines(claims, proceeding.judgment_date,
+                fmt),
             evidence=cls.evidence(proceeding, claims, fmt),
             **money_values(claims, fmt))
+
+    @classmethod
+    def not_due_lines(cls, claims, date, fmt):
+        """The amounts not yet due at date with their due dates, the latest
+        due dates of each invoice first unpaid (its payments pay the
+        earliest first): 'Facture n° 3 : 2 400,00 € à échoir le 19 avril
+        2026'"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        pending = [c for c in claims if c.not_due > 0]
+        if not pending:
+            return []
+        lines, _ = Invoice._dunning_unpaid(
+            list({c.invoice.company.id for c in pending}),
+            [c.invoice.id for c in pending])
+        result = []
+        for claim in pending:
+            left, maturities = claim.not_due, []
+            for maturity, amount in sorted(
+                    lines.get(claim.invoice.id, []), reverse=True):
+                if maturity <= date or left <= 0:
+                    break
+                maturities.append((maturity, min(amount, left)))
+                left -= min(amount, left)
+            for maturity, amount in sorted(maturities):
+                result.append(SimpleNamespace(text="Facture %s\u00a0: %s "
+                        "à échoir le %s" % (number_text(claim.invoice.number),
+                            fmt.money(amount), fmt.long_date(maturity))))
+        return result
+
+    @classmethod
+    def pending_suits(cls, proceeding, claims, fmt):
+        """The applications for an order to pay filed for the claims
+        declared (Code de commerce, article R622-23, 3°: the court seized
+        of a claim in dispute)"""
+        pool = Pool()
+        Litigation = pool.get('account.invoice.dunning.litigation')
+        declared = {c.invoice.id for c in claims}
+        result = []
+        for file in Litigation.search([
+                    ('company', '=', proceeding.company.id),
+                    ('party', '=', proceeding.party.id),
+                    ('state', '=', 'in_court'),
+                    ('filed_on', '!=', None),
+                    ], order=[('filed_on', 'ASC'), ('id', 'ASC')]):
+            numbers = sorted(i.number or '' for i in file.invoices
+                if i.id in declared)
+            if not numbers:
+                continue
+            result.append(SimpleNamespace(text="La créance relative %s fait "
+                    "l’objet d’une requête en injonction de payer déposée "
+                    "le %s au greffe du %s." % (
+                        "à la facture %s" % number_text(numbers[0])
+                        if len(numbers) == 1 else "aux factures n°\u00a0%s"
+                        % french_list(numbers),
+                        fmt.long_date(file.filed_on),
+                        court_name(file))))
+        return result
 
     @classmethod
     def evidence(cls, proceeding, claims, fmt):
         """The documents attached: a copy of each invoice, the formal
         notices sent and the statement of the claim"""
-        lines = ["Copie de la facture n° %s du %s" % (
-                c.invoice.number, fmt.long_date(c.invoice.invoice_date))
+        lines = ["Copie de la facture %s du %s" % (
+                number_text(c.invoice.number),
+                fmt.long_date(c.invoice.invoice_date))
             for c in claims]
         notices = sorted({d.dispatch for c in claims
                 for d in c.invoice.dunnings
                 if d.state == 'done' and d.level.formal_notice
                 and d.dispatch}, key=lambda d: (d.date, d.id))
-        for dispatch in notices:
-            line = "Mise en demeure du %s" % fmt.long_date(dispatch.date)
-            if dispatch.tracking_number:
-                line += ", lettre recommandée n° %s" % (
-                    dispatch.tracking_number)
-            if dispatch.delivery_date:
-                line += ", présentée le %s" % fmt.long_date(
-                    dispatch.delivery_date)
-            lines.append(line)
+        lines.extend(dispatch_text(d, fmt) for d in notices)
         lines.append("Décompte de la créance arrêté au %s" % fmt.long_date(
                 proceeding.judgment_date))
         return [SimpleNamespace(index=i, text=t)

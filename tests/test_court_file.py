@@ -72,6 +72,28 @@ class CourtFileTestCase(unittest.TestCase):
                 Litigation.file_in_court([file])
         return company, invoices, notices, fresh(file)
 
+    def _consumer_in_court(self):
+        """A consumer with an invoice of 100 due on 4 February, formally
+        noticed on 26 March by a registered letter delivered on 28 March,
+        taken to court on 30 April"""
+        pool = Pool()
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
+        Litigation = pool.get('account.invoice.dunning.litigation')
+        Party = pool.get('party.party')
+        company, invoices = create_invoices(1)
+        with set_company(company):
+            Party.write([invoices[0].party], {'customer_type': 'consumer'})
+            notices = climb()
+            dispatch, = {n.dispatch for n in notices}
+            Dispatch.write([dispatch], {
+                    'delivery_status': 'delivered',
+                    'delivery_date': DELIVERED,
+                    })
+            file = litigation_file(invoices)
+            with today(FILED):
+                Litigation.file_in_court([file])
+        return company, fresh(file)
+
     @with_transaction()
     def test_file_in_court(self):
         "Filing the file moves it and its invoices to court on that date"
@@ -127,6 +149,48 @@ class CourtFileTestCase(unittest.TestCase):
                     "Bordereau des pièces", TRACKING, "28 mars 2026",
                     "tribunal de commerce", "à parfaire"]:
                 self.assertIn(expected, text)
+
+    @with_transaction()
+    def test_interest_basis_and_demand(self):
+        """The interest of a professional runs from the day after the due
+        date, that of a consumer from the formal notice at the legal rate
+        (not "majoré de 0 points"); the court file of a consumer asks no
+        recovery indemnity; the creditor acts through its legal
+        representative"""
+        pool = Pool()
+        CourtFile = pool.get(
+            'account.invoice.dunning.court_file', type='report')
+        company, _, _, file = self._in_court()
+        with set_company(company):
+            letter = CourtFile.get_court_file(file, FILED)
+            basis, = letter.interest_basis
+            self.assertEqual(basis.since,
+                "à compter du lendemain de l’échéance de chaque facture")
+            self.assertEqual(basis.days, 365)
+            self.assertIn("majoré de 10\u00a0points", basis.rate)
+            self.assertEqual(basis.rates, "12,15\u00a0% au 1er semestre 2026")
+            self.assertIn("d’indemnité forfaitaire pour frais de "
+                "recouvrement", letter.demand)
+            text = zip_texts(CourtFile.execute(
+                    [file.id], {'model': file.__name__})[1])
+            for expected in ["son représentant légal en exercice",
+                    "sur la base d’une année de 365 jours",
+                    "courus après le 30 avril 2026"]:
+                self.assertIn(expected, text)
+        company, file = self._consumer_in_court()
+        with set_company(company):
+            letter = CourtFile.get_court_file(file, FILED)
+            self.assertEqual(file.court_kind_used, 'judicial')
+            basis, = letter.interest_basis
+            self.assertEqual(basis.since, "à compter de la mise en demeure")
+            self.assertNotIn("majoré", basis.rate)
+            self.assertFalse(letter.has_indemnity)
+            self.assertNotIn("indemnité", letter.demand)
+            text = zip_texts(CourtFile.execute(
+                    [file.id], {'model': file.__name__})[1])
+            self.assertIn("tribunal judiciaire", text)
+            self.assertIn("à compter de la mise en demeure", text)
+            self.assertNotIn("Indemnité forfaitaire", text)
 
     @with_transaction()
     def test_court_file_of_party(self):

@@ -17,8 +17,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 
 from .litigation_tools import (
-    LADDER, add_invoice, agent, climb, fresh, professional, receivership,
-    today)
+    LADDER, add_invoice, agent, climb, fresh, litigation_file, professional,
+    receivership, today)
 
 JUDGMENT = dt.date(2026, 3, 31)
 PUBLICATION = dt.date(2026, 4, 10)
@@ -160,3 +160,48 @@ class ProceedingTestCase(unittest.TestCase):
                     "redressement judiciaire", "141,83", "250,00",
                     "391,83", "31 mars 2026", "chirographaire"]:
                 self.assertIn(expected, text)
+
+    @with_transaction()
+    def test_declaration_mentions(self):
+        """The declaration states the sums not yet due with their due
+        dates, the court seized of a claim (an application for an order
+        to pay filed) and, for a privileged claim, where to write the
+        nature of the privilege"""
+        pool = Pool()
+        Declaration = pool.get(
+            'account.invoice.dunning.claim_declaration', type='report')
+        Litigation = pool.get('account.invoice.dunning.litigation')
+        Proceeding = pool.get('account.invoice.dunning.proceeding')
+        company, invoices = create_invoices(1)
+        with set_company(company):
+            professional(invoices[0].party)
+            climb(LADDER)
+            later = add_invoice(invoices[0], dt.date(2026, 3, 20), 250)
+            file = litigation_file(invoices[:1],
+                court="Tribunal de commerce de Lyon")
+            with today(dt.date(2026, 4, 10)):
+                Litigation.file_in_court([file])
+            with today(dt.date(2026, 4, 16)):
+                proceeding = receivership(invoices[0].party,
+                    dt.date(2026, 4, 15), dt.date(2026, 4, 24),
+                    rank='privileged')
+            letter = declared(proceeding)
+            line, = letter.not_due
+            self.assertEqual(line.text, "Facture n°\u00a0%s\u00a0: "
+                "250,00\u00a0EUR à échoir le 19 avril 2026" % later.number)
+            suit, = letter.suits
+            self.assertIn("requête en injonction de payer déposée le 10 "
+                "avril 2026 au greffe du Tribunal de commerce de Lyon",
+                suit.text)
+            self.assertEqual(letter.rank, "privilégié")
+            text = zip_texts(Declaration.execute(
+                    [proceeding.id], {'model': proceeding.__name__})[1])
+            for expected in ["à titre privilégié",
+                    "Nature du privilège ou de la sûreté",
+                    "Sommes à échoir et dates d’échéance",
+                    "Instance en cours", "Bordereau des pièces"]:
+                self.assertIn(expected, text)
+            Proceeding.write([proceeding], {'rank': 'ordinary'})
+            text = zip_texts(Declaration.execute(
+                    [proceeding.id], {'model': proceeding.__name__})[1])
+            self.assertNotIn("Nature du privilège", text)
