@@ -14,15 +14,14 @@ from sql import Null
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, Workflow, fields
-from trytond.modules.company import CompanyReport
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .claim import claims_at
 from .declaration import (
-    LANGUAGE, basis_lines, claim_rows, french_formatter, money_values,
-    party_values)
+    LANGUAGE, PartyCompanyReport, basis_lines, claim_rows, french_formatter,
+    money_values, party_values)
 from .letter import _address_lines
 from .litigation_common import COURT_KINDS, LitigationError
 
@@ -259,22 +258,10 @@ def court_values(file, fmt):
         court_reason=reason, court_set=bool(file.court))
 
 
-class CourtFile(CompanyReport):
+class CourtFile(PartyCompanyReport):
     """The application for an order to pay of litigation files (one a
     file)"""
     __name__ = 'account.invoice.dunning.court_file'
-
-    @classmethod
-    def header_key(cls, record, data):
-        "A party has no company: the company of the context"
-        pool = Pool()
-        Company = pool.get('company.company')
-        if hasattr(record, 'company'):
-            return super().header_key(record, data)
-        company_id = Transaction().context.get('company')
-        return super(CompanyReport, cls).header_key(record, data) + (
-            ('company', Company(company_id) if company_id else None),
-            )
 
     @classmethod
     def get_context(cls, records, header, data):
