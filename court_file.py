@@ -15,15 +15,15 @@ from sql import Null
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, Workflow, fields
-from trytond.modules.company import CompanyReport
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .claim import claims_at
 from .declaration import (
-    COURT_LABELS, LANGUAGE, basis_lines, claim_rows, court_name, dispatch_text,
-    french_formatter, french_list, money_values, number_text, party_values)
+    COURT_LABELS, LANGUAGE, PartyCompanyReport, basis_lines, claim_rows,
+    court_name, dispatch_text, french_formatter, french_list, money_values,
+    number_text, party_values)
 from .letter import _address_lines
 from .litigation_common import COURT_KINDS, LitigationError
 
@@ -250,22 +250,10 @@ def demand_text(claims, date, fmt):
     return "%s, dont %s" % (fmt.money(total('total')), french_list(parts))
 
 
-class CourtFile(CompanyReport):
+class CourtFile(PartyCompanyReport):
     """The application for an order to pay of litigation files (one a
     file)"""
     __name__ = 'account.invoice.dunning.court_file'
-
-    @classmethod
-    def header_key(cls, record, data):
-        "A party has no company: the company of the context"
-        pool = Pool()
-        Company = pool.get('company.company')
-        if hasattr(record, 'company'):
-            return super().header_key(record, data)
-        company_id = Transaction().context.get('company')
-        return super(CompanyReport, cls).header_key(record, data) + (
-            ('company', Company(company_id) if company_id else None),
-            )
 
     @classmethod
     def get_context(cls, records, header, data):

@@ -245,7 +245,24 @@ def half_year_text(date, fmt):
     return '%s semestre %d' % ('1er' if date.month <= 6 else '2e', date.year)
 
 
-class ClaimDeclaration(CompanyReport):
+class PartyCompanyReport(CompanyReport):
+    """A report of the company of its records, printed from a party too:
+    the company of the context"""
+
+    @classmethod
+    def header_key(cls, record, data):
+        "A party has no company: the company of the context"
+        pool = Pool()
+        Company = pool.get('company.company')
+        if hasattr(record, 'company'):
+            return super().header_key(record, data)
+        company_id = Transaction().context.get('company')
+        return super(CompanyReport, cls).header_key(record, data) + (
+            ('company', Company(company_id) if company_id else None),
+            )
+
+
+class ClaimDeclaration(PartyCompanyReport):
     "The declaration of claims of collective proceedings, one a proceeding"
     __name__ = 'account.invoice.dunning.claim_declaration'
 

@@ -147,8 +147,15 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         result = {}
         for name in names:
             result[name] = {}
+            # The floats rounded to the digits of their field, as the client
+            # shows them: it takes a value with more digits for a change and
+            # asks to save the party before printing
+            digits = getattr(cls._fields[name], 'digits', None)
+            places = digits[1] if isinstance(digits, tuple) else None
             for party in parties:
                 value = getattr(behaviours.get(party.id, NO_BEHAVIOUR), name)
+                if places is not None and isinstance(value, float):
+                    value = round(value, places)
                 result[name][party.id] = value
         return result
 

@@ -12,9 +12,14 @@ Spanish with their country's late-payment rules), and six months
 of invoices, payments, partial payments, credit notes and disputes, with the
 daily dunning of the last twelve weeks replayed day by day (the last three
 days, only the scheduled task ran: their reminders wait for the accountant).
+A customer whose formal notices expired was handed over to a bailiff three
+weeks ago; another is in receivership (judgment, BODACC publication,
+mandataire), its claim to declare within the coming weeks.
 Then it creates today's reminders, processes one of each level and writes
 their letters to OUTPUT/letters (ODT, and PDF when LibreOffice is
-installed); the others wait in the list "To Process".
+installed), with the court file (application for an order to pay) of the
+file handed over and the declaration of claim of the receivership; the
+other reminders wait in the list "To Process".
 
 With --serve, it then serves the database with Tryton's web client on
 http://localhost:8000 until Ctrl-C (--serve-only serves an existing demo).
@@ -25,9 +30,10 @@ Usage: python scripts/demo.py [--output DIR] [--date YYYY-MM-DD]
 This file is the command line. demo_data.py: the customers, segments and
 the plan of the invoices; demo_setup.py: the database, the company and the
 customers (proteus); demo_replay.py: the history replayed day by day and
-today's reminders (trytond); demo_output.py: the letters and what is
-printed; demo_mail.py: the local SMTP server that receives the reminder
-emails; serve.py: the web client.
+today's reminders (trytond); demo_litigation.py: the file handed over to
+the bailiff and the receivership (trytond); demo_output.py: the letters
+and what is printed; demo_mail.py: the local SMTP server that receives the
+reminder emails; serve.py: the web client.
 """
 import argparse
 import datetime as dt
@@ -37,6 +43,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import demo_data  # noqa: E402
 import serve as web  # noqa: E402
 from demo_data import CUSTOMERS, SHOWCASE, plan  # noqa: E402
 from demo_mail import MailSink, print_inbox  # noqa: E402
@@ -101,7 +108,9 @@ def build(args):
     dunning_start = today - dt.timedelta(weeks=max(args.weeks, 12))
     start = min(start, dunning_start)
     setup = Setup(config_file, today)
-    setup.setup_company(start - dt.timedelta(days=31))
+    # The accounting covers the invoices of the litigation too
+    setup.setup_company(
+        min(start, demo_data.litigation_start(today)) - dt.timedelta(days=31))
     setup.setup_dunning()
     setup.create_customers(
         max(SHOWCASE, min(args.customers, len(CUSTOMERS))))
@@ -131,7 +140,7 @@ def build(args):
         rows, waiting, extras = replay.run_today(invoices)
     finally:
         sink.stop()
-    letters = write_letters(output, rows, pdf=not args.no_pdf)
+    letters = write_letters(output, rows, extras, pdf=not args.no_pdf)
     print_today(rows, waiting, letters)
     print_extras(extras, carrier, carrier_path, letters)
     print_inbox(sink, received)

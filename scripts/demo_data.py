@@ -114,6 +114,51 @@ SHOWCASE = 7  # the first customers, those of the reminders shown today
 # The languages of the letters besides French and English
 LETTER_LANGUAGES = ['de', 'es', 'nl']
 
+# The litigation: the customers (indexes in CUSTOMERS, among the 14 of the
+# small demo of the browser tests) of a file handed over to a bailiff and
+# of a receivership, with their legal form and registration as the court
+# documents print them
+LITIGATION_CUSTOMERS = {
+    'bailiff': (10, "SARL", "RCS Nice B 487 512 303"),
+    'receivership': (11, "SAS", "RCS Lyon B 519 844 021"),
+    }
+# Their invoices: (case, days from today to the due date, amount excl.
+# VAT, what), never paid
+LITIGATION_INVOICES = [
+    ('bailiff', -110, '2870', "Agencement de la boutique (comptoir et "
+        "présentoirs)"),
+    ('bailiff', -96, '760', "Étagères en chêne pour la réserve"),
+    ('receivership', -85, '3460', "Banquettes et habillage bois de la salle"),
+    ('receivership', -35, '1280', "Contrat d'entretien trimestriel"),
+    ]
+# The days before today: the file handed over to the bailiff (the formal
+# notices of its invoices expired); the judgment of opening of the
+# receivership, its publication in the BODACC and the day the company
+# records it (the claim then to declare within two months of the
+# publication: listed among the claims to declare today)
+HAND_OVER_DAYS = 21
+JUDGMENT_DAYS = 52
+PUBLICATION_DAYS = 45
+RECORDED_DAYS = 44
+# name, street, postal code, city, kind of recovery agent (None: the
+# mandataire judiciaire)
+AGENTS = {
+    'bailiff': ("SCP Giordano & Baudoin, commissaires de justice",
+        "12 avenue Jean-Médecin", "06000", "Nice", 'bailiff'),
+    'mandataire': ("Maître Hélène Ravier (SELARL Ravier Mandataires)",
+        "45 rue de la République", "69002", "Lyon", None),
+    }
+# What the company knows of them
+LITIGATION_DETAILS = {
+    'reference': "Dossier 2026/0147",
+    'fees': "12 % HT des sommes recouvrées",
+    'court_file_court': "Tribunal de commerce de Nice",
+    'proceeding_court': "Tribunal des activités économiques de Lyon",
+    'case_number': "%dJ00412",
+    'proceeding_note': "Avertissement du mandataire reçu : déclarer la "
+    "créance avant la date limite.",
+    }
+
 COUNTRIES = {
     'FR': "France", 'GB': "United Kingdom", 'BE': "Belgium",
     'SE': "Sweden", 'DE': "Germany", 'ES': "Spain",
@@ -212,6 +257,7 @@ def plan(customers, today, start, count, rng):
     customers: (party id, customer type, segment) in the order of
     CUSTOMERS"""
     invoices = showcase_invoices(customers, today)
+    invoices.extend(litigation_invoices(customers, today))
     # The customers of the showcase have only its invoices
     shown = set(showcase_customers(len(customers)))
     others = [c for i, c in enumerate(customers) if i not in shown]
@@ -265,6 +311,33 @@ def showcase_invoices(customers, today):
                 'events': [(today + d * day, o, a) for d, o, a in events],
                 })
     return invoices
+
+
+def litigation_invoices(customers, today):
+    """The invoices of the litigation, marked with their case: those of
+    the customers created"""
+    day = dt.timedelta(days=1)
+    invoices = []
+    for case, due_in, amount, what in LITIGATION_INVOICES:
+        index = LITIGATION_CUSTOMERS[case][0]
+        if index >= len(customers):
+            continue
+        invoices.append({
+                'party': customers[index][0],
+                'date': today + (due_in - 30) * day,
+                'term': '30',
+                'amount': Decimal(amount),
+                'description': what,
+                'events': [],
+                'case': case,
+                })
+    return invoices
+
+
+def litigation_start(today):
+    "The date of the first invoice of the litigation"
+    return today + dt.timedelta(
+        days=min(d for _, d, _, _ in LITIGATION_INVOICES) - 30)
 
 
 def random_invoice(rng, customers, start, today):

@@ -1,14 +1,23 @@
 # This file is part of account_invoice_dunning.  The COPYRIGHT file at the
 # top level of this repository contains the full copyright notices and
 # license terms.
-"""The output of the demo: the letters of today's reminders written to
-OUTPUT/letters (and converted to PDF), and what the demo did, printed."""
+"""The output of the demo: the letters of today's reminders, the other
+letters and the documents of the litigation written to OUTPUT/letters (and
+converted to PDF), and what the demo did, printed."""
 import os
 import shutil
 import subprocess
 
+# The letters and documents of the extras of Replay.run_today written too
+EXTRAS = ['grouped', 'broken', 'disputed', 'installment', 'broken_plan',
+    'litigation']
 
-def write_letters(output, rows, pdf=True):
+
+def write_letters(output, rows, extras, pdf=True):
+    """Write the letters of today's reminders (rows), numbered, and the
+    letters and documents of extras, named 00-date-level-party, to
+    OUTPUT/letters and convert them to PDF (when LibreOffice is installed,
+    if pdf); return the folder"""
     letters = os.path.join(output, 'letters')
     shutil.rmtree(letters, ignore_errors=True)
     os.makedirs(letters)
@@ -23,6 +32,11 @@ def write_letters(output, rows, pdf=True):
             party.replace(' ', '_').replace('&', 'et'), fmt)
         with open(os.path.join(letters, filename), 'wb') as fp:
             fp.write(letter)
+    for key in EXTRAS:
+        for date, party, level, _, fmt, letter in extras.get(key) or []:
+            with open(os.path.join(letters, extra_name(date, level, party,
+                            fmt)), 'wb') as fp:
+                fp.write(letter)
     soffice = shutil.which('soffice') or shutil.which('libreoffice')
     if pdf and soffice:
         print("Converting the letters to PDF with LibreOffice...", flush=True)
@@ -34,6 +48,12 @@ def write_letters(output, rows, pdf=True):
         print("LibreOffice is not installed: letters are ODT only "
             "(apt-get install libreoffice-writer-nogui for PDF).")
     return letters
+
+
+def extra_name(date, level, party, fmt):
+    "The name of the file of a letter or document of the extras"
+    return '00-%s-%s-%s.%s' % (date, level.replace(' ', '_'),
+        party.replace(' ', '_').replace('&', 'et'), fmt)
 
 
 def print_today(rows, waiting, letters):
@@ -53,37 +73,44 @@ def print_today(rows, waiting, letters):
                 '%d %s' % (n, l) for l, n in sorted(waiting.items())))
     print()
     print("Letters written to %s/" % letters)
+    # Those of the extras start with 00-
     for name in sorted(os.listdir(letters)):
-        print("  " + name)
+        if not name.startswith('00-'):
+            print("  " + name)
 
 
-def write_dispatches(dispatches, letters):
-    "Print and write the letters of dispatches, named 00-date-level-party"
-    for date, party, level, numbers, fmt, letter in dispatches:
+def print_dispatches(dispatches):
+    "Print the letters of dispatches (written by write_letters)"
+    for date, party, level, numbers, _, _ in dispatches:
         print("  %s %-24s %-16s %s" % (date, party[:24], level, numbers))
-        name = '00-%s-%s-%s.%s' % (date, level.replace(' ', '_'),
-            party.replace(' ', '_').replace('&', 'et'), fmt)
-        with open(os.path.join(letters, name), 'wb') as fp:
-            fp.write(letter)
 
 
 def print_extras(extras, carrier, carrier_path, letters):
-    """Print the letters of several invoices, the registered letters of the
-    carrier's file and the calls to make today"""
+    """Print the letters of several invoices, the documents of the
+    litigation, the registered letters of the carrier's file and the calls
+    to make today"""
     print()
     print("Letters of several invoices (one letter per customer and level), "
         "written to %s/ too:" % letters)
-    write_dispatches(extras['grouped'], letters)
+    print_dispatches(extras['grouped'])
     print("The latest letter after a promise to pay not kept (it recalls "
         "the promise), written to %s/ too:" % letters)
-    write_dispatches(extras.get('broken') or [], letters)
+    print_dispatches(extras.get('broken') or [])
     print("The latest letter of an invoice partly disputed (the amount "
         "disputed left out), written to %s/ too:" % letters)
-    write_dispatches(extras.get('disputed') or [], letters)
+    print_dispatches(extras.get('disputed') or [])
     print("The latest letter of a missed installment of a payment plan, and "
         "the latest after a plan broken, written to %s/ too:" % letters)
-    write_dispatches((extras.get('installment') or [])
-        + (extras.get('broken_plan') or []), letters)
+    print_dispatches((extras.get('installment') or [])
+        + (extras.get('broken_plan') or []))
+    print()
+    print("Litigation (Financial > Invoice Dunnings > Litigation Files, "
+        "Collective Proceedings, Claims to Declare): a file handed over to "
+        "a bailiff and its application for an order to pay, a customer in "
+        "receivership and its declaration of claim, written to %s/ too:"
+        % letters)
+    for date, party, title, summary, _, _ in extras.get('litigation') or []:
+        print("  %s %-24s %s\n      %s" % (date, party[:24], title, summary))
     print()
     print("Registered letters followed from the carrier's file %s: %s" % (
             carrier_path, ', '.join('%d %s' % (n, s)

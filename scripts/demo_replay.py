@@ -10,13 +10,14 @@ import unittest.mock
 from collections import Counter
 
 from demo_data import CENT, showcase_customers
+from demo_litigation import Litigation
 from demo_setup import DATABASE
 
 # The days before today the demo's payment plans were agreed
 PLAN_DAYS = 75
 
 
-class Replay:
+class Replay(Litigation):
     """The history of the company set up by a demo_setup.Setup
 
     It runs in transactions of trytond in this process: the records are
@@ -82,6 +83,8 @@ class Replay:
             flush=True)
         self.pending = {}
         self.credit_notes = {}
+        # {case of litigation: [invoice id]}
+        self.cases = {}
         for offset in range(0, len(past), 100):
             self.run(self._post_invoices, past[offset:offset + 100])
         print("  done in %.1f s" % (time.time() - begin), flush=True)
@@ -124,6 +127,7 @@ class Replay:
             if outcome != 'pay':
                 counts[self._event(invoice_id, outcome, argument, date)] += 1
         counts['plans'] += self._agree_plans(date, dunning)
+        counts['litigation'] += self._litigate(date, dunning)
         if dunning:
             Dunning.generate_dunnings(
                 date=date, companies=[self.company])
@@ -218,12 +222,14 @@ class Replay:
 
     def _plan_customers(self):
         """{party: {invoice}} of the two customers last reminded (their
-        invoices reminded, neither disputed nor blocked)"""
+        invoices reminded, neither disputed nor blocked), those of the
+        litigation aside"""
         from trytond.pool import Pool
         Dunning = Pool().get('account.invoice.dunning')
         invoices = {}
         for dunning in Dunning.search([
                     ('state', '=', 'done'), ('invoice.state', '=', 'posted'),
+                    ('party', 'not in', self.litigation_parties()),
                     ('invoice.dunning_disputes', '=', None),
                     ('invoice.dunning_blocked', '=', False),
                     ], order=[('date', 'DESC'), ('id', 'DESC')]):
@@ -309,6 +315,8 @@ class Replay:
         invoices = self._new_invoices(plans)
         Invoice.post(invoices)
         for values, invoice in zip(plans, invoices):
+            if values.get('case'):
+                self.cases.setdefault(values['case'], []).append(invoice.id)
             for when, outcome, argument in values['events']:
                 self.pending.setdefault(when, []).append(
                     (invoice.id, outcome, argument))
@@ -489,7 +497,9 @@ class Replay:
         self.run(self._post_invoices,
             [i for i in invoices if i['date'] == today])
         self.run(self.live_day, today, False)
-        return self.run(self._process_today)
+        rows, waiting, extras = self.run(self._process_today)
+        extras['litigation'] = self.run(self.litigation_documents)
+        return rows, waiting, extras
 
     def _process_today(self):
         from trytond.pool import Pool

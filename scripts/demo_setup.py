@@ -13,7 +13,8 @@ from decimal import Decimal
 
 import serve as web
 from demo_data import (
-    COUNTRIES, CUSTOMERS, LETTER_LANGUAGES, SEGMENTS, showcase_customers)
+    COUNTRIES, CUSTOMERS, LETTER_LANGUAGES, LITIGATION_CUSTOMERS, SEGMENTS,
+    showcase_customers)
 
 MODULE = 'account_invoice_dunning'
 DATABASE = web.DATABASE
@@ -402,6 +403,9 @@ class Setup:
         parties = []
         self.customers = []
         showcase = set(showcase_customers(count))
+        # The debtors of the litigation: as the court documents name them
+        litigation = {index: (form, registration)
+            for index, form, registration in LITIGATION_CUSTOMERS.values()}
         for index, (name, street, postal_code, city, country, lang,
                 customer_type, segment, email) in enumerate(
                 CUSTOMERS[:count]):
@@ -419,7 +423,10 @@ class Setup:
             party.contact_mechanisms.new(type='phone',
                 value='+33 1 45 %02d %02d %02d' % (
                     index % 100, (index * 7) % 100, (index * 13) % 100))
-            shown = index in showcase
+            if index in litigation:
+                party.dunning_legal_form, registration = litigation[index]
+                party.identifiers.new(type='fr_rcs', code=registration)
+            shown = index in showcase or index in litigation
             if segment != 'standard' or shown:
                 party.dunning_segment = self.segments[segment]
             if pinnable and (shown or segment == 'strategic'):

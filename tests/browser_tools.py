@@ -5,8 +5,8 @@
 (tests/test_browser*.py): the demo database served by trytond with the web
 client (serve_demo, built once for the session by the fixture demo_web of
 tests/conftest.py), the start of Debian's Chromium with its DevTools (for
-Playwright), and Client, the web client in a page driven step by step with
-screenshots (web_client)"""
+Playwright), Client, the web client in a page driven step by step with
+screenshots (web_client), and the picture of a letter printed"""
 import contextlib
 import datetime as dt
 import importlib.util
@@ -16,6 +16,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import types
 
@@ -165,7 +166,8 @@ def serve_demo(folder):
     with start_trytond(config_file,
             os.path.join(folder, 'trytond.log')) as server:
         web.wait_until_up(url, server, timeout=120)
-        yield types.SimpleNamespace(url=url, database=database, today=today)
+        yield types.SimpleNamespace(url=url, database=database, today=today,
+            config=config_file)
 
 
 @contextlib.contextmanager
@@ -209,6 +211,30 @@ def query(database, sql, *args):
         return connection.execute(sql, args).fetchall()
     finally:
         connection.close()
+
+
+def picture_of_letter(letter, client, name):
+    """Save the first page of the printed letter (an ODT file) as the next
+    step, named name, when LibreOffice and pdftoppm (poppler-utils) are
+    installed"""
+    soffice = shutil.which('soffice') or shutil.which('libreoffice')
+    pdftoppm = shutil.which('pdftoppm')
+    if not soffice or not pdftoppm:
+        return
+    client.step += 1
+    target = os.path.join(client.folder, '%02d-%s' % (client.step, name))
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, 'letter.odt')
+        shutil.copyfile(letter, source)
+        subprocess.run([soffice, '-env:UserInstallation=file://' + tmp,
+                '--headless', '--convert-to', 'pdf', '--outdir', tmp, source],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            timeout=120, check=False)
+        pdf = os.path.join(tmp, 'letter.pdf')
+        if os.path.exists(pdf):
+            subprocess.run([pdftoppm, '-png', '-r', '70', '-f', '1', '-l',
+                    '1', '-singlefile', pdf, target],
+                timeout=60, check=False)
 
 
 def free_port():

@@ -18,9 +18,6 @@ Runs on SQLite only. Alone: .venv/bin/python -m pytest tests/test_browser.py
 """
 import datetime as dt
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import zipfile
 from collections import Counter
@@ -28,7 +25,7 @@ from collections import Counter
 import pytest
 
 from trytond.modules.account_invoice_dunning.tests.browser_tools import (
-    TIMEOUT, query, web_client)
+    TIMEOUT, picture_of_letter, query, web_client)
 
 # The levels of the shipped procedure: today's run has one of each
 LEVELS = [
@@ -44,29 +41,6 @@ pytestmark = pytest.mark.skipif(
 def test_dunning_in_web_client(demo_web, tmp_path, screenshots):
     with web_client(str(tmp_path), demo_web.url, screenshots) as client:
         run_dunning(client, demo_web.database, demo_web.today, screenshots)
-
-
-def picture_of_letter(letter, client):
-    """Save the first page of the printed letter as the next step, when
-    LibreOffice and pdftoppm (poppler-utils) are installed"""
-    soffice = shutil.which('soffice') or shutil.which('libreoffice')
-    pdftoppm = shutil.which('pdftoppm')
-    if not soffice or not pdftoppm:
-        return
-    client.step += 1
-    target = os.path.join(client.folder, '%02d-reminder-letter' % client.step)
-    with tempfile.TemporaryDirectory() as tmp:
-        source = os.path.join(tmp, 'letter.odt')
-        shutil.copyfile(letter, source)
-        subprocess.run([soffice, '-env:UserInstallation=file://' + tmp,
-                '--headless', '--convert-to', 'pdf', '--outdir', tmp, source],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            timeout=120, check=False)
-        pdf = os.path.join(tmp, 'letter.pdf')
-        if os.path.exists(pdf):
-            subprocess.run([pdftoppm, '-png', '-r', '70', '-f', '1', '-l',
-                    '1', '-singlefile', pdf, target],
-                timeout=60, check=False)
 
 
 def run_dunning(client, database, today, screenshots):
@@ -262,7 +236,7 @@ def print_letter_again(client, number, party, screenshots):
         content = odt.read('content.xml').decode('utf-8')
     assert number in content
     assert party.split()[0] in content
-    picture_of_letter(letter, client)
+    picture_of_letter(letter, client, 'reminder-letter')
 
 
 def change_level(client, database):

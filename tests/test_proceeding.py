@@ -126,6 +126,25 @@ class ProceedingTestCase(unittest.TestCase):
                 dt.date(2026, 6, 15))
 
     @with_transaction()
+    def test_declaration_of_party(self):
+        """Printed from the party (its own action, of the model of the
+        party): the declaration of its proceeding"""
+        pool = Pool()
+        Declaration = pool.get(
+            'account.invoice.dunning.claim_declaration', type='report')
+        ModelData = pool.get('ir.model.data')
+        company, invoices, proceeding = self._receivership()
+        with set_company(company):
+            _, content, _, name = Declaration.execute(
+                [proceeding.party.id], {
+                    'model': 'party.party',
+                    'action_id': ModelData.get_id(
+                        MODULE, 'report_claim_declaration_party'),
+                    })
+            self.assertIn("391,83", zip_texts(content))
+            self.assertIn(proceeding.party.rec_name, name)
+
+    @with_transaction()
     def test_declaration_due_and_not_yet_due(self):
         """The declaration splits the claim at the judgment: the first
         invoice due with its interest to the judgment and the indemnity,
