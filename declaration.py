@@ -351,7 +351,7 @@ class ClaimDeclaration(PartyCompanyReport):
         pending = [c for c in claims if c.not_due > 0]
         if not pending:
             return []
-        lines, _ = Invoice._dunning_unpaid(
+        lines, _ = Invoice.dunning_unpaid(
             list({c.invoice.company.id for c in pending}),
             [c.invoice.id for c in pending])
         result = []
