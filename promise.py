@@ -331,21 +331,28 @@ class Promise(Workflow, ModelSQL, ModelView):
         """Return the pending promises of the companies given by date
         {id: promise} (with what settles them read) and their invoices
         {promise id: [invoice id]}, in one query"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        currency = Currency.__table__()
         table, line, query = cls._with_invoices()
+        query = query.join(currency, condition=currency.id == table.currency)
         cursor = Transaction().connection.cursor()
         cursor.execute(*apply_types(query.select(table.id, line.invoice,
                     table.given_on.as_('given_on'), table.date.as_('date'),
                     table.suspended_until.as_('suspended_until'),
                     table.amount.as_('amount'), table.currency,
+                    currency.rounding.as_('rounding'),
                     where=cls._pending_where(table, company_ids, date),
                     order_by=[table.id.asc]),
-                [None, None, 'DATE', 'DATE', 'DATE', 'NUMERIC', None]))
+                [None, None, 'DATE', 'DATE', 'DATE', 'NUMERIC', None,
+                    'NUMERIC']))
         promises, invoices = {}, defaultdict(list)
         for (promise_id, invoice_id, given_on, promise_date, until, amount,
-                currency) in cursor:
+                currency_id, rounding) in cursor:
             promises[promise_id] = cls(id=promise_id,
                 given_on=given_on, date=promise_date, suspended_until=until,
-                amount=amount, currency=currency)
+                amount=amount,
+                currency=Currency(id=currency_id, rounding=rounding))
             invoices[promise_id].append(invoice_id)
         return promises, invoices
 
@@ -374,9 +381,8 @@ class Promise(Workflow, ModelSQL, ModelView):
         amount paid; payments: {invoice: [(date, amount)]}, remaining:
         {invoice: figures} of the invoices with an amount to pay"""
         end = self.suspended_until or self.date
-        # The amounts of the payments are rounded to the currency
-        paid = self.paid_between(
-            invoice_ids, payments, self.given_on, min(date, end))
+        paid = self.currency.round(self.paid_between(
+                invoice_ids, payments, self.given_on, min(date, end)))
         if paid >= self.amount or not any(
                 i in remaining for i in invoice_ids):
             return 'kept', paid
