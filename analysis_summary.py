@@ -17,7 +17,8 @@ from sql.aggregate import Count, Min, Sum
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from .analysis import _context, aging_buckets, allocated_lines, bucket_columns
+from .analysis import _context, aging_buckets, bucket_columns
+from .analysis_lines import allocated_lines
 
 # The context key of the rows by segment and age (the board's actions)
 SUMMARY = 'dunning_aging_summary'

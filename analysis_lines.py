@@ -1,0 +1,128 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The receivable lines of the customer invoices open at a date, of the
+analyses (analysis.py): the lines and the payments of the invoices, and the
+open amount of each line, the payments allocated to the earliest due dates
+first."""
+from sql import Literal, Null, Window
+from sql.aggregate import Count, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import RowNumber
+
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+# The states of the customer invoices whose receivables are analysed: a paid
+# invoice was open at a date before its payment
+INVOICE_STATES = ['posted', 'paid']
+
+
+def open_at(line, move, reconciliation, date):
+    """The condition of the move lines (with their move and their
+    reconciliation joined) posted on or before date and not reconciled at
+    date, as Tryton's Aged Balance"""
+    return ((move.date <= date)
+        & ((line.reconciliation == Null) | (reconciliation.date > date)))
+
+
+def invoice_where(invoice, company_id):
+    "The condition of the customer invoices of company to analyse"
+    where = ((invoice.type == 'out')
+        & invoice.state.in_(INVOICE_STATES)
+        & (invoice.company == company_id))
+    currency = Transaction().context.get('currency')
+    if currency:
+        where &= invoice.currency == currency
+    return where
+
+
+def receivable_queries(company_id, date=None):
+    """The queries of (invoice, line, due_date, amount) of the receivable
+    lines of the customer invoices open at date (the lines of
+    Invoice.dunning_lines_from) and of (invoice, line, due_date, amount) of
+    their payment lines open at date (no due date), in the company
+    currency; or, without date, of all these lines with the date they were
+    posted on and the date of their reconciliation (or NULL) as posted and
+    reconciled"""
+    pool = Pool()
+    Invoice = pool.get('account.invoice')
+    MoveLine = pool.get('account.move.line')
+    Move = pool.get('account.move')
+    Reconciliation = pool.get('account.move.reconciliation')
+    InvoicePaymentLine = pool.get('account.invoice-account.move.line')
+    queries = []
+    for kind in ['lines', 'payments']:
+        invoice = Invoice.__table__()
+        line = MoveLine.__table__()
+        move = Move.__table__()
+        reconciliation = Reconciliation.__table__()
+        where = invoice_where(invoice, company_id)
+        if kind == 'lines':
+            from_ = Invoice.dunning_lines_from(invoice, line, where)
+            due_date = Coalesce(line.maturity_date, invoice.invoice_date)
+            # where already selects the invoices of the FROM clause
+            where = Literal(True)
+        else:
+            payment = InvoicePaymentLine.__table__()
+            from_ = (payment
+                .join(invoice, condition=invoice.id == payment.invoice)
+                .join(line, condition=line.id == payment.line))
+            due_date = Literal(None)
+        from_ = (from_
+            .join(move, condition=move.id == line.move)
+            .join(reconciliation, 'LEFT',
+                condition=reconciliation.id == line.reconciliation))
+        columns = [invoice.id.as_('invoice'), line.id.as_('line'),
+            due_date.as_('due_date'),
+            (line.debit - line.credit).as_('amount')]
+        if date is None:
+            columns += [move.date.as_('posted'),
+                reconciliation.date.as_('reconciled')]
+        else:
+            where &= open_at(line, move, reconciliation, date)
+        queries.append(from_.select(*columns, where=where))
+    return queries
+
+
+def allocated_lines(company_id, date):
+    """The query of (invoice, line, due_date, amount) of the receivable
+    lines of the customer invoices open at date, each less its share of the
+    open payments of its invoice, allocated to the earliest due dates first
+
+    With C the running sum of the amounts of the lines of an invoice by due
+    date and P its payments, a line keeps f(C) - f(C - amount) where f(x)
+    is the part of x beyond P (max(x - P, 0), or min(x - P, 0) for a credit
+    note); the first line starts from 0 and the last ends at C - P, so that
+    the lines of an invoice always sum to its balance (an overpayment on
+    the last line)."""
+    lines, payments = receivable_queries(company_id, date)
+    paid = payments.select(payments.invoice.as_('invoice'),
+        Sum(-payments.amount).as_('amount'), group_by=[payments.invoice])
+    by_due = Window([lines.invoice],
+        order_by=[lines.due_date.asc, lines.line.asc])
+    whole = Window([lines.invoice])
+    ranked = lines.join(paid, 'LEFT',
+        condition=paid.invoice == lines.invoice).select(
+        lines.invoice.as_('invoice'), lines.line.as_('line'),
+        lines.due_date.as_('due_date'), lines.amount.as_('amount'),
+        Coalesce(paid.amount, 0).as_('paid'),
+        Sum(lines.amount, window=by_due).as_('running'),
+        RowNumber(window=by_due).as_('rank'),
+        Count(Literal(1), window=whole).as_('count'),
+        Sum(lines.amount, window=whole).as_('total'))
+
+    def beyond(value):
+        "The part of value beyond the payments, of the sign of the total"
+        left = value - ranked.paid
+        return Case(
+            ((ranked.total >= 0) & (left > 0), left),
+            ((ranked.total < 0) & (left < 0), left),
+            else_=0)
+    high = Case((ranked.rank == ranked.count, ranked.running - ranked.paid),
+        else_=beyond(ranked.running))
+    low = Case((ranked.rank == 1, 0),
+        else_=beyond(ranked.running - ranked.amount))
+    return ranked.select(ranked.invoice.as_('invoice'),
+        ranked.line.as_('line'), ranked.due_date.as_('due_date'),
+        (high - low).as_('amount'))
