@@ -9,6 +9,7 @@ from sql import Literal, Null, Window
 from sql.aggregate import Count, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import RowNumber
+from sql.operators import Exists
 
 from trytond.pool import Pool
 from trytond.transaction import Transaction
@@ -18,11 +19,16 @@ from trytond.transaction import Transaction
 INVOICE_STATES = ['posted', 'paid']
 
 
-def open_at(line, move, reconciliation, date):
-    """The condition of the move lines (with their move and their
-    reconciliation joined) posted on or before date and not reconciled at
-    date, as Tryton's Aged Balance"""
-    return ((move.date <= date)
+def open_at(line, reconciliation, date):
+    """The condition of the move lines (with their reconciliation joined)
+    posted on or before date and not reconciled at date, as Tryton's Aged
+    Balance: their move is not dated after date, an anti-join with the few
+    moves after date (found by the index of their date) rather than a join
+    with all the moves"""
+    Move = Pool().get('account.move')
+    move = Move.__table__()
+    return (~Exists(move.select(Literal(1),
+                where=(move.id == line.move) & (move.date > date)))
         & ((line.reconciliation == Null) | (reconciliation.date > date)))
 
 
@@ -38,13 +44,13 @@ def invoice_where(invoice, company_id):
 
 
 def receivable_queries(company_id, date=None):
-    """The queries of (invoice, line, due_date, amount) of the receivable
-    lines of the customer invoices open at date (the lines of
-    Invoice.dunning_lines_from) and of (invoice, line, due_date, amount) of
-    their payment lines open at date (no due date), in the company
-    currency; or, without date, of all these lines with the date they were
-    posted on and the date of their reconciliation (or NULL) as posted and
-    reconciled"""
+    """The queries of (invoice, party, line, due_date, amount) of the
+    receivable lines of the customer invoices open at date (the lines of
+    Invoice.dunning_lines_from) and of (invoice, party, line, due_date,
+    amount) of their payment lines open at date (no due date), in the
+    company currency; or, without date, of all these lines with the date
+    they were posted on and the date of their reconciliation (or NULL) as
+    posted and reconciled"""
     pool = Pool()
     Invoice = pool.get('account.invoice')
     MoveLine = pool.get('account.move.line')
@@ -69,26 +75,26 @@ def receivable_queries(company_id, date=None):
                 .join(invoice, condition=invoice.id == payment.invoice)
                 .join(line, condition=line.id == payment.line))
             due_date = Literal(None)
-        from_ = (from_
-            .join(move, condition=move.id == line.move)
-            .join(reconciliation, 'LEFT',
-                condition=reconciliation.id == line.reconciliation))
-        columns = [invoice.id.as_('invoice'), line.id.as_('line'),
-            due_date.as_('due_date'),
+        from_ = from_.join(reconciliation, 'LEFT',
+            condition=reconciliation.id == line.reconciliation)
+        columns = [invoice.id.as_('invoice'), invoice.party.as_('party'),
+            line.id.as_('line'), due_date.as_('due_date'),
             (line.debit - line.credit).as_('amount')]
         if date is None:
+            from_ = from_.join(move, condition=move.id == line.move)
             columns += [move.date.as_('posted'),
                 reconciliation.date.as_('reconciled')]
         else:
-            where &= open_at(line, move, reconciliation, date)
+            where &= open_at(line, reconciliation, date)
         queries.append(from_.select(*columns, where=where))
     return queries
 
 
 def allocated_lines(company_id, date):
-    """The query of (invoice, line, due_date, amount) of the receivable
-    lines of the customer invoices open at date, each less its share of the
-    open payments of its invoice, allocated to the earliest due dates first
+    """The query of (invoice, party, line, due_date, amount) of the
+    receivable lines of the customer invoices open at date, each less its
+    share of the open payments of its invoice, allocated to the earliest due
+    dates first
 
     With C the running sum of the amounts of the lines of an invoice by due
     date and P its payments, a line keeps f(C) - f(C - amount) where f(x)
@@ -104,9 +110,9 @@ def allocated_lines(company_id, date):
     whole = Window([lines.invoice])
     ranked = lines.join(paid, 'LEFT',
         condition=paid.invoice == lines.invoice).select(
-        lines.invoice.as_('invoice'), lines.line.as_('line'),
-        lines.due_date.as_('due_date'), lines.amount.as_('amount'),
-        Coalesce(paid.amount, 0).as_('paid'),
+        lines.invoice.as_('invoice'), lines.party.as_('party'),
+        lines.line.as_('line'), lines.due_date.as_('due_date'),
+        lines.amount.as_('amount'), Coalesce(paid.amount, 0).as_('paid'),
         Sum(lines.amount, window=by_due).as_('running'),
         RowNumber(window=by_due).as_('rank'),
         Count(Literal(1), window=whole).as_('count'),
@@ -124,5 +130,5 @@ def allocated_lines(company_id, date):
     low = Case((ranked.rank == 1, 0),
         else_=beyond(ranked.running - ranked.amount))
     return ranked.select(ranked.invoice.as_('invoice'),
-        ranked.line.as_('line'), ranked.due_date.as_('due_date'),
-        (high - low).as_('amount'))
+        ranked.party.as_('party'), ranked.line.as_('line'),
+        ranked.due_date.as_('due_date'), (high - low).as_('amount'))

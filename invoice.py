@@ -155,18 +155,27 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
     def dunning_moves(cls, invoice, where):
         """The query of (invoice, move) of the invoices of the table invoice
         selected by where: their move and their additional moves
-        (rescheduled lines)"""
+        (rescheduled lines), each pair once
+
+        A UNION ALL: the additional moves other than the move of their
+        invoice, each once; the database does not have to compare the pairs
+        of all the invoices, as a UNION would."""
         pool = Pool()
         AdditionalMove = pool.get('account.invoice-additional-account.move')
         additional = AdditionalMove.__table__()
-        return (invoice.select(
+        return Union(
+            invoice.select(
                 invoice.id.as_('invoice'), invoice.move.as_('move'),
-                where=where)
-            | invoice.join(additional,
+                where=where),
+            invoice.join(additional,
                 condition=additional.invoice == invoice.id).select(
                 additional.invoice.as_('invoice'),
                 additional.move.as_('move'),
-                where=where))
+                where=where & (additional.move != Null)
+                & ((invoice.move == Null)
+                    | (additional.move != invoice.move)),
+                distinct=True),
+            all_=True)
 
     @classmethod
     def dunning_lines_from(cls, invoice, line, where):
