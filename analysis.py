@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from lxml import etree
-from sql import Cast, Literal, Null, Select, Union
+from sql import Cast, Literal, Null, Select, Union, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 
@@ -147,9 +147,11 @@ class Aging(ModelSQL, ModelView):
         help="The days past due, by the aging buckets of the accounting "
         "configuration.")
     bucket_sequence = fields.Integer("Age Sequence")
-    invoice_count = fields.Integer("Invoices")
+    # The figures lazy: a search of the rows by segment and age reads them
+    # alone (analysis_summary.py)
+    invoice_count = fields.Integer("Invoices", loading='lazy')
     amount = Monetary("Amount", currency='company_currency',
-        digits='company_currency',
+        digits='company_currency', loading='lazy',
         help="The amount open, in the currency of the company.")
     company_currency = fields.Many2One(
         'currency.currency', "Company Currency")
@@ -208,6 +210,18 @@ class Aging(ModelSQL, ModelView):
             Count(rows.invoice, distinct=True).as_('invoice_count'),
             Sum(rows.amount).as_('amount'),
             group_by=dimensions)
+
+    @classmethod
+    def _row_lines(cls):
+        """The query of (invoice, row) of the lines that make the rows: the
+        table_query groups a query of its lines (one row a line, with its
+        line and its invoice) by its dimensions and identifies a row by the
+        smallest line of its group"""
+        query = cls.table_query()
+        lines, = query.from_
+        row = Min(lines.line, window=Window(list(query.group_by)))
+        return lines.select(lines.invoice.as_('invoice'), row.as_('row'),
+            where=query.where)
 
     @classmethod
     def get_buckets(cls):
