@@ -90,6 +90,28 @@ def receivable_queries(company_id, date=None):
     return queries
 
 
+def paid_at(date):
+    """The query of (invoice, amount) of the payments open at date of the
+    invoices, the payment lines of receivable_queries: of all the invoices,
+    for the invoices of a query that has selected them (the payment lines
+    are joined to the invoices they pay, the invoices are not read again)"""
+    pool = Pool()
+    MoveLine = pool.get('account.move.line')
+    Reconciliation = pool.get('account.move.reconciliation')
+    InvoicePaymentLine = pool.get('account.invoice-account.move.line')
+    payment = InvoicePaymentLine.__table__()
+    line = MoveLine.__table__()
+    reconciliation = Reconciliation.__table__()
+    return (payment
+        .join(line, condition=line.id == payment.line)
+        .join(reconciliation, 'LEFT',
+            condition=reconciliation.id == line.reconciliation)
+        .select(payment.invoice.as_('invoice'),
+            Sum(line.credit - line.debit).as_('amount'),
+            where=open_at(line, reconciliation, date),
+            group_by=[payment.invoice]))
+
+
 def allocated_lines(company_id, date):
     """The query of (invoice, party, line, due_date, amount) of the
     receivable lines of the customer invoices open at date, each less its
@@ -102,9 +124,8 @@ def allocated_lines(company_id, date):
     note); the first line starts from 0 and the last ends at C - P, so that
     the lines of an invoice always sum to its balance (an overpayment on
     the last line)."""
-    lines, payments = receivable_queries(company_id, date)
-    paid = payments.select(payments.invoice.as_('invoice'),
-        Sum(-payments.amount).as_('amount'), group_by=[payments.invoice])
+    lines, _ = receivable_queries(company_id, date)
+    paid = paid_at(date)
     by_due = Window([lines.invoice],
         order_by=[lines.due_date.asc, lines.line.asc])
     whole = Window([lines.invoice])
