@@ -129,27 +129,31 @@ def allocated_lines(company_id, date):
     by_due = Window([lines.invoice],
         order_by=[lines.due_date.asc, lines.line.asc])
     whole = Window([lines.invoice])
-    ranked = lines.join(paid, 'LEFT',
-        condition=paid.invoice == lines.invoice).select(
+    # The payments joined after the windows: by a hash of the invoices paid,
+    # the lines sorted once
+    ranked = lines.select(
         lines.invoice.as_('invoice'), lines.party.as_('party'),
         lines.line.as_('line'), lines.due_date.as_('due_date'),
-        lines.amount.as_('amount'), Coalesce(paid.amount, 0).as_('paid'),
+        lines.amount.as_('amount'),
         Sum(lines.amount, window=by_due).as_('running'),
         RowNumber(window=by_due).as_('rank'),
         Count(Literal(1), window=whole).as_('count'),
         Sum(lines.amount, window=whole).as_('total'))
+    paid_amount = Coalesce(paid.amount, 0)
 
     def beyond(value):
         "The part of value beyond the payments, of the sign of the total"
-        left = value - ranked.paid
+        left = value - paid_amount
         return Case(
             ((ranked.total >= 0) & (left > 0), left),
             ((ranked.total < 0) & (left < 0), left),
             else_=0)
-    high = Case((ranked.rank == ranked.count, ranked.running - ranked.paid),
+    high = Case((ranked.rank == ranked.count, ranked.running - paid_amount),
         else_=beyond(ranked.running))
     low = Case((ranked.rank == 1, 0),
         else_=beyond(ranked.running - ranked.amount))
-    return ranked.select(ranked.invoice.as_('invoice'),
-        ranked.party.as_('party'), ranked.line.as_('line'),
-        ranked.due_date.as_('due_date'), (high - low).as_('amount'))
+    return (ranked
+        .join(paid, 'LEFT', condition=paid.invoice == ranked.invoice)
+        .select(ranked.invoice.as_('invoice'),
+            ranked.party.as_('party'), ranked.line.as_('line'),
+            ranked.due_date.as_('due_date'), (high - low).as_('amount')))
