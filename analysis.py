@@ -23,7 +23,7 @@ from trytond.pyson import Eval, PYSONEncoder
 from trytond.transaction import Transaction
 
 from .account import DEFAULT_AGING_DAYS
-from .analysis_lines import allocated_lines, invoice_where, receivable_queries
+from .analysis_lines import allocated_lines, receivable_queries
 from .common import CUSTOMER_TYPES, bound_index, parse_days
 
 # The key of the y fields of a graph of the aging drawn once for each bucket
@@ -378,14 +378,11 @@ class DSO(ModelSQL, ModelView):
         company = Company.__table__()
         company_id, date = _context()
         months = cls._months(date)
-        receivables = cls._receivables(company_id, months)
-        sales = cls._sales(company_id, months)
-        receivable, sale, dso = cls._figures(receivables, sales)
+        activity = cls._activity(company_id, months)
+        receivable, sale, dso = cls._figures(activity)
         return (months
             .join(company, condition=company.id == company_id)
-            .join(receivables, 'LEFT',
-                condition=receivables.month == months.id)
-            .join(sales, 'LEFT', condition=sales.month == months.id)
+            .join(activity, 'LEFT', condition=activity.month == months.id)
             .select(months.id.as_('id'), company.id.as_('company'),
                 months.month.as_('month'), months.date.as_('date'),
                 receivable.as_('receivable_amount'),
@@ -393,67 +390,60 @@ class DSO(ModelSQL, ModelView):
                 company.currency.as_('currency')))
 
     @classmethod
-    def _figures(cls, receivables, sales):
-        """The receivables, the sales and the DSO of the rows of the
-        queries receivables and sales"""
-        receivable = Coalesce(receivables.amount, 0)
-        sale = Coalesce(sales.amount, 0)
+    def _figures(cls, activity):
+        """The receivables, the sales and the DSO of the rows of the query
+        activity"""
+        receivable = Coalesce(activity.receivable, 0)
+        sale = Coalesce(activity.sales, 0)
         real = fields.Float("Real").sql_type().base
         dso = Cast(receivable, real) * float(SALES_DAYS) / Cast(sale, real)
         return receivable, sale, Case((sale > 0, dso), else_=Null)
 
     @classmethod
-    def _receivables(cls, company_id, months, segments=None):
-        """The query of (month, amount) of the receivables open at the date
-        of each month, or of (month, segment, amount) by the segment of the
-        query segments of (party, segment) of their party (0 for none); the
-        lines counted once, by the bounds of their dates"""
+    def _activity(cls, company_id, months, segments=None):
+        """The query of (month, receivable, sales) of the months: the
+        receivables open at the date of the month and the customer invoices
+        dated after the start of the month and up to its date (the amount of
+        their receivable lines, taxes included), in the company currency;
+        or of (month, segment, receivable, sales) by the segment of the
+        query segments of (party, segment) of their party (0 for none), the
+        months of a segment with receivables or sales
+
+        The lines read once, counted by the bounds of their dates: the
+        lines of the move of an invoice are its sales."""
         bounds = month_bounds(_context()[1])
         lines = Union(*receivable_queries(company_id), all_=True)
-        grouped = cls._by_bound(lines, lines.invoice, [
-                ('posted', bound_index(lines.posted, bounds)),
-                ('reconciled', bound_index(lines.reconciled, bounds)),
-                ], lines.amount, segments)
-        return cls._by_month(months, grouped,
-            (grouped.posted <= months.end_bound)
-            & ((grouped.reconciled == Null)
-                | (grouped.reconciled > months.end_bound)),
-            segments)
-
-    @classmethod
-    def _by_bound(cls, query, invoice_id, keys, amount, segments):
-        """The query of keys (name, expression) and amount: the sum of
-        amount of the query by keys, and by segment with segments: by the
-        segment of the party of the invoice_id"""
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        invoice = Invoice.__table__()
-        columns = [e.as_(k) for k, e in keys] + [amount.as_('amount')]
+        columns = [
+            bound_index(lines.posted, bounds).as_('posted'),
+            bound_index(lines.reconciled, bounds).as_('reconciled'),
+            bound_index(lines.sold, bounds).as_('sold'),
+            lines.amount.as_('amount')]
+        query = lines
         if segments is not None:
-            query = (query
-                .join(invoice, condition=invoice.id == invoice_id)
-                .join(segments, 'LEFT',
-                    condition=segments.party == invoice.party))
+            query = lines.join(segments, 'LEFT',
+                condition=segments.party == lines.party)
             columns.append(Coalesce(segments.segment, 0).as_('segment'))
         # Grouped outside: PostgreSQL groups by an expression with
         # parameters only when they are the same parameters
         rows = query.select(*columns)
-        keys = [getattr(rows, k) for k, _ in keys]
+        keys = [rows.posted, rows.reconciled, rows.sold]
         if segments is not None:
             keys.append(rows.segment)
-        return rows.select(*keys, Sum(rows.amount).as_('amount'),
+        grouped = rows.select(*keys, Sum(rows.amount).as_('amount'),
             group_by=keys)
-
-    @classmethod
-    def _by_month(cls, months, grouped, condition, segments):
-        """The query of (month, [segment,] amount) of the sums of the rows
-        of grouped that meet condition for each month"""
+        open_ = ((grouped.posted <= months.end_bound)
+            & ((grouped.reconciled == Null)
+                | (grouped.reconciled > months.end_bound)))
+        sold = ((grouped.sold > months.start_bound)
+            & (grouped.sold <= months.end_bound))
         keys = [months.id]
         if segments is not None:
             keys.append(grouped.segment)
-        return months.join(grouped, condition=condition).select(
+        return months.join(grouped, condition=open_ | sold).select(
             months.id.as_('month'), *keys[1:],
-            Sum(grouped.amount).as_('amount'), group_by=keys)
+            Sum(Case((open_, grouped.amount))).as_('receivable'),
+            Sum(Case((sold, grouped.amount))).as_('sales'),
+            group_by=keys)
 
     @classmethod
     def _months(cls, date):
@@ -468,29 +458,3 @@ class DSO(ModelSQL, ModelView):
                 for i, (first, end, start) in enumerate(
                     month_ends(date), 1)),
             all_=True)
-
-    @classmethod
-    def _sales(cls, company_id, months, segments=None):
-        """The query of (month, amount) of the customer invoices dated
-        after the start of the month and up to its date: the amount of
-        their receivable lines, taxes included, in the company currency; or
-        of (month, segment, amount) as _receivables"""
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        MoveLine = pool.get('account.move.line')
-        invoice = Invoice.__table__()
-        line = MoveLine.__table__()
-        sales = (invoice
-            .join(line, condition=(line.move == invoice.move)
-                & (line.account == invoice.account))
-            .select(invoice.id.as_('invoice'),
-                invoice.invoice_date.as_('date'),
-                (line.debit - line.credit).as_('amount'),
-                where=invoice_where(invoice, company_id)))
-        grouped = cls._by_bound(sales, sales.invoice,
-            [('sold', bound_index(sales.date, month_bounds(_context()[1])))],
-            sales.amount, segments)
-        return cls._by_month(months, grouped,
-            (grouped.sold > months.start_bound)
-            & (grouped.sold <= months.end_bound),
-            segments)

@@ -50,7 +50,8 @@ def receivable_queries(company_id, date=None):
     amount) of their payment lines open at date (no due date), in the
     company currency; or, without date, of all these lines with the date
     they were posted on and the date of their reconciliation (or NULL) as
-    posted and reconciled"""
+    posted and reconciled, and the date of the invoice as sold for the
+    lines of its own move (its sale; NULL for the others)"""
     pool = Pool()
     Invoice = pool.get('account.invoice')
     MoveLine = pool.get('account.move.line')
@@ -67,6 +68,8 @@ def receivable_queries(company_id, date=None):
         if kind == 'lines':
             from_ = Invoice.dunning_lines_from(invoice, line, where)
             due_date = Coalesce(line.maturity_date, invoice.invoice_date)
+            sold = Case((line.move == invoice.move, invoice.invoice_date),
+                else_=Null)
             # where already selects the invoices of the FROM clause
             where = Literal(True)
         else:
@@ -74,7 +77,7 @@ def receivable_queries(company_id, date=None):
             from_ = (payment
                 .join(invoice, condition=invoice.id == payment.invoice)
                 .join(line, condition=line.id == payment.line))
-            due_date = Literal(None)
+            due_date = sold = Literal(None)
         from_ = from_.join(reconciliation, 'LEFT',
             condition=reconciliation.id == line.reconciliation)
         columns = [invoice.id.as_('invoice'), invoice.party.as_('party'),
@@ -83,7 +86,7 @@ def receivable_queries(company_id, date=None):
         if date is None:
             from_ = from_.join(move, condition=move.id == line.move)
             columns += [move.date.as_('posted'),
-                reconciliation.date.as_('reconciled')]
+                reconciliation.date.as_('reconciled'), sold.as_('sold')]
         else:
             where &= open_at(line, reconciliation, date)
         queries.append(from_.select(*columns, where=where))
