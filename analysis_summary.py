@@ -57,18 +57,23 @@ class Aging(metaclass=PoolMeta):
         ages = Union(*(Select([Literal(s).as_('sequence'),
                         Literal(k).as_('bucket')])
                 for s, (k, _, _) in enumerate(buckets)), all_=True)
+        # The amounts and the invoices apart: a read of the amounts alone
+        # (the graphs) does not group the lines by invoice
+        amounts = cls._summary_amounts(company_id, date)
         invoices = cls._summary_invoices(company_id, date)
-        figures = invoices.select(invoices.segment.as_('segment'),
+        counts = invoices.select(invoices.segment.as_('segment'),
             invoices.bucket_sequence.as_('bucket_sequence'),
             Count(invoices.invoice).as_('invoice_count'),
-            Sum(invoices.amount).as_('amount'),
             group_by=[invoices.segment, invoices.bucket_sequence])
         return (keys
             .join(ages, condition=Literal(True))
             .join(company, condition=company.id == company_id)
-            .join(figures, 'LEFT',
-                condition=(figures.segment == keys.segment)
-                & (figures.bucket_sequence == ages.sequence))
+            .join(amounts, 'LEFT',
+                condition=(amounts.segment == keys.segment)
+                & (amounts.bucket_sequence == ages.sequence))
+            .join(counts, 'LEFT',
+                condition=(counts.segment == keys.segment)
+                & (counts.bucket_sequence == ages.sequence))
             .select(row_id(keys.segment, ages.sequence, buckets).as_('id'),
                 company.id.as_('company'),
                 NullIf(keys.segment, 0).as_('segment'),
@@ -77,8 +82,8 @@ class Aging(metaclass=PoolMeta):
                 company.currency.as_('company_currency'),
                 ages.bucket.as_('bucket'),
                 ages.sequence.as_('bucket_sequence'),
-                Coalesce(figures.invoice_count, 0).as_('invoice_count'),
-                Coalesce(figures.amount, 0).as_('amount')))
+                Coalesce(counts.invoice_count, 0).as_('invoice_count'),
+                Coalesce(amounts.amount, 0).as_('amount')))
 
     @classmethod
     def _row_lines(cls):
@@ -91,32 +96,51 @@ class Aging(metaclass=PoolMeta):
                 aging_buckets(company_id)).as_('row'))
 
     @classmethod
-    def _summary_invoices(cls, company_id, date):
-        """The query of (invoice, segment, bucket_sequence, amount) of the
-        invoices of the rows by segment and age: the amount of the open
-        lines (their amount not 0) of each invoice in each age, the segment
-        of its customer (0 for none)
-
-        Grouped by invoice first, then by segment: the invoices of a row
-        are counted without a COUNT DISTINCT, which sorts all the lines."""
+    def _summary_lines(cls, company_id, date):
+        """The query of (invoice, party, bucket_sequence, amount) of the
+        open lines (their amount not 0) of the rows by segment and age"""
         lines = allocated_lines(company_id, date)
         sequence, _ = bucket_columns(
             aging_buckets(company_id), lines.due_date, date)
-        aged = lines.select(lines.invoice.as_('invoice'),
+        return lines.select(lines.invoice.as_('invoice'),
             lines.party.as_('party'), sequence.as_('bucket_sequence'),
             lines.amount.as_('amount'),
             where=lines.amount != 0)
-        keys = [aged.invoice, aged.party, aged.bucket_sequence]
-        invoices = aged.select(*keys, Sum(aged.amount).as_('amount'),
+
+    @classmethod
+    def _summary_amounts(cls, company_id, date):
+        """The query of (segment, bucket_sequence, amount) of the amounts
+        open by the segment of the customer (0 for none) and age"""
+        lines = cls._summary_lines(company_id, date)
+        segments = cls._segments(company_id)
+        segment = Coalesce(segments.segment, 0)
+        rows = (lines
+            .join(segments, 'LEFT', condition=segments.party == lines.party)
+            .select(segment.as_('segment'),
+                lines.bucket_sequence.as_('bucket_sequence'),
+                lines.amount.as_('amount')))
+        keys = [rows.segment, rows.bucket_sequence]
+        return rows.select(*keys, Sum(rows.amount).as_('amount'),
             group_by=keys)
+
+    @classmethod
+    def _summary_invoices(cls, company_id, date):
+        """The query of (invoice, segment, bucket_sequence) of the invoices
+        of the rows by segment and age: each invoice with open lines in an
+        age, the segment of its customer (0 for none)
+
+        Grouped by invoice first, then by segment: the invoices of a row
+        are counted without a COUNT DISTINCT, which sorts all the lines."""
+        lines = cls._summary_lines(company_id, date)
+        keys = [lines.invoice, lines.party, lines.bucket_sequence]
+        invoices = lines.select(*keys, group_by=keys)
         segments = cls._segments(company_id)
         return (invoices
             .join(segments, 'LEFT',
                 condition=segments.party == invoices.party)
             .select(invoices.invoice.as_('invoice'),
                 Coalesce(segments.segment, 0).as_('segment'),
-                invoices.bucket_sequence.as_('bucket_sequence'),
-                invoices.amount.as_('amount')))
+                invoices.bucket_sequence.as_('bucket_sequence')))
 
     @classmethod
     def _summary_segments(cls, company_id):
