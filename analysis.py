@@ -412,20 +412,18 @@ class DSO(ModelSQL, ModelView):
         The lines read once, counted by the bounds of their dates: the
         lines of the move of an invoice are its sales."""
         bounds = month_bounds(_context()[1])
-        lines = Union(*receivable_queries(company_id), all_=True)
+        lines = Union(*receivable_queries(company_id, segments=segments),
+            all_=True)
         columns = [
             bound_index(lines.posted, bounds).as_('posted'),
             bound_index(lines.reconciled, bounds).as_('reconciled'),
             bound_index(lines.sold, bounds).as_('sold'),
             lines.amount.as_('amount')]
-        query = lines
         if segments is not None:
-            query = lines.join(segments, 'LEFT',
-                condition=segments.party == lines.party)
-            columns.append(Coalesce(segments.segment, 0).as_('segment'))
+            columns.append(lines.segment.as_('segment'))
         # Grouped outside: PostgreSQL groups by an expression with
         # parameters only when they are the same parameters
-        rows = query.select(*columns)
+        rows = lines.select(*columns)
         keys = [rows.posted, rows.reconciled, rows.sold]
         if segments is not None:
             keys.append(rows.segment)

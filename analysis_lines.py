@@ -43,7 +43,7 @@ def invoice_where(invoice, company_id):
     return where
 
 
-def receivable_queries(company_id, date=None):
+def receivable_queries(company_id, date=None, segments=None):
     """The queries of (invoice, party, line, due_date, amount) of the
     receivable lines of the customer invoices open at date (the lines of
     Invoice.dunning_lines_from) and of (invoice, party, line, due_date,
@@ -51,46 +51,74 @@ def receivable_queries(company_id, date=None):
     company currency; or, without date, of all these lines with the date
     they were posted on and the date of their reconciliation (or NULL) as
     posted and reconciled, and the date of the invoice as sold for the
-    lines of its own move (its sale; NULL for the others)"""
+    lines of its own move (its sale; NULL for the others); with the segment
+    of the party of the invoice in the query segments of (party, segment)
+    (0 for none), joined to the invoices of each query (where the database
+    knows their parties)
+
+    Without date, the lines are grouped by their dates at once (the DSO):
+    Invoice.dunning_lines_union reads the invoices once. At a date, they
+    are joined again by invoice (to their payments): the database knows
+    the invoices of the lines of Invoice.dunning_lines_from, not of a
+    union, and would misjudge these joins by far."""
     pool = Pool()
     Invoice = pool.get('account.invoice')
     MoveLine = pool.get('account.move.line')
-    Move = pool.get('account.move')
-    Reconciliation = pool.get('account.move.reconciliation')
     InvoicePaymentLine = pool.get('account.invoice-account.move.line')
-    queries = []
-    for kind in ['lines', 'payments']:
+
+    def lines(invoice, line, from_, where=None):
+        return _receivable_select(company_id, date, invoice, line, from_,
+            Coalesce(line.maturity_date, invoice.invoice_date),
+            Case((line.move == invoice.move, invoice.invoice_date),
+                else_=Null), segments, where)
+    if date is None:
+        receivables = Invoice.dunning_lines_union(lines)
+    else:
         invoice = Invoice.__table__()
         line = MoveLine.__table__()
-        move = Move.__table__()
-        reconciliation = Reconciliation.__table__()
+        # The where of dunning_lines_from selects the invoices
+        receivables = lines(invoice, line, Invoice.dunning_lines_from(
+                invoice, line, invoice_where(invoice, company_id)),
+            Literal(True))
+    invoice = Invoice.__table__()
+    line = MoveLine.__table__()
+    payment = InvoicePaymentLine.__table__()
+    payments = _receivable_select(company_id, date, invoice, line,
+        payment
+        .join(invoice, condition=invoice.id == payment.invoice)
+        .join(line, condition=line.id == payment.line),
+        Literal(None), Literal(None), segments)
+    return [receivables, payments]
+
+
+def _receivable_select(company_id, date, invoice, line, from_, due_date,
+        sold, segments, where=None):
+    """The query of the lines of receivable_queries of the FROM clause
+    from_ of the tables invoice and line, where (the invoices of the
+    company to analyse by default)"""
+    pool = Pool()
+    Move = pool.get('account.move')
+    Reconciliation = pool.get('account.move.reconciliation')
+    move = Move.__table__()
+    reconciliation = Reconciliation.__table__()
+    if where is None:
         where = invoice_where(invoice, company_id)
-        if kind == 'lines':
-            from_ = Invoice.dunning_lines_from(invoice, line, where)
-            due_date = Coalesce(line.maturity_date, invoice.invoice_date)
-            sold = Case((line.move == invoice.move, invoice.invoice_date),
-                else_=Null)
-            # where already selects the invoices of the FROM clause
-            where = Literal(True)
-        else:
-            payment = InvoicePaymentLine.__table__()
-            from_ = (payment
-                .join(invoice, condition=invoice.id == payment.invoice)
-                .join(line, condition=line.id == payment.line))
-            due_date = sold = Literal(None)
-        from_ = from_.join(reconciliation, 'LEFT',
-            condition=reconciliation.id == line.reconciliation)
-        columns = [invoice.id.as_('invoice'), invoice.party.as_('party'),
-            line.id.as_('line'), due_date.as_('due_date'),
-            (line.debit - line.credit).as_('amount')]
-        if date is None:
-            from_ = from_.join(move, condition=move.id == line.move)
-            columns += [move.date.as_('posted'),
-                reconciliation.date.as_('reconciled'), sold.as_('sold')]
-        else:
-            where &= open_at(line, reconciliation, date)
-        queries.append(from_.select(*columns, where=where))
-    return queries
+    from_ = from_.join(reconciliation, 'LEFT',
+        condition=reconciliation.id == line.reconciliation)
+    columns = [invoice.id.as_('invoice'), invoice.party.as_('party'),
+        line.id.as_('line'), due_date.as_('due_date'),
+        (line.debit - line.credit).as_('amount')]
+    if segments is not None:
+        from_ = from_.join(segments, 'LEFT',
+            condition=segments.party == invoice.party)
+        columns.append(Coalesce(segments.segment, 0).as_('segment'))
+    if date is None:
+        from_ = from_.join(move, condition=move.id == line.move)
+        columns += [move.date.as_('posted'),
+            reconciliation.date.as_('reconciled'), sold.as_('sold')]
+    else:
+        where &= open_at(line, reconciliation, date)
+    return from_.select(*columns, where=where)
 
 
 def paid_at(date):
@@ -115,11 +143,12 @@ def paid_at(date):
             group_by=[payment.invoice]))
 
 
-def allocated_lines(company_id, date):
+def allocated_lines(company_id, date, segments=None):
     """The query of (invoice, party, line, due_date, amount) of the
     receivable lines of the customer invoices open at date, each less its
     share of the open payments of its invoice, allocated to the earliest due
-    dates first
+    dates first; and their segment with the query segments, as
+    receivable_queries
 
     With C the running sum of the amounts of the lines of an invoice by due
     date and P its payments, a line keeps f(C) - f(C - amount) where f(x)
@@ -127,7 +156,8 @@ def allocated_lines(company_id, date):
     note); the first line starts from 0 and the last ends at C - P, so that
     the lines of an invoice always sum to its balance (an overpayment on
     the last line)."""
-    lines, _ = receivable_queries(company_id, date)
+    lines, _ = receivable_queries(company_id, date, segments)
+    extra = [lines.segment] if segments is not None else []
     paid = paid_at(date)
     by_due = Window([lines.invoice],
         order_by=[lines.due_date.asc, lines.line.asc])
@@ -137,7 +167,7 @@ def allocated_lines(company_id, date):
     ranked = lines.select(
         lines.invoice.as_('invoice'), lines.party.as_('party'),
         lines.line.as_('line'), lines.due_date.as_('due_date'),
-        lines.amount.as_('amount'),
+        lines.amount.as_('amount'), *(c.as_(c.name) for c in extra),
         Sum(lines.amount, window=by_due).as_('running'),
         RowNumber(window=by_due).as_('rank'),
         Count(Literal(1), window=whole).as_('count'),
@@ -159,4 +189,5 @@ def allocated_lines(company_id, date):
         .join(paid, 'LEFT', condition=paid.invoice == ranked.invoice)
         .select(ranked.invoice.as_('invoice'),
             ranked.party.as_('party'), ranked.line.as_('line'),
-            ranked.due_date.as_('due_date'), (high - low).as_('amount')))
+            ranked.due_date.as_('due_date'), (high - low).as_('amount'),
+            *(getattr(ranked, c.name).as_(c.name) for c in extra)))

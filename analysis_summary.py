@@ -97,13 +97,14 @@ class Aging(metaclass=PoolMeta):
 
     @classmethod
     def _summary_lines(cls, company_id, date):
-        """The query of (invoice, party, bucket_sequence, amount) of the
-        open lines (their amount not 0) of the rows by segment and age"""
-        lines = allocated_lines(company_id, date)
+        """The query of (invoice, segment, bucket_sequence, amount) of the
+        open lines (their amount not 0) of the rows by segment and age, the
+        segment of the customer (0 for none)"""
+        lines = allocated_lines(company_id, date, cls._segments(company_id))
         sequence, _ = bucket_columns(
             aging_buckets(company_id), lines.due_date, date)
         return lines.select(lines.invoice.as_('invoice'),
-            lines.party.as_('party'), sequence.as_('bucket_sequence'),
+            lines.segment.as_('segment'), sequence.as_('bucket_sequence'),
             lines.amount.as_('amount'),
             where=lines.amount != 0)
 
@@ -112,15 +113,8 @@ class Aging(metaclass=PoolMeta):
         """The query of (segment, bucket_sequence, amount) of the amounts
         open by the segment of the customer (0 for none) and age"""
         lines = cls._summary_lines(company_id, date)
-        segments = cls._segments(company_id)
-        segment = Coalesce(segments.segment, 0)
-        rows = (lines
-            .join(segments, 'LEFT', condition=segments.party == lines.party)
-            .select(segment.as_('segment'),
-                lines.bucket_sequence.as_('bucket_sequence'),
-                lines.amount.as_('amount')))
-        keys = [rows.segment, rows.bucket_sequence]
-        return rows.select(*keys, Sum(rows.amount).as_('amount'),
+        keys = [lines.segment, lines.bucket_sequence]
+        return lines.select(*keys, Sum(lines.amount).as_('amount'),
             group_by=keys)
 
     @classmethod
@@ -132,15 +126,8 @@ class Aging(metaclass=PoolMeta):
         Grouped by invoice first, then by segment: the invoices of a row
         are counted without a COUNT DISTINCT, which sorts all the lines."""
         lines = cls._summary_lines(company_id, date)
-        keys = [lines.invoice, lines.party, lines.bucket_sequence]
-        invoices = lines.select(*keys, group_by=keys)
-        segments = cls._segments(company_id)
-        return (invoices
-            .join(segments, 'LEFT',
-                condition=segments.party == invoices.party)
-            .select(invoices.invoice.as_('invoice'),
-                Coalesce(segments.segment, 0).as_('segment'),
-                invoices.bucket_sequence.as_('bucket_sequence')))
+        keys = [lines.invoice, lines.segment, lines.bucket_sequence]
+        return lines.select(*keys, group_by=keys)
 
     @classmethod
     def _summary_segments(cls, company_id):
