@@ -14,7 +14,6 @@ from lxml import etree
 from sql import Cast, Literal, Null, Select, Union, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
-from sql.functions import RowNumber
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
@@ -24,13 +23,11 @@ from trytond.pyson import Eval, PYSONEncoder
 from trytond.transaction import Transaction
 
 from .account import DEFAULT_AGING_DAYS
+from .analysis_lines import allocated_lines, receivable_queries
 from .common import CUSTOMER_TYPES, bound_index, parse_days
 
 # The key of the y fields of a graph of the aging drawn once for each bucket
 BY_BUCKET = 'by_bucket'
-# The states of the customer invoices whose receivables are analysed: a paid
-# invoice was open at a date before its payment
-INVOICE_STATES = ['posted', 'paid']
 # The DSO: the receivables at the end of a month over the sales of the
 # three months that end with it, times the days of three months (365 / 4)
 DSO_MONTHS = 12
@@ -44,116 +41,6 @@ def _context():
     Date = pool.get('ir.date')
     context = Transaction().context
     return context.get('company'), context.get('date') or Date.today()
-
-
-def open_at(line, move, reconciliation, date):
-    """The condition of the move lines (with their move and their
-    reconciliation joined) posted on or before date and not reconciled at
-    date, as Tryton's Aged Balance"""
-    return ((move.date <= date)
-        & ((line.reconciliation == Null) | (reconciliation.date > date)))
-
-
-def invoice_where(invoice, company_id):
-    "The condition of the customer invoices of company to analyse"
-    where = ((invoice.type == 'out')
-        & invoice.state.in_(INVOICE_STATES)
-        & (invoice.company == company_id))
-    currency = Transaction().context.get('currency')
-    if currency:
-        where &= invoice.currency == currency
-    return where
-
-
-def receivable_queries(company_id, date=None):
-    """The queries of (invoice, line, due_date, amount) of the receivable
-    lines of the customer invoices open at date (the lines of
-    Invoice.dunning_lines_from) and of (invoice, line, due_date, amount) of
-    their payment lines open at date (no due date), in the company
-    currency; or, without date, of all these lines with the date they were
-    posted on and the date of their reconciliation (or NULL) as posted and
-    reconciled"""
-    pool = Pool()
-    Invoice = pool.get('account.invoice')
-    MoveLine = pool.get('account.move.line')
-    Move = pool.get('account.move')
-    Reconciliation = pool.get('account.move.reconciliation')
-    InvoicePaymentLine = pool.get('account.invoice-account.move.line')
-    queries = []
-    for kind in ['lines', 'payments']:
-        invoice = Invoice.__table__()
-        line = MoveLine.__table__()
-        move = Move.__table__()
-        reconciliation = Reconciliation.__table__()
-        where = invoice_where(invoice, company_id)
-        if kind == 'lines':
-            from_ = Invoice.dunning_lines_from(invoice, line, where)
-            due_date = Coalesce(line.maturity_date, invoice.invoice_date)
-            # where already selects the invoices of the FROM clause
-            where = Literal(True)
-        else:
-            payment = InvoicePaymentLine.__table__()
-            from_ = (payment
-                .join(invoice, condition=invoice.id == payment.invoice)
-                .join(line, condition=line.id == payment.line))
-            due_date = Literal(None)
-        from_ = (from_
-            .join(move, condition=move.id == line.move)
-            .join(reconciliation, 'LEFT',
-                condition=reconciliation.id == line.reconciliation))
-        columns = [invoice.id.as_('invoice'), line.id.as_('line'),
-            due_date.as_('due_date'),
-            (line.debit - line.credit).as_('amount')]
-        if date is None:
-            columns += [move.date.as_('posted'),
-                reconciliation.date.as_('reconciled')]
-        else:
-            where &= open_at(line, move, reconciliation, date)
-        queries.append(from_.select(*columns, where=where))
-    return queries
-
-
-def allocated_lines(company_id, date):
-    """The query of (invoice, line, due_date, amount) of the receivable
-    lines of the customer invoices open at date, each less its share of the
-    open payments of its invoice, allocated to the earliest due dates first
-
-    With C the running sum of the amounts of the lines of an invoice by due
-    date and P its payments, a line keeps f(C) - f(C - amount) where f(x)
-    is the part of x beyond P (max(x - P, 0), or min(x - P, 0) for a credit
-    note); the first line starts from 0 and the last ends at C - P, so that
-    the lines of an invoice always sum to its balance (an overpayment on
-    the last line)."""
-    lines, payments = receivable_queries(company_id, date)
-    paid = payments.select(payments.invoice.as_('invoice'),
-        Sum(-payments.amount).as_('amount'), group_by=[payments.invoice])
-    by_due = Window([lines.invoice],
-        order_by=[lines.due_date.asc, lines.line.asc])
-    whole = Window([lines.invoice])
-    ranked = lines.join(paid, 'LEFT',
-        condition=paid.invoice == lines.invoice).select(
-        lines.invoice.as_('invoice'), lines.line.as_('line'),
-        lines.due_date.as_('due_date'), lines.amount.as_('amount'),
-        Coalesce(paid.amount, 0).as_('paid'),
-        Sum(lines.amount, window=by_due).as_('running'),
-        RowNumber(window=by_due).as_('rank'),
-        Count(Literal(1), window=whole).as_('count'),
-        Sum(lines.amount, window=whole).as_('total'))
-
-    def beyond(value):
-        "The part of value beyond the payments, of the sign of the total"
-        left = value - ranked.paid
-        return Case(
-            ((ranked.total >= 0) & (left > 0), left),
-            ((ranked.total < 0) & (left < 0), left),
-            else_=0)
-    high = Case((ranked.rank == ranked.count, ranked.running - ranked.paid),
-        else_=beyond(ranked.running))
-    low = Case((ranked.rank == 1, 0),
-        else_=beyond(ranked.running - ranked.amount))
-    return ranked.select(ranked.invoice.as_('invoice'),
-        ranked.line.as_('line'), ranked.due_date.as_('due_date'),
-        (high - low).as_('amount'))
 
 
 def aging_buckets(company_id):
@@ -260,9 +147,11 @@ class Aging(ModelSQL, ModelView):
         help="The days past due, by the aging buckets of the accounting "
         "configuration.")
     bucket_sequence = fields.Integer("Age Sequence")
-    invoice_count = fields.Integer("Invoices")
+    # The figures lazy: a search of the rows by segment and age reads them
+    # alone (analysis_summary.py)
+    invoice_count = fields.Integer("Invoices", loading='lazy')
     amount = Monetary("Amount", currency='company_currency',
-        digits='company_currency',
+        digits='company_currency', loading='lazy',
         help="The amount open, in the currency of the company.")
     company_currency = fields.Many2One(
         'currency.currency', "Company Currency")
@@ -321,6 +210,18 @@ class Aging(ModelSQL, ModelView):
             Count(rows.invoice, distinct=True).as_('invoice_count'),
             Sum(rows.amount).as_('amount'),
             group_by=dimensions)
+
+    @classmethod
+    def _row_lines(cls):
+        """The query of (invoice, row) of the lines that make the rows: the
+        table_query groups a query of its lines (one row a line, with its
+        line and its invoice) by its dimensions and identifies a row by the
+        smallest line of its group"""
+        query = cls.table_query()
+        lines, = query.from_
+        row = Min(lines.line, window=Window(list(query.group_by)))
+        return lines.select(lines.invoice.as_('invoice'), row.as_('row'),
+            where=query.where)
 
     @classmethod
     def get_buckets(cls):
@@ -477,14 +378,11 @@ class DSO(ModelSQL, ModelView):
         company = Company.__table__()
         company_id, date = _context()
         months = cls._months(date)
-        receivables = cls._receivables(company_id, months)
-        sales = cls._sales(company_id, months)
-        receivable, sale, dso = cls._figures(receivables, sales)
+        activity = cls._activity(company_id, months)
+        receivable, sale, dso = cls._figures(activity)
         return (months
             .join(company, condition=company.id == company_id)
-            .join(receivables, 'LEFT',
-                condition=receivables.month == months.id)
-            .join(sales, 'LEFT', condition=sales.month == months.id)
+            .join(activity, 'LEFT', condition=activity.month == months.id)
             .select(months.id.as_('id'), company.id.as_('company'),
                 months.month.as_('month'), months.date.as_('date'),
                 receivable.as_('receivable_amount'),
@@ -492,67 +390,58 @@ class DSO(ModelSQL, ModelView):
                 company.currency.as_('currency')))
 
     @classmethod
-    def _figures(cls, receivables, sales):
-        """The receivables, the sales and the DSO of the rows of the
-        queries receivables and sales"""
-        receivable = Coalesce(receivables.amount, 0)
-        sale = Coalesce(sales.amount, 0)
+    def _figures(cls, activity):
+        """The receivables, the sales and the DSO of the rows of the query
+        activity"""
+        receivable = Coalesce(activity.receivable, 0)
+        sale = Coalesce(activity.sales, 0)
         real = fields.Float("Real").sql_type().base
         dso = Cast(receivable, real) * float(SALES_DAYS) / Cast(sale, real)
         return receivable, sale, Case((sale > 0, dso), else_=Null)
 
     @classmethod
-    def _receivables(cls, company_id, months, segments=None):
-        """The query of (month, amount) of the receivables open at the date
-        of each month, or of (month, segment, amount) by the segment of the
-        query segments of (party, segment) of their party (0 for none); the
-        lines counted once, by the bounds of their dates"""
-        bounds = month_bounds(_context()[1])
-        lines = Union(*receivable_queries(company_id), all_=True)
-        grouped = cls._by_bound(lines, lines.invoice, [
-                ('posted', bound_index(lines.posted, bounds)),
-                ('reconciled', bound_index(lines.reconciled, bounds)),
-                ], lines.amount, segments)
-        return cls._by_month(months, grouped,
-            (grouped.posted <= months.end_bound)
-            & ((grouped.reconciled == Null)
-                | (grouped.reconciled > months.end_bound)),
-            segments)
+    def _activity(cls, company_id, months, segments=None):
+        """The query of (month, receivable, sales) of the months: the
+        receivables open at the date of the month and the customer invoices
+        dated after the start of the month and up to its date (the amount of
+        their receivable lines, taxes included), in the company currency;
+        or of (month, segment, receivable, sales) by the segment of the
+        query segments of (party, segment) of their party (0 for none), the
+        months of a segment with receivables or sales
 
-    @classmethod
-    def _by_bound(cls, query, invoice_id, keys, amount, segments):
-        """The query of keys (name, expression) and amount: the sum of
-        amount of the query by keys, and by segment with segments: by the
-        segment of the party of the invoice_id"""
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        invoice = Invoice.__table__()
-        columns = [e.as_(k) for k, e in keys] + [amount.as_('amount')]
+        The lines read once, counted by the bounds of their dates: the
+        lines of the move of an invoice are its sales."""
+        bounds = month_bounds(_context()[1])
+        lines = Union(*receivable_queries(company_id, segments=segments),
+            all_=True)
+        columns = [
+            bound_index(lines.posted, bounds).as_('posted'),
+            bound_index(lines.reconciled, bounds).as_('reconciled'),
+            bound_index(lines.sold, bounds).as_('sold'),
+            lines.amount.as_('amount')]
         if segments is not None:
-            query = (query
-                .join(invoice, condition=invoice.id == invoice_id)
-                .join(segments, 'LEFT',
-                    condition=segments.party == invoice.party))
-            columns.append(Coalesce(segments.segment, 0).as_('segment'))
+            columns.append(lines.segment.as_('segment'))
         # Grouped outside: PostgreSQL groups by an expression with
         # parameters only when they are the same parameters
-        rows = query.select(*columns)
-        keys = [getattr(rows, k) for k, _ in keys]
+        rows = lines.select(*columns)
+        keys = [rows.posted, rows.reconciled, rows.sold]
         if segments is not None:
             keys.append(rows.segment)
-        return rows.select(*keys, Sum(rows.amount).as_('amount'),
+        grouped = rows.select(*keys, Sum(rows.amount).as_('amount'),
             group_by=keys)
-
-    @classmethod
-    def _by_month(cls, months, grouped, condition, segments):
-        """The query of (month, [segment,] amount) of the sums of the rows
-        of grouped that meet condition for each month"""
+        open_ = ((grouped.posted <= months.end_bound)
+            & ((grouped.reconciled == Null)
+                | (grouped.reconciled > months.end_bound)))
+        sold = ((grouped.sold > months.start_bound)
+            & (grouped.sold <= months.end_bound))
         keys = [months.id]
         if segments is not None:
             keys.append(grouped.segment)
-        return months.join(grouped, condition=condition).select(
+        return months.join(grouped, condition=open_ | sold).select(
             months.id.as_('month'), *keys[1:],
-            Sum(grouped.amount).as_('amount'), group_by=keys)
+            Sum(Case((open_, grouped.amount))).as_('receivable'),
+            Sum(Case((sold, grouped.amount))).as_('sales'),
+            group_by=keys)
 
     @classmethod
     def _months(cls, date):
@@ -567,29 +456,3 @@ class DSO(ModelSQL, ModelView):
                 for i, (first, end, start) in enumerate(
                     month_ends(date), 1)),
             all_=True)
-
-    @classmethod
-    def _sales(cls, company_id, months, segments=None):
-        """The query of (month, amount) of the customer invoices dated
-        after the start of the month and up to its date: the amount of
-        their receivable lines, taxes included, in the company currency; or
-        of (month, segment, amount) as _receivables"""
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        MoveLine = pool.get('account.move.line')
-        invoice = Invoice.__table__()
-        line = MoveLine.__table__()
-        sales = (invoice
-            .join(line, condition=(line.move == invoice.move)
-                & (line.account == invoice.account))
-            .select(invoice.id.as_('invoice'),
-                invoice.invoice_date.as_('date'),
-                (line.debit - line.credit).as_('amount'),
-                where=invoice_where(invoice, company_id)))
-        grouped = cls._by_bound(sales, sales.invoice,
-            [('sold', bound_index(sales.date, month_bounds(_context()[1])))],
-            sales.amount, segments)
-        return cls._by_month(months, grouped,
-            (grouped.sold > months.start_bound)
-            & (grouped.sold <= months.end_bound),
-            segments)

@@ -5,9 +5,6 @@
 label of the age on their axis, the age read with the series of the graph
 by segment, and the customer invoices behind a bar, opened by a click on it
 (keyword graph_open) or with Relate > Invoices on rows of the list."""
-from sql import Window
-from sql.aggregate import Min
-
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder
@@ -47,20 +44,12 @@ class Aging(metaclass=PoolMeta):
 
 def aging_invoices(row_ids):
     """The ids of the invoices of the open lines that make the rows of
-    row_ids of the aging, at the company and the date of the context
-
-    The aging groups a query of its lines (one row a line, with its line
-    and its invoice) by its dimensions and identifies a row by the
-    smallest line of its group: the lines of a row are those whose group
-    has that smallest line."""
+    row_ids of the aging, at the company and the date of the context (the
+    lines of the rows: Aging._row_lines)"""
     pool = Pool()
     Aging = pool.get('account.invoice.dunning.analysis.aging')
     cursor = Transaction().connection.cursor()
-    query = Aging.table_query()
-    lines, = query.from_
-    row = Min(lines.line, window=Window(list(query.group_by)))
-    keyed = lines.select(lines.invoice.as_('invoice'), row.as_('row'),
-        where=query.where)
+    keyed = Aging._row_lines()
     invoice_ids = set()
     for sub_ids in grouped_slice(row_ids):
         cursor.execute(*keyed.select(keyed.invoice,

@@ -3,7 +3,7 @@
 # license terms.
 """The days sales outstanding of each segment of customers, month by month:
 the DSO of analysis.py computed for the parties of each segment."""
-from sql import Literal, Null, Union
+
 from sql.conditionals import NullIf
 
 from trytond.model import fields
@@ -40,30 +40,18 @@ class DSOSegment(DSO):
         company_id, date = _context()
         months = cls._months(date)
         segments = Aging._segments(company_id)
-        receivables = cls._receivables(company_id, months, segments)
-        sales = cls._sales(company_id, months, segments)
-        # Every month of each segment with receivables or sales in one
-        keys = Union(
-            receivables.select(receivables.segment.as_('segment')),
-            sales.select(sales.segment.as_('segment')))
-        receivable, sale, dso = cls._figures(receivables, sales)
+        activity = cls._activity(company_id, months, segments)
+        receivable, sale, dso = cls._figures(activity)
         return (months
-            .join(keys, condition=Literal(True))
+            .join(activity, condition=activity.month == months.id)
             .join(company, condition=company.id == company_id)
-            .join(receivables, 'LEFT',
-                condition=(receivables.month == months.id)
-                & (receivables.segment == keys.segment))
-            .join(sales, 'LEFT',
-                condition=(sales.month == months.id)
-                & (sales.segment == keys.segment))
-            .select((keys.segment * MONTH_IDS + months.id).as_('id'),
+            .select((activity.segment * MONTH_IDS + months.id).as_('id'),
                 company.id.as_('company'),
-                NullIf(keys.segment, 0).as_('segment'),
+                NullIf(activity.segment, 0).as_('segment'),
                 months.month.as_('month'), months.date.as_('date'),
                 receivable.as_('receivable_amount'),
                 sale.as_('sales_amount'), dso.as_('dso'),
-                company.currency.as_('currency'),
-                where=(receivables.amount != Null) | (sales.amount != Null)))
+                company.currency.as_('currency')))
 
     @classmethod
     def fields_view_get(cls, view_id=None, view_type='form', level=None):

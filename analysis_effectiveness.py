@@ -81,23 +81,28 @@ class Effectiveness(ModelSQL, ModelView):
         help="The segment of the party when the reminder was made.")
     currency = fields.Many2One('currency.currency', "Currency",
         help="The currency of the invoices.")
-    reminder_count = fields.Integer("Reminders",
+    # The figures lazy: a search reads the rows alone (PostgreSQL leaves out
+    # the payments of the invoices), a read computes them once
+    reminder_count = fields.Integer("Reminders", loading='lazy',
         help="The reminders processed in the window.")
     paid_7_share = fields.Numeric("Paid in 7 Days (%)", digits=(16, 2),
+        loading='lazy',
         help="The share of the reminders whose invoice was fully paid "
         "within 7 days after the reminder.")
     paid_15_share = fields.Numeric("Paid in 15 Days (%)", digits=(16, 2),
+        loading='lazy',
         help="The share of the reminders whose invoice was fully paid "
         "within 15 days after the reminder.")
     paid_30_share = fields.Numeric("Paid in 30 Days (%)", digits=(16, 2),
+        loading='lazy',
         help="The share of the reminders whose invoice was fully paid "
         "within 30 days after the reminder.")
     average_days_to_pay = fields.Numeric("Average Days to Pay",
-        digits=(16, 2),
+        digits=(16, 2), loading='lazy',
         help="The average days from the reminder to the full payment of "
         "the invoice, over the invoices fully paid.")
     recovered_amount = Monetary("Recovered", currency='currency',
-        digits='currency',
+        digits='currency', loading='lazy',
         help="The amount overdue of the reminders whose invoice was fully "
         "paid within 30 days, in the currency of the invoices.")
 

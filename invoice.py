@@ -155,18 +155,24 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
     def dunning_moves(cls, invoice, where):
         """The query of (invoice, move) of the invoices of the table invoice
         selected by where: their move and their additional moves
-        (rescheduled lines)"""
+        (rescheduled lines) other than their move, each once (a UNION ALL:
+        the pairs of all the invoices are not compared, as by a UNION)"""
         pool = Pool()
         AdditionalMove = pool.get('account.invoice-additional-account.move')
         additional = AdditionalMove.__table__()
-        return (invoice.select(
+        return Union(
+            invoice.select(
                 invoice.id.as_('invoice'), invoice.move.as_('move'),
-                where=where)
-            | invoice.join(additional,
+                where=where),
+            invoice.join(additional,
                 condition=additional.invoice == invoice.id).select(
                 additional.invoice.as_('invoice'),
                 additional.move.as_('move'),
-                where=where))
+                where=where & (additional.move != Null)
+                & ((invoice.move == Null)
+                    | (additional.move != invoice.move)),
+                distinct=True),
+            all_=True)
 
     @classmethod
     def dunning_lines_from(cls, invoice, line, where):
@@ -179,6 +185,36 @@ class Invoice(PenaltyWaiverMixin, metaclass=PoolMeta):
             .join(invoice, condition=invoice.id == moves.invoice)
             .join(line, condition=(line.move == moves.move)
                 & (line.account == invoice.account)))
+
+    @classmethod
+    def dunning_lines_union(cls, select):
+        """The query of the receivable lines of invoices of
+        dunning_lines_from, by a UNION ALL of the queries of select(invoice,
+        line, from_), from_ the FROM clause of the tables invoice and line:
+        of the lines of the move of the invoices, then of the lines of their
+        additional moves (other than their move, each once); select gives
+        the columns and the condition on the invoices. The database reads
+        the invoices once, where dunning_lines_from joins them to their
+        moves."""
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        AdditionalMove = pool.get('account.invoice-additional-account.move')
+        invoice, line = cls.__table__(), MoveLine.__table__()
+        queries = [select(invoice, line, invoice.join(line,
+                    condition=(line.move == invoice.move)
+                    & (line.account == invoice.account)))]
+        invoice, line = cls.__table__(), MoveLine.__table__()
+        additional = AdditionalMove.__table__()
+        moves = additional.select(additional.invoice.as_('invoice'),
+            additional.move.as_('move'),
+            where=additional.move != Null, distinct=True)
+        queries.append(select(invoice, line, invoice
+                .join(moves, condition=(moves.invoice == invoice.id)
+                    & ((invoice.move == Null)
+                        | (moves.move != invoice.move)))
+                .join(line, condition=(line.move == moves.move)
+                    & (line.account == invoice.account))))
+        return Union(*queries, all_=True)
 
     @classmethod
     def dunning_open_where(cls, invoice, company_ids, invoice_ids=None):

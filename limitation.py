@@ -22,7 +22,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .analysis import receivable_queries
+from .analysis_lines import receivable_queries
 from .common import CUSTOMER_TYPES
 from .litigation_config import DEFAULTS, litigation_delay
 

@@ -15,6 +15,8 @@ from base import MODULE, RESULTS_DIR, Step, query_counter
 # The prefix of the names of the actions of the board, left out of the names
 # of the graphs
 PREFIX = 'act_board_'
+# The queries of a read whose time in the database is measured (seconds)
+SLOW = 0.02
 
 
 def graph_reads(pool):
@@ -55,31 +57,88 @@ def board_step(pool, date, company):
     processing of D): each the search and read of all the rows of its view
     (search_read), with the access rules, in the context of its action and
     of the board (company, date; the effectiveness of the 90 days up to
-    date); rolled back. Each read timed and its queries counted."""
+    date); rolled back. Each read timed and its queries counted; after the
+    clock, on PostgreSQL, the database's time of its slow queries (see
+    explain_reads)."""
     from trytond.transaction import Transaction, check_access
 
     def prepare():
         return {'graphs': graph_reads(pool)}
 
+    def read(key, model, names, context):
+        # As the client: the context of the action, then the values of its
+        # context model
+        with check_access(), Transaction().set_context(context,
+                    company=company, date=date):
+            return pool.get(model).search_read([], fields_names=list(names))
+
     def run(prepared):
         reads = {}
-        with check_access():
-            for key, model, names, context in prepared['graphs']:
-                Model = pool.get(model)
-                queries = query_counter()
-                start = time.perf_counter()
-                # As the client: the context of the action, then the values
-                # of its context model
-                with Transaction().set_context(context, company=company,
-                            date=date), queries:
-                    rows = Model.search_read([], fields_names=list(names))
-                reads[key] = {
-                    'seconds': round(time.perf_counter() - start, 3),
-                    'queries': queries.count, 'rows': len(rows),
-                    'figures': figures(key, rows)}
+        for graph in prepared['graphs']:
+            queries = query_counter()
+            start = time.perf_counter()
+            with queries:
+                rows = read(*graph)
+            reads[graph[0]] = {
+                'seconds': round(time.perf_counter() - start, 3),
+                'queries': queries.count, 'rows': len(rows),
+                'figures': figures(graph[0], rows)}
         return {'reads': reads}
-    return Step(run, commit=False, prepare=prepare,
-        post=lambda result: result)
+
+    def post(result):
+        return explain_reads(result, graph_reads(pool), read)
+    return Step(run, commit=False, prepare=prepare, post=post)
+
+
+def explain_reads(result, graphs, read):
+    """result with, on PostgreSQL, the time in the database of each read:
+    its queries of more than SLOW seconds run again with EXPLAIN ANALYZE
+    (after the clock, in a transaction of their own), the execution time of
+    each and of its JIT compilation (the time of a loaded machine, as the
+    clock's, but without the Python side)"""
+    from trytond import backend
+    from trytond.transaction import Transaction
+    if backend.name != 'postgresql':
+        return result
+    connection = Transaction().connection
+    real = connection.cursor
+    for graph in graphs:
+        slow = []
+
+        class Timed:
+            "A cursor that keeps the slow queries it runs"
+
+            def __init__(self, cursor):
+                self._cursor = cursor
+
+            def execute(self, query, params=None, *args, **kwargs):
+                start = time.perf_counter()
+                value = self._cursor.execute(query, params, *args, **kwargs)
+                if time.perf_counter() - start > SLOW:
+                    slow.append((query, params))
+                return value
+
+            def __getattr__(self, name):
+                return getattr(self._cursor, name)
+
+            def __iter__(self):
+                return iter(self._cursor)
+        connection.cursor = lambda *a, **k: Timed(real(*a, **k))
+        try:
+            read(*graph)
+        finally:
+            connection.cursor = real
+        plans = []
+        cursor = real()
+        for query, params in slow:
+            cursor.execute('EXPLAIN (ANALYZE, FORMAT JSON) ' + query, params)
+            plan, = cursor.fetchone()[0]
+            plans.append({
+                    'ms': round(plan['Execution Time'], 1),
+                    'jit_ms': round(plan.get('JIT', {}).get(
+                            'Timing', {}).get('Total', 0), 1)})
+        result['reads'][graph[0]]['database'] = plans
+    return result
 
 
 def figures(key, rows):
@@ -108,13 +167,19 @@ def figures(key, rows):
 
 def median_reads(results):
     """The reads of the last of the results of (j), each with the median of
-    its seconds in all of them"""
+    its seconds in all of them (and of its time in the database)"""
     reads = {}
     for key, read in results[-1]['reads'].items():
-        seconds = [r['reads'][key]['seconds'] for r in results
+        runs = [r['reads'][key] for r in results
             if key in r.get('reads', {})]
+        seconds = [r['seconds'] for r in runs]
         reads[key] = dict(read, seconds=statistics.median(seconds),
             runs=seconds)
+        database = [round(sum(p['ms'] for p in r['database']) / 1000, 3)
+            for r in runs if 'database' in r]
+        if database:
+            reads[key].update(database_seconds=statistics.median(database),
+                database_runs=database)
     return reads
 
 
@@ -151,6 +216,12 @@ def print_board(summary, backend, invoices):
                 '%s %.2f s %d queries %d rows' % (key, read['seconds'],
                     read['queries'], read['rows'])
                 for key, read in reads.items())))
+    if all('database_seconds' in r for r in reads.values()):
+        print("board at N=%d in the database (EXPLAIN ANALYZE of the "
+            "queries of more than %s s): %.2f s; %s" % (invoices, SLOW,
+                sum(r['database_seconds'] for r in reads.values()),
+                ', '.join('%s %.2f s' % (key, read['database_seconds'])
+                    for key, read in reads.items())))
     for n, (path, other) in sorted(other_sizes(backend, invoices).items()):
         same = (other['queries'] == entry['queries']
             and all(other['reads'].get(k, {}).get('queries')

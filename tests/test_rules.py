@@ -14,6 +14,7 @@ from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.transaction import Transaction
 
 D = Decimal
 
@@ -82,6 +83,37 @@ class RulesTestCase(unittest.TestCase):
         self.assertEqual(behaviour.invoice_count, 1)
         self.assertEqual(behaviour.late_invoice_count, 1)
         self.assertEqual(behaviour.max_days_late, 19)
+
+    @with_transaction()
+    def test_lines_of_rescheduled_invoices(self):
+        """The receivable lines of the invoices, their additional moves
+        included, are the same by Invoice.dunning_lines_union (a UNION ALL)
+        and by Invoice.dunning_lines_from, each once"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        company, (invoice, other) = create_invoices(2, amount=1000)
+        self._reschedule(invoice, dt.date(2026, 2, 1),
+            [(D(500), dt.date(2026, 3, 1)), (D(500), dt.date(2026, 4, 1))])
+        cursor = Transaction().connection.cursor()
+
+        def select(invoice, line, from_):
+            return from_.select(invoice.id, line.id,
+                where=invoice.company == company.id)
+        cursor.execute(*Invoice.dunning_lines_union(select))
+        union = sorted(cursor)
+        invoice_table = Invoice.__table__()
+        line = Pool().get('account.move.line').__table__()
+        cursor.execute(*select(invoice_table, line,
+                Invoice.dunning_lines_from(invoice_table, line,
+                    invoice_table.company == company.id)))
+        self.assertEqual(union, sorted(cursor))
+        self.assertEqual(len(set(union)), len(union))
+        # The original line, its cancellation and the two new terms; the
+        # line of the other invoice
+        self.assertEqual(
+            sorted(len([i for i, _ in union if i == x.id])
+                for x in [invoice, other]),
+            [1, 4])
 
     def _move(self, invoice, date, lines):
         "Create and post a move of invoice's company on date with lines"
