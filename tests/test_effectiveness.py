@@ -27,12 +27,14 @@ EFFECTIVENESS = 'account.invoice.dunning.analysis.effectiveness'
 
 
 def process_dunnings(date, invoices=None):
-    "Generate and process the reminders due on date (of invoices)"
+    """Generate and process the reminders due on date (of invoices); return
+    them in the order of their invoices (the run returns them in no order)"""
     Dunning = Pool().get('account.invoice.dunning')
     dunnings = [d for d in Dunning.generate_dunnings(date=date)
         if invoices is None or d.invoice in invoices]
     Dunning.process(dunnings)
-    return [Dunning(d.id) for d in dunnings]
+    return sorted((Dunning(d.id) for d in dunnings),
+        key=lambda d: d.invoice.id)
 
 
 def settle(invoice, amount, date):
