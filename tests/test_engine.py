@@ -155,6 +155,18 @@ def _lock_ahead(company):
     Dunning.lock()
 
 
+def _lock_ahead_of_accounting():
+    """Ask for the locks of the fiscal years and periods before creating a
+    company's: on PostgreSQL, Tryton checks their constraints under them
+    (ModelSQL.validate), after the chart (see _lock_ahead)"""
+    pool = Pool()
+    FiscalYear = pool.get('account.fiscalyear')
+    Period = pool.get('account.period')
+    if backend.name != 'sqlite':
+        FiscalYear.lock()
+        Period.lock()
+
+
 def create_invoices(count, date=dt.date(2026, 1, 5), amount=100,
         company_currency=None, currency=None, parties=None):
     """Create a company (in euros by default) with count posted customer
@@ -171,6 +183,7 @@ def create_invoices(count, date=dt.date(2026, 1, 5), amount=100,
     if company_currency is None:
         company, revenue, journal, term = _take_prepared_company(date)
     if company is None:
+        _lock_ahead_of_accounting()
         company = create_company(currency=company_currency or euro())
         with set_company(company):
             revenue, journal = _set_up_accounting(company, date)
