@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    create_invoices)
+    activate_with_company, create_invoices)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 MODULE = 'account_invoice_dunning'
@@ -76,7 +76,7 @@ class AccessTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_reports_refuse_other_company(self):

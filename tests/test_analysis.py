@@ -13,10 +13,10 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user, two_companies)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, pay_invoice)
+    MODULE, activate_with_company, create_invoices, pay_invoice)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 # The analyses are read at the end of June 2026
@@ -87,7 +87,7 @@ class AnalysisTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _ledger(self):
         """A company whose customers owe, on DATE, in each bucket:

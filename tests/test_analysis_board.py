@@ -9,11 +9,12 @@ import unittest
 from lxml import etree
 
 from trytond.modules.account_invoice_dunning.tests import test_analysis
-from trytond.modules.account_invoice_dunning.tests.test_engine import MODULE
+from trytond.modules.account_invoice_dunning.tests.test_engine import (
+    MODULE, activate_with_company)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 
@@ -25,7 +26,7 @@ class AnalysisBoardTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def open_invoices(self, rows, context):
         "The action the wizard opens for rows, as the client runs it"

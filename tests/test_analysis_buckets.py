@@ -13,10 +13,11 @@ from lxml import etree
 from trytond.model.exceptions import ValidationError
 from trytond.modules.account_invoice_dunning.tests import test_analysis
 from trytond.modules.account_invoice_dunning.tests.test_analysis import DATE
-from trytond.modules.account_invoice_dunning.tests.test_engine import MODULE
+from trytond.modules.account_invoice_dunning.tests.test_engine import (
+    MODULE, activate_with_company)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 
@@ -33,7 +34,7 @@ class AgingBucketsTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _ledger(self):
         "The ledger of the analysis tests (see test_analysis)"
@@ -144,7 +145,7 @@ class DSOSegmentTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_dso_by_segment(self):

@@ -9,12 +9,12 @@ from decimal import Decimal as D
 
 from trytond.modules.account_invoice_dunning.tests.test_dispute import dispute
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, pay_invoice)
+    activate_with_company, create_invoices, pay_invoice)
 from trytond.modules.account_invoice_dunning.tests.test_promise import (
     day, promise)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 
@@ -23,7 +23,7 @@ class ConversationTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_promises_and_disputes(self):

@@ -13,11 +13,12 @@ from trytond.modules.account_invoice_dunning.analysis_summary import (
     DETAILS, SUMMARY)
 from trytond.modules.account_invoice_dunning.tests import (
     test_analysis, test_analysis_board)
-from trytond.modules.account_invoice_dunning.tests.test_engine import MODULE
+from trytond.modules.account_invoice_dunning.tests.test_engine import (
+    MODULE, activate_with_company)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 
@@ -26,7 +27,7 @@ class AnalysisSummaryTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     # The ledger of the aging's tests: two customers in two segments
     _ledger = test_analysis.AnalysisTestCase._ledger

@@ -12,13 +12,13 @@ from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.account_invoice_dunning.exceptions import (
     CallValidationError)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.test_integrity import (
     level, rolled_back)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import check_access
 
 FIRST = dt.date(2026, 2, 11)  # a Wednesday
@@ -29,7 +29,7 @@ class CallTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def phone_reminders(self):
         """Process by phone the first reminders of 2 invoices of a customer

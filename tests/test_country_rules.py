@@ -16,11 +16,12 @@ from decimal import Decimal
 from trytond.modules.account_invoice_dunning.penalty_scale import (
     graduated_amount)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, QueryCounter, create_invoices, ignore_cache_queries)
+    MODULE, QueryCounter, activate_with_company, create_invoices,
+    ignore_cache_queries)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 D = Decimal
 INVOICE_DATE = dt.date(2026, 1, 5)
@@ -92,7 +93,7 @@ class CountryRulesTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _invoice(self, code, customer_type='professional', amount=1200):
         pool = Pool()

@@ -15,11 +15,11 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.tools import slugify
 
 from .litigation_tools import (
@@ -47,7 +47,7 @@ class CourtFileTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _in_court(self):
         """A professional customer with two invoices of 100 due on 4

@@ -11,13 +11,13 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.exceptions import (
     DispatchValidationError, TrackingImportError)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.test_integrity import (
     rolled_back)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import check_access
 
 FIRST, SECOND = dt.date(2026, 2, 11), dt.date(2026, 2, 25)
@@ -43,7 +43,7 @@ class DeliveryTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def import_(self, text):
         Dispatch = Pool().get('account.invoice.dunning.dispatch')

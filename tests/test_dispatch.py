@@ -15,13 +15,13 @@ from pypdf import PdfReader
 from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning import processing
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.test_integrity import (
     rolled_back)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import check_access
 
 FIRST = dt.date(2026, 2, 11)
@@ -46,7 +46,7 @@ class DispatchTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_one_letter_per_customer(self):

@@ -12,11 +12,11 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.exceptions import (
     DisputeValidationError)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import check_access
 
 # Invoices of 5 January 2026 due 4 February: first reminder on 11 February,
@@ -52,7 +52,7 @@ class DisputeTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_partial_dispute_lowers_amount_claimed(self):

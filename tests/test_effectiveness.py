@@ -14,11 +14,11 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user, two_companies)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, pay_invoice)
+    MODULE, activate_with_company, create_invoices, pay_invoice)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.pyson import PYSONDecoder
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 FIRST = dt.date(2026, 2, 11)
@@ -27,12 +27,14 @@ EFFECTIVENESS = 'account.invoice.dunning.analysis.effectiveness'
 
 
 def process_dunnings(date, invoices=None):
-    "Generate and process the reminders due on date (of invoices)"
+    """Generate and process the reminders due on date (of invoices); return
+    them in the order of their invoices (the run returns them in no order)"""
     Dunning = Pool().get('account.invoice.dunning')
     dunnings = [d for d in Dunning.generate_dunnings(date=date)
         if invoices is None or d.invoice in invoices]
     Dunning.process(dunnings)
-    return [Dunning(d.id) for d in dunnings]
+    return sorted((Dunning(d.id) for d in dunnings),
+        key=lambda d: d.invoice.id)
 
 
 def settle(invoice, amount, date):
@@ -56,7 +58,7 @@ class EffectivenessTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _reminders(self):
         """A company whose 3 invoices of 100 (due 4 February) got their first

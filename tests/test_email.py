@@ -19,10 +19,10 @@ from aiosmtpd.controller import Controller
 
 import trytond.config as config
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, activate_with_company, create_invoices)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.tools import slugify
 
 FIRST = dt.date(2026, 2, 11)
@@ -81,7 +81,7 @@ class EmailTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def setUp(self):
         self.server = SMTPServer()

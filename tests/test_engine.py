@@ -19,10 +19,10 @@ from trytond.modules.account_invoice_dunning.common import add_business_days
 from trytond.modules.company.tests import create_company, set_company
 from trytond.modules.currency.tests import add_currency_rate, create_currency
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    DB_NAME, USER, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import DB_NAME, USER, drop_db, with_transaction
 from trytond.transaction import Transaction, TransactionError
 
+from .db_cache import activate_prepared
 from .query_counter import QueryCounter
 
 MODULE = 'account_invoice_dunning'
@@ -58,10 +58,8 @@ def _set_up_accounting(company, date):
     """The chart, the fiscal year of date with its invoice sequences, the
     default segment of company; return its revenue account and journal"""
     pool = Pool()
-    Account = pool.get('account.account')
     Configuration = pool.get('account.configuration')
     FiscalYear = pool.get('account.fiscalyear')
-    Journal = pool.get('account.journal')
     ModelData = pool.get('ir.model.data')
 
     create_chart(company)
@@ -72,6 +70,14 @@ def _set_up_accounting(company, date):
     configuration.default_dunning_segment = ModelData.get_id(
         MODULE, 'segment_standard')
     configuration.save()
+    return _revenue_and_journal(company)
+
+
+def _revenue_and_journal(company):
+    "The revenue account of company and the revenue journal"
+    pool = Pool()
+    Account = pool.get('account.account')
+    Journal = pool.get('account.journal')
     revenue, = Account.search([
             ('type.revenue', '=', True),
             ('company', '=', company.id),
@@ -81,20 +87,109 @@ def _set_up_accounting(company, date):
     return revenue, journal
 
 
+# The prepared company (tests/db_cache.py): the company in euros, chart,
+# fiscal year of 2026 and payment term that create_invoices would create,
+# committed in the cached database of the classes that activate it with
+# activate_with_company; the first create_invoices of a test takes it. Its
+# party keeps this name until then.
+PREPARED = "Prepared company"
+PREPARED_YEAR = 2026
+
+
+def prepare_company():
+    """Create the prepared company (with the accounting of create_invoices);
+    the user's companies left as they were"""
+    User = Pool().get('res.user')
+    user = User(Transaction().user)
+    companies = [c.id for c in user.companies]
+    current = user.company.id if user.company else None
+    company = create_company(name=PREPARED, currency=euro())
+    with set_company(company):
+        _set_up_accounting(company, dt.date(PREPARED_YEAR, 1, 1))
+        _payment_term_30_days()
+    User.write([user], {
+            'companies': [('remove', [company.id])], 'company': current})
+    assert [c.id for c in User(user.id).companies] == companies
+
+
+def activate_with_company(test_class, module=MODULE):
+    """In setUpClass: module activated, with the prepared company when
+    DB_CACHE caches the databases"""
+    activate_prepared(test_class, module, prepare_company, base=MODULE)
+
+
+def _take_prepared_company(date):
+    """The prepared company, its revenue account, journal and payment term,
+    if it is in the database, untaken and of the year of date; taken: its
+    party named as create_company names it. Else Nones"""
+    pool = Pool()
+    Company = pool.get('company.company')
+    Party = pool.get('party.party')
+    PaymentTerm = pool.get('account.invoice.payment_term')
+    if date.year != PREPARED_YEAR:
+        return None, None, None, None
+    companies = Company.search([('party.name', '=', PREPARED)], limit=1)
+    if not companies:
+        return None, None, None, None
+    company, = companies
+    Party.write([company.party], {'name': 'Dunder Mifflin'})
+    # Created with the company, before any term of the tests
+    term, = PaymentTerm.search([('name', '=', "30 days")],
+        order=[('id', 'ASC')], limit=1)
+    return (company,) + _revenue_and_journal(company) + (term,)
+
+
+def _lock_ahead(company):
+    """Ask at once for the locks that the tests ask for in turn: posting
+    the invoices of company (the journal periods, its fiscal year's
+    sequences), then the run of the reminders (their table). A lock first
+    asked for restarts the test (with_transaction), its locks taken when its
+    transaction starts: asked for here, before the invoices, the restarts
+    cost little, and the test runs as it did on its last start"""
+    pool = Pool()
+    JournalPeriod = pool.get('account.journal.period')
+    Sequence = pool.get('ir.sequence.strict')
+    Dunning = pool.get('account.invoice.dunning')
+    JournalPeriod.lock()
+    Sequence.lock(Sequence.search([('company', '=', company.id)]))
+    Dunning.lock()
+
+
+def _lock_ahead_of_accounting():
+    """Ask for the locks of the fiscal years and periods before creating a
+    company's: on PostgreSQL, Tryton checks their constraints under them
+    (ModelSQL.validate), after the chart (see _lock_ahead)"""
+    pool = Pool()
+    FiscalYear = pool.get('account.fiscalyear')
+    Period = pool.get('account.period')
+    if backend.name != 'sqlite':
+        FiscalYear.lock()
+        Period.lock()
+
+
 def create_invoices(count, date=dt.date(2026, 1, 5), amount=100,
         company_currency=None, currency=None, parties=None):
     """Create a company (in euros by default) with count posted customer
     invoices of amount dated date (in the company currency by default), due
     30 days later, dunned with the default procedure; an invoice a customer,
-    or the invoices shared in turn by parties customers"""
+    or the invoices shared in turn by parties customers. The company in
+    euros of the first call of a test is the prepared company when it is
+    there (activate_with_company), the same as one created here"""
     pool = Pool()
     Invoice = pool.get('account.invoice')
     Party = pool.get('party.party')
 
-    company = create_company(currency=company_currency or euro())
+    company = None
+    if company_currency is None:
+        company, revenue, journal, term = _take_prepared_company(date)
+    if company is None:
+        _lock_ahead_of_accounting()
+        company = create_company(currency=company_currency or euro())
+        with set_company(company):
+            revenue, journal = _set_up_accounting(company, date)
+            term = _payment_term_30_days()
+    _lock_ahead(company)
     with set_company(company):
-        revenue, journal = _set_up_accounting(company, date)
-        term = _payment_term_30_days()
         parties = Party.create([{
                     'name': "Customer %s" % i,
                     'addresses': [('create', [{}])]}
@@ -161,7 +256,7 @@ class EngineTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _duplicate(self, dunning, **values):
         "Insert a copy of dunning with values, bypassing the ORM"
@@ -342,7 +437,7 @@ class ConcurrencyTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @classmethod
     def tearDownClass(cls):

@@ -10,12 +10,12 @@ import unittest
 
 from trytond.model.exceptions import AccessError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.test_integrity import (
     rolled_back)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import check_access
 
 FIRST = dt.date(2026, 2, 11)
@@ -34,7 +34,7 @@ class ExchangeTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def process(self, count, parties, channel=None):
         """Process the first reminders of count invoices of parties

@@ -31,11 +31,10 @@ from trytond.modules.account_invoice_dunning.tests.fault_tools import (
 from trytond.modules.account_invoice_dunning.tests.process import (
     start, wait_for)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, activate_with_company, create_invoices)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    DB_NAME, USER, activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import DB_NAME, USER, drop_db, with_transaction
 from trytond.transaction import Transaction
 
 DATE = dt.date(2026, 2, 11)
@@ -48,7 +47,7 @@ class KilledRunMixin:
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
         cls.tmp = tempfile.mkdtemp(prefix='fault-')
         cls._path = config.get('database', 'path')
         config.set('database', 'path', cls.tmp)
@@ -303,7 +302,7 @@ class LostLettersTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def setUp(self):
         self._worker = config.get('queue', 'worker')
@@ -451,7 +450,7 @@ class LetterStoreTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='fault-')

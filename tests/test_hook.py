@@ -10,11 +10,10 @@ import datetime as dt
 import unittest
 
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    create_invoices)
+    activate_with_company, create_invoices)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    activate_module, drop_db, with_transaction)
+from trytond.tests.test_tryton import drop_db, with_transaction
 
 MODULE = 'account_invoice_dunning_test_hook'
 DATE = dt.date(2026, 2, 11)
@@ -27,7 +26,7 @@ class HookTestCase(unittest.TestCase):
     def setUpClass(cls):
         # Its own database: the other tests run without the test module
         drop_db()
-        activate_module(MODULE)
+        activate_with_company(cls, MODULE)
 
     @classmethod
     def tearDownClass(cls):

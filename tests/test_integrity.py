@@ -13,11 +13,11 @@ from trytond.exceptions import UserWarning
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, euro)
+    MODULE, activate_with_company, create_invoices, euro)
 from trytond.modules.company.tests import set_company
 from trytond.modules.currency.tests import add_currency_rate, create_currency
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
 D = Decimal
@@ -64,7 +64,7 @@ class IntegrityTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _first_reminder(self, count=1, **kwargs):
         "Return the company, invoices and their processed first reminders"

@@ -14,11 +14,11 @@ from trytond.modules.account_invoice_dunning.exceptions import DunningWarning
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 FIRST = dt.date(2026, 2, 11)
@@ -41,7 +41,7 @@ class LegalMentionsTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_letter_mentions(self):
@@ -141,7 +141,7 @@ class PhoneFormatTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_phone_national_or_international(self):
@@ -191,7 +191,7 @@ class TranslatedConfigurationTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_signatory_title_translated(self):

@@ -10,11 +10,11 @@ import unittest
 from trytond.modules.account_invoice_dunning.exceptions import (
     LevelValidationError)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 # The invoices are dated 5 January 2026, due 4 February; the first reminder
 # of the default ladder comes 7 days after, the second 21 days after (and
@@ -52,7 +52,7 @@ class LevelStepTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_steps_fire_on_their_days(self):

@@ -9,12 +9,12 @@ import unittest
 from decimal import Decimal
 
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, pay_invoice)
+    activate_with_company, create_invoices, pay_invoice)
 from trytond.modules.account_invoice_dunning.tests.test_plan import (
     AGREED, APRIL, make_plan, start)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .litigation_tools import (
@@ -39,7 +39,7 @@ class LimitationTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_professional_and_consumer(self):

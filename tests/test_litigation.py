@@ -10,10 +10,10 @@ from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.litigation_common import (
     LitigationError, LitigationWarning)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    activate_with_company, create_invoices)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from .litigation_tools import (
@@ -28,7 +28,7 @@ class LitigationTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_formal_notice_unpaid_handed_over(self):

@@ -3,6 +3,7 @@
 # license terms.
 from lxml import etree
 
+from trytond.modules.account_invoice_dunning.tests.db_cache import activate_on
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
@@ -12,6 +13,12 @@ class AccountInvoiceDunningTestCase(CompanyTestMixin, ModuleTestCase):
     "Test the account_invoice_dunning module"
     module = 'account_invoice_dunning'
     extras = ['bank', 'account_dunning', 'account_dunning_letter']
+
+    @classmethod
+    def setUpClass(cls):
+        # The cached database of the extras built on the module's
+        activate_on([cls.module] + cls.extras, cls.module)
+        super().setUpClass()
 
     @with_transaction()
     def test_list_datetime_columns(self):

@@ -18,10 +18,11 @@ from trytond.modules.account_invoice_dunning.exceptions import (
 from trytond.modules.account_invoice_dunning.interest import (
     compute_interest, half_year_start, next_half_year)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, QueryCounter, create_invoices, ignore_cache_queries, pay_invoice)
+    MODULE, QueryCounter, activate_with_company, create_invoices,
+    ignore_cache_queries, pay_invoice)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 D = Decimal
 
@@ -70,7 +71,7 @@ class PenaltyTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _invoice(self, date, amount, customer_type='professional'):
         pool = Pool()

@@ -17,11 +17,11 @@ from trytond.modules.account_invoice_dunning.exceptions import (
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user, two_companies)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, ignore_run_queries, pay_invoice)
+    activate_with_company, create_invoices, ignore_run_queries, pay_invoice)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction, check_access
 
 from .query_counter import QueryCounter
@@ -85,7 +85,7 @@ class PlanTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_propose_installments(self):

@@ -10,11 +10,11 @@ import unittest
 from decimal import Decimal as D
 
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 from .litigation_tools import (
     LADDER, add_invoice, agent, climb, fresh, litigation_file, professional,
@@ -44,7 +44,7 @@ class ProceedingTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _receivership(self):
         """A professional customer with an invoice of 100 due on 4 February

@@ -9,10 +9,10 @@ import unittest
 from trytond import backend
 from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, ignore_cache_queries)
+    activate_with_company, create_invoices, ignore_cache_queries)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 from .query_counter import QueryCounter
 
@@ -32,7 +32,7 @@ class ProcessQueriesTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_processing_queries_do_not_grow(self):

@@ -15,11 +15,12 @@ from trytond.modules.account_invoice_dunning.exceptions import (
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user, two_companies)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, ignore_run_queries, pay_invoice)
+    MODULE, activate_with_company, create_invoices, ignore_run_queries,
+    pay_invoice)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import check_access
 
 from .query_counter import QueryCounter
@@ -66,7 +67,7 @@ class PromiseTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_promise_suspends_until_date_and_tolerance(self):

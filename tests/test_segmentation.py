@@ -11,10 +11,11 @@ from trytond import backend
 from trytond.modules.account_invoice_dunning.tests.litigation_tools import (
     pay_in_full)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, QueryCounter, create_invoices, ignore_cache_queries)
+    MODULE, QueryCounter, activate_with_company, create_invoices,
+    ignore_cache_queries)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 
 class SegmentationTestCase(unittest.TestCase):
@@ -22,7 +23,7 @@ class SegmentationTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @with_transaction()
     def test_classification_queries_do_not_grow(self):

@@ -16,9 +16,9 @@ from trytond import backend
 from trytond.modules.account_invoice_dunning.tests.process import (
     group_alive, group_pids, start, wait_for)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, run_in_transaction)
+    activate_with_company, create_invoices, run_in_transaction)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, activate_module, drop_db
+from trytond.tests.test_tryton import DB_NAME, drop_db
 from trytond.transaction import Transaction
 
 
@@ -39,7 +39,7 @@ class WorkerTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     @classmethod
     def tearDownClass(cls):

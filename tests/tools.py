@@ -15,9 +15,18 @@ from trytond.modules.account_invoice.tests.tools import (
 from trytond.modules.company.tests.tools import create_company, get_company
 from trytond.modules.currency.tests.tools import get_currency
 
-__all__ = ['create_euro_company', 'setup_accounting', 'create_invoice',
-    'pay_invoice', 'create_dunnings', 'default_procedure', 'zip_texts',
-    'letter_text']
+from .db_cache import activate_scenario
+
+__all__ = ['activate_modules', 'create_euro_company', 'setup_accounting',
+    'create_invoice', 'pay_invoice', 'create_dunnings', 'default_procedure',
+    'zip_texts', 'letter_text']
+
+
+def activate_modules(modules, *setup):
+    """trytond.tests.tools.activate_modules for the scenarios: the database
+    of the modules and setup cached, built the first time from the cached
+    activated database (tests/db_cache.py)"""
+    return activate_scenario(modules, *setup)
 
 
 def create_euro_company(config=None):
