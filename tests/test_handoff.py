@@ -18,10 +18,10 @@ from trytond.modules.account_invoice_dunning.litigation_export import COLUMNS
 from trytond.modules.account_invoice_dunning.tests.test_access import (
     as_user, create_user)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices)
+    MODULE, activate_with_company, create_invoices)
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.tools import slugify
 from trytond.transaction import Transaction
 
@@ -104,7 +104,7 @@ class HandOffTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def _handed_over(self, agents=None):
         """Two professional customers with invoices of 100 dated 5 January,

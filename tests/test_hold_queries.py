@@ -10,13 +10,13 @@ from decimal import Decimal as D
 
 from trytond.modules.account_invoice_dunning.tests.test_dispute import dispute
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, create_invoices, ignore_run_queries, pay_invoice)
+    activate_with_company, create_invoices, ignore_run_queries, pay_invoice)
 from trytond.modules.account_invoice_dunning.tests.test_plan import (
     APRIL, make_plan, start)
 from trytond.modules.account_invoice_dunning.tests.test_promise import promise
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 from .query_counter import QueryCounter
 
@@ -49,7 +49,7 @@ class HoldQueriesTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        activate_module(MODULE)
+        activate_with_company(cls)
 
     def run_counted(self, count, held):
         """Run for count new invoices, a tenth held when held; return the
