@@ -1,5 +1,7 @@
 # Shared by run-tests, run-demo and bench: create .venv with the pinned
 # Tryton 8.0 series and install this module in it (editable).
+# ROOT: the project's directory, by default the parent of this script's
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 VENV="${VENV:-$ROOT/.venv}"
 
 ensure_venv() {
