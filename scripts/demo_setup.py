@@ -145,7 +145,7 @@ class Setup:
 
         from trytond.modules.company.tests.tools import create_company
         Party = Model.get('party.party')
-        company_party = Party(name="Atelier Dupont SARL",
+        company_party = Party(name="Atelier Dupont",
             lang=self.langs['fr'])
         address, = company_party.addresses
         address.street = "18 rue des Petites-Écuries"
