@@ -11,12 +11,16 @@ from collections import namedtuple
 from decimal import Decimal
 
 from trytond.pool import Pool
+from trytond.transaction import Transaction
 
 from .interest import half_year_start, next_half_year
 
 # The claim of an invoice at a date, in the invoice currency
 Claim = namedtuple('Claim', ['invoice', 'principal', 'due', 'not_due',
         'interest', 'indemnity', 'fee', 'total', 'due_date', 'rules'])
+# A claim in another currency converted: the claim as invoiced, as
+# converted, the rate of one unit of its currency and the date of the rate
+Conversion = namedtuple('Conversion', ['claim', 'converted', 'rate', 'date'])
 # An interest rule as the documents print it: its name, legal basis, the
 # reference rate or contractual rate, the rate of each half-year, the days
 # of its year and whence it runs (due_date or formal_notice)
@@ -84,6 +88,32 @@ def claims_at(invoices, date):
                 interest_rules(invoice.party, level, segment)
                 if level and interest else []))
     return result
+
+
+def claims_in(claims, currency, date):
+    """Return the claims with their amounts in currency at the rate of date
+    (those in another currency converted: each part rounded, the principal
+    and the total their sums) and the [Conversion] of those converted"""
+    Currency = Pool().get('currency.currency')
+    result, conversions = [], []
+    for claim in claims:
+        from_ = claim.invoice.currency
+        if from_ == currency:
+            result.append(claim)
+            continue
+        with Transaction().set_context(date=date):
+            due, not_due, interest, indemnity, fee = (
+                Currency.compute(from_, amount, currency)
+                for amount in [claim.due, claim.not_due, claim.interest,
+                    claim.indemnity, claim.fee])
+            rate = Currency.compute(from_, Decimal(1), currency, round=False)
+        principal = due + not_due
+        converted = claim._replace(principal=principal, due=due,
+            not_due=not_due, interest=interest, indemnity=indemnity, fee=fee,
+            total=principal + interest + indemnity + fee)
+        result.append(converted)
+        conversions.append(Conversion(claim, converted, rate, date))
+    return result, conversions
 
 
 def interest_rules(party, level, segment):

@@ -13,7 +13,7 @@ from trytond.modules.company import CompanyReport
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .claim import claims_at, interest_basis
+from .claim import claims_at, claims_in, interest_basis
 from .letter import _address_lines
 from .letter_format import write_long_date
 
@@ -226,6 +226,15 @@ def basis_lines(claims, end, fmt):
     return lines
 
 
+def rate_text(rate, fmt):
+    "An exchange rate, with its significant decimals (2 to 6)"
+    text = fmt.lang.format('%.6f', rate)
+    decimal_point = fmt.lang.decimal_point
+    whole, _, decimals = text.partition(decimal_point)
+    decimals = decimals.rstrip('0').ljust(2, '0')
+    return whole + decimal_point + decimals
+
+
 def lower_first(text):
     """text with its first letter in lower case within a sentence, unless
     it starts with an acronym ("BCE")"""
@@ -305,8 +314,12 @@ class ClaimDeclaration(PartyCompanyReport):
         pool = Pool()
         Letter = pool.get('account.invoice.dunning.letter', type='report')
         company = proceeding.company
-        claims = claims_at(cls.declared_invoices(proceeding),
-            proceeding.judgment_date)
+        # The claims in another currency in that of the company at the rate
+        # of the judgment (L. 622-25)
+        claims, conversions = claims_in(
+            claims_at(cls.declared_invoices(proceeding),
+                proceeding.judgment_date),
+            company.currency, proceeding.judgment_date)
         fmt = french_formatter(company.currency, shared)
         company_values = Letter._shared(shared, ('company', company.id),
             lambda: Letter._company_values(company, LANGUAGE))
@@ -334,11 +347,28 @@ class ClaimDeclaration(PartyCompanyReport):
             claims=claim_rows(claims, fmt),
             not_due=cls.not_due_lines(claims, proceeding.judgment_date,
                 fmt),
+            conversions=cls.conversion_lines(conversions, fmt, shared),
             suits=cls.pending_suits(proceeding, claims, fmt),
             interest_basis=basis_lines(claims, proceeding.judgment_date,
                 fmt),
             evidence=cls.evidence(proceeding, claims, fmt),
             **money_values(claims, fmt))
+
+    @classmethod
+    def conversion_lines(cls, conversions, fmt, shared):
+        """The lines that state the claims converted from another currency:
+        the amount claimed as invoiced, the rate and the amount declared"""
+        lines = []
+        for claim, converted, rate, date in conversions:
+            invoice = claim.invoice
+            invoiced = french_formatter(invoice.currency, shared)
+            lines.append(SimpleNamespace(text="Facture n°\u00a0%s\u00a0: "
+                    "%s au cours du %s (1\u00a0%s = %s\u00a0%s), soit %s" % (
+                        invoice.number or '', invoiced.money(claim.total),
+                        fmt.long_date(date), invoice.currency.code,
+                        rate_text(rate, fmt), invoice.company.currency.code,
+                        fmt.money(converted.total))))
+        return lines
 
     @classmethod
     def not_due_lines(cls, claims, date, fmt):

@@ -13,6 +13,7 @@ from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
+from trytond.modules.currency.tests import add_currency_rate, create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
@@ -181,6 +182,47 @@ class ProceedingTestCase(unittest.TestCase):
                 self.assertIn(expected, text)
 
     @with_transaction()
+    def test_declaration_converts_foreign_currency(self):
+        """A claim invoiced in another currency is declared in euros at the
+        rate of the day of the judgment (L. 622-25), not of the invoice,
+        each part converted and the totals their sums; the declaration
+        states the amount invoiced and the rate"""
+        pool = Pool()
+        Declaration = pool.get(
+            'account.invoice.dunning.claim_declaration', type='report')
+        usd = create_currency('USD')
+        # 1 USD = 0.8 EUR when invoiced, 0.625 EUR on the judgment
+        add_currency_rate(usd, D('1.25'), date=dt.date(2026, 1, 1))
+        add_currency_rate(usd, D('1.6'), date=dt.date(2026, 3, 1))
+        company, (invoice,) = create_invoices(1, currency=usd)
+        with set_company(company):
+            professional(invoice.party)
+            with today(dt.date(2026, 4, 2)):
+                proceeding = receivership(
+                    invoice.party, JUDGMENT, PUBLICATION)
+            letter = declared(proceeding)
+            claim, = letter.claims
+            self.assertEqual(amount(claim.principal), "62,50")
+            self.assertEqual(amount(claim.due), "62,50")
+            self.assertTrue(claim.principal.endswith("EUR"))
+            conversion, = letter.conversions
+            self.assertIn("Facture n°\u00a0%s\u00a0: " % invoice.number,
+                conversion.text)
+            self.assertIn("USD au cours du 31 mars 2026 "
+                "(1\u00a0USD = 0,625\u00a0EUR), soit %s" % letter.total_total,
+                conversion.text)
+            # The parts converted, the total their sum
+            parts = [D(amount(getattr(claim, n)).replace(',', '.'))
+                for n in ['principal', 'interest', 'charges']]
+            self.assertEqual(
+                amount(letter.total_total).replace(',', '.'),
+                str(sum(parts)))
+            text = zip_texts(Declaration.execute(
+                    [proceeding.id], {'model': proceeding.__name__})[1])
+            self.assertIn("Créances en monnaie étrangère", text)
+            self.assertIn("article L. 622-25", text)
+
+    @with_transaction()
     def test_declaration_mentions(self):
         """The declaration states the sums not yet due with their due
         dates, the court seized of a claim (an application for an order
@@ -205,6 +247,7 @@ class ProceedingTestCase(unittest.TestCase):
                     dt.date(2026, 4, 15), dt.date(2026, 4, 24),
                     rank='privileged')
             letter = declared(proceeding)
+            self.assertEqual(letter.conversions, [])
             line, = letter.not_due
             self.assertEqual(line.text, "Facture n°\u00a0%s\u00a0: "
                 "250,00\u00a0EUR à échoir le 19 avril 2026" % later.number)
