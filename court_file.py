@@ -275,7 +275,8 @@ class CourtFile(PartyCompanyReport):
         company = file.company
         date = court_file_date(file)
         claims = claims_at(sorted_invoices(file), date)
-        fmt = french_formatter(company.currency, shared)
+        # The amounts in the currency of the file, that of its invoices
+        fmt = french_formatter(file.currency, shared)
         company_values = Letter._shared(shared, ('company', company.id),
             lambda: Letter._company_values(company, LANGUAGE))
         office = company.party.address_get()

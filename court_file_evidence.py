@@ -162,7 +162,7 @@ class CourtFileEvidence(Report):
     @classmethod
     def evidence_files(cls, file):
         "Yield (file name, content) of the evidence of file"
-        fmt = french_formatter(file.company.currency, {})
+        fmt = french_formatter(file.currency, {})
         with Transaction().set_context(language=LANGUAGE):
             items = evidence_items(file, court_file_date(file), fmt)
         for item in items:

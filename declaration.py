@@ -226,6 +226,23 @@ def basis_lines(claims, end, fmt):
     return lines
 
 
+def conversion_lines(conversions, fmt, shared):
+    """The lines that state the claims converted from another currency
+    (claim.claims_in): the amount claimed as invoiced, the rate and the
+    amount in the currency of fmt"""
+    lines = []
+    for claim, converted, rate, date in conversions:
+        invoice = claim.invoice
+        invoiced = french_formatter(invoice.currency, shared)
+        lines.append(SimpleNamespace(text="Facture n°\u00a0%s\u00a0: "
+                "%s au cours du %s (1\u00a0%s = %s\u00a0%s), soit %s" % (
+                    invoice.number or '', invoiced.money(claim.total),
+                    fmt.long_date(date), invoice.currency.code,
+                    rate_text(rate, fmt), invoice.company.currency.code,
+                    fmt.money(converted.total))))
+    return lines
+
+
 def rate_text(rate, fmt):
     "An exchange rate, with its significant decimals (2 to 6)"
     text = fmt.lang.format('%.6f', rate)
@@ -347,28 +364,12 @@ class ClaimDeclaration(PartyCompanyReport):
             claims=claim_rows(claims, fmt),
             not_due=cls.not_due_lines(claims, proceeding.judgment_date,
                 fmt),
-            conversions=cls.conversion_lines(conversions, fmt, shared),
+            conversions=conversion_lines(conversions, fmt, shared),
             suits=cls.pending_suits(proceeding, claims, fmt),
             interest_basis=basis_lines(claims, proceeding.judgment_date,
                 fmt),
             evidence=cls.evidence(proceeding, claims, fmt),
             **money_values(claims, fmt))
-
-    @classmethod
-    def conversion_lines(cls, conversions, fmt, shared):
-        """The lines that state the claims converted from another currency:
-        the amount claimed as invoiced, the rate and the amount declared"""
-        lines = []
-        for claim, converted, rate, date in conversions:
-            invoice = claim.invoice
-            invoiced = french_formatter(invoice.currency, shared)
-            lines.append(SimpleNamespace(text="Facture n°\u00a0%s\u00a0: "
-                    "%s au cours du %s (1\u00a0%s = %s\u00a0%s), soit %s" % (
-                        invoice.number or '', invoiced.money(claim.total),
-                        fmt.long_date(date), invoice.currency.code,
-                        rate_text(rate, fmt), invoice.company.currency.code,
-                        fmt.money(converted.total))))
-        return lines
 
     @classmethod
     def not_due_lines(cls, claims, date, fmt):

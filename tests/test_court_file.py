@@ -18,6 +18,7 @@ from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, activate_with_company, create_invoices)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
+from trytond.modules.currency.tests import add_currency_rate, create_currency
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.tools import slugify
@@ -149,6 +150,26 @@ class CourtFileTestCase(unittest.TestCase):
                     "Bordereau des pièces", TRACKING, "28 mars 2026",
                     "tribunal de commerce", "à parfaire"]:
                 self.assertIn(expected, text)
+
+    @with_transaction()
+    def test_court_file_in_currency_of_file(self):
+        """A claim invoiced in another currency than the company's is
+        asked in that currency, the currency of the file: its amounts are
+        not printed as if they were in the company's"""
+        pool = Pool()
+        CourtFile = pool.get(
+            'account.invoice.dunning.court_file', type='report')
+        usd = create_currency('USD')
+        add_currency_rate(usd, D('1.25'), date=dt.date(2026, 1, 1))
+        company, invoices = create_invoices(1, currency=usd)
+        with set_company(company):
+            professional(invoices[0].party)
+            file = litigation_file(invoices)
+            letter = CourtFile.get_court_file(fresh(file), FILED)
+            claim, = letter.claims
+            self.assertEqual(claim.principal, "100,00\u00a0USD")
+            self.assertTrue(letter.total_total.endswith("\u00a0USD"))
+            self.assertNotIn("EUR", letter.demand)
 
     @with_transaction()
     def test_interest_basis_and_demand(self):
