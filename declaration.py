@@ -361,6 +361,7 @@ class ClaimDeclaration(PartyCompanyReport):
             deadline=fmt.long_date(proceeding.declaration_deadline),
             rank=RANK_LABELS[proceeding.rank],
             privileged=proceeding.rank == 'privileged',
+            privilege=proceeding.privilege or '',
             claims=claim_rows(claims, fmt),
             not_due=cls.not_due_lines(claims, proceeding.judgment_date,
                 fmt),

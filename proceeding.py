@@ -91,6 +91,13 @@ class Proceeding(Workflow, ModelSQL, ModelView):
     rank = fields.Selection(RANKS, "Rank", required=True,
         help="Privileged when the claim has a security or a legal "
         "privilege; ordinary (chirographaire) otherwise.")
+    privilege = fields.Char("Privilege or Security",
+        states={
+            'invisible': Eval('rank') != 'privileged',
+            },
+        help="The nature of the privilege or security of the claim, as the "
+        "declaration states it; left blank, the declaration leaves a line "
+        "to fill in by hand.")
     declared_on = fields.Date("Declared On",
         states={
             'readonly': Eval('state') != 'opened',

@@ -263,6 +263,15 @@ class ProceedingTestCase(unittest.TestCase):
                     "Sommes à échoir et dates d’échéance",
                     "Instance en cours", "Bordereau des pièces"]:
                 self.assertIn(expected, text)
+            # The nature of the privilege recorded is printed, not a line
+            # to fill in
+            Proceeding.write([proceeding], {
+                    'privilege': "Nantissement du fonds de commerce"})
+            text = zip_texts(Declaration.execute(
+                    [proceeding.id], {'model': proceeding.__name__})[1])
+            self.assertIn("Nature du privilège ou de la sûreté : "
+                "Nantissement du fonds de commerce", text)
+            self.assertNotIn("......", text)
             Proceeding.write([proceeding], {'rank': 'ordinary'})
             text = zip_texts(Declaration.execute(
                     [proceeding.id], {'model': proceeding.__name__})[1])
