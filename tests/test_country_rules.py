@@ -349,7 +349,7 @@ class CountryRulesTestCase(unittest.TestCase):
             indemnity % "Article L441-10 of the French Commercial Code",
             france)
         self.assertIn("une indemnité forfaitaire de 40 € pour frais de "
-            "recouvrement (Article L441-10 du Code de commerce).",
+            "recouvrement (article L. 441-10 du code de commerce).",
             french_letter)
 
     @with_transaction()
