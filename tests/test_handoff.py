@@ -227,9 +227,6 @@ class HandOffTestCase(unittest.TestCase):
         pool = Pool()
         HandOff = pool.get(
             'account.invoice.dunning.litigation.handoff', type='wizard')
-        pool = Pool()
-        HandOff = pool.get(
-            'account.invoice.dunning.litigation.handoff', type='wizard')
         Litigation = pool.get('account.invoice.dunning.litigation')
         company, invoices, files = self._handed_over()
         with set_company(company):
