@@ -93,7 +93,12 @@ def claims_at(invoices, date):
 def claims_in(claims, currency, date):
     """Return the claims with their amounts in currency at the rate of date
     (those in another currency converted: each part rounded, the principal
-    and the total their sums) and the [Conversion] of those converted"""
+    and the total their sums) and the [Conversion] of those converted
+
+    The recovery indemnity is set by the law in its currency (40 EUR) and
+    converted into that of the invoice at the invoice date
+    (Penalty.fixed_amount): it is converted back at that date, not at
+    date."""
     Currency = Pool().get('currency.currency')
     result, conversions = [], []
     for claim in claims:
@@ -102,11 +107,13 @@ def claims_in(claims, currency, date):
             result.append(claim)
             continue
         with Transaction().set_context(date=date):
-            due, not_due, interest, indemnity, fee = (
+            due, not_due, interest, fee = (
                 Currency.compute(from_, amount, currency)
                 for amount in [claim.due, claim.not_due, claim.interest,
-                    claim.indemnity, claim.fee])
+                    claim.fee])
             rate = Currency.compute(from_, Decimal(1), currency, round=False)
+        with Transaction().set_context(date=claim.invoice.invoice_date):
+            indemnity = Currency.compute(from_, claim.indemnity, currency)
         principal = due + not_due
         converted = claim._replace(principal=principal, due=due,
             not_due=not_due, interest=interest, indemnity=indemnity, fee=fee,

@@ -229,17 +229,23 @@ def basis_lines(claims, end, fmt):
 def conversion_lines(conversions, fmt, shared):
     """The lines that state the claims converted from another currency
     (claim.claims_in): the amount claimed as invoiced, the rate and the
-    amount in the currency of fmt"""
+    amount in the currency of fmt; the recovery indemnity apart, in the
+    currency of the law"""
     lines = []
     for claim, converted, rate, date in conversions:
         invoice = claim.invoice
         invoiced = french_formatter(invoice.currency, shared)
-        lines.append(SimpleNamespace(text="Facture n°\u00a0%s\u00a0: "
-                "%s au cours du %s (1\u00a0%s = %s\u00a0%s), soit %s" % (
-                    invoice.number or '', invoiced.money(claim.total),
-                    fmt.long_date(date), invoice.currency.code,
-                    rate_text(rate, fmt), invoice.company.currency.code,
-                    fmt.money(converted.total))))
+        text = ("Facture n°\u00a0%s\u00a0: %s au cours du %s "
+            "(1\u00a0%s = %s\u00a0%s), soit %s" % (
+                invoice.number or '',
+                invoiced.money(claim.total - claim.indemnity),
+                fmt.long_date(date), invoice.currency.code,
+                rate_text(rate, fmt), invoice.company.currency.code,
+                fmt.money(converted.total - converted.indemnity)))
+        if converted.indemnity:
+            text += (", et l’indemnité forfaitaire pour frais de "
+                "recouvrement de %s" % fmt.money(converted.indemnity))
+        lines.append(SimpleNamespace(text=text))
     return lines
 
 

@@ -185,8 +185,9 @@ class ProceedingTestCase(unittest.TestCase):
     def test_declaration_converts_foreign_currency(self):
         """A claim invoiced in another currency is declared in euros at the
         rate of the day of the judgment (L. 622-25), not of the invoice,
-        each part converted and the totals their sums; the declaration
-        states the amount invoiced and the rate"""
+        each part converted and the totals their sums, the recovery
+        indemnity kept at the 40 EUR of the law; the declaration states
+        the amount invoiced and the rate"""
         pool = Pool()
         Declaration = pool.get(
             'account.invoice.dunning.claim_declaration', type='report')
@@ -205,12 +206,19 @@ class ProceedingTestCase(unittest.TestCase):
             self.assertEqual(amount(claim.principal), "62,50")
             self.assertEqual(amount(claim.due), "62,50")
             self.assertTrue(claim.principal.endswith("EUR"))
+            # The indemnity of the law is 40 EUR, converted into 50 USD at
+            # the invoice date, back into 40 EUR, not 31.25 EUR
+            self.assertEqual(amount(claim.indemnity), "40,00")
             conversion, = letter.conversions
-            self.assertIn("Facture n°\u00a0%s\u00a0: " % invoice.number,
-                conversion.text)
-            self.assertIn("USD au cours du 31 mars 2026 "
-                "(1\u00a0USD = 0,625\u00a0EUR), soit %s" % letter.total_total,
-                conversion.text)
+            # 55 days of interest in USD: 1.83, 1.14 EUR
+            interest = (D(100) * RATE * 55 / 365).quantize(D('0.01'))
+            self.assertEqual(interest, D('1.83'))
+            self.assertEqual(amount(claim.interest), "1,14")
+            self.assertEqual(conversion.text, "Facture n°\u00a0%s\u00a0: "
+                "101,83\u00a0USD au cours du 31 mars 2026 "
+                "(1\u00a0USD = 0,625\u00a0EUR), soit 63,64\u00a0EUR, et "
+                "l’indemnité forfaitaire pour frais de recouvrement de "
+                "40,00\u00a0EUR" % invoice.number)
             # The parts converted, the total their sum
             parts = [D(amount(getattr(claim, n)).replace(',', '.'))
                 for n in ['principal', 'interest', 'charges']]
