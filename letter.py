@@ -146,14 +146,15 @@ class Letter(CompanyReport):
         klass = loader.factories[loader.get_type(
                 MIMETYPES[action.template_extension])]
         template = klass(BytesIO(opendocument(action.report_content)))
-        translate = None
+        translate = translator = None
         if action.translatable:
             translate = _BatchTranslate(cls.__name__, Translation)
             translator = Translator(translate)
-            template.filters.append(translator)
             if hasattr(template, 'add_directives'):
                 template.add_directives(Translator.NAMESPACE, translator)
-        return BatchTemplate(template), translate
+        # The texts of the template translated once, not the texts of each
+        # letter: the data of a letter is formatted in its language already
+        return BatchTemplate(template, translator), translate
 
     @staticmethod
     def _shared(shared, key, compute):

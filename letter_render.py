@@ -60,7 +60,7 @@ class BatchTemplate:
     first one. A letter that adds files (images) is rendered by relatorio.
     """
 
-    def __init__(self, template):
+    def __init__(self, template, translator=None):
         self.template = template
         # The parts printed the same by every letter, once rendered, and the
         # members of the first document (zip infos and data)
@@ -68,9 +68,21 @@ class BatchTemplate:
         self.members = None
         self.skip = False
         self._static_names = static_parts(template.stream)
+        self.translator = translator
+        self._translated = None
         # Before genshi's own filters: the events of the static parts are
         # not even generated
         template.filters.insert(0, self._skip_static)
+        if translator:
+            template.filters.insert(0, self._translate)
+
+    def _translate(self, stream, ctxt, **vars):
+        """The template's stream with its texts translated (genshi's
+        Translator), once a batch: the letters of a batch are in one
+        language"""
+        if self._translated is None:
+            self._translated = list(self.translator(stream))
+        return iter(self._translated)
 
     def _skip_static(self, stream, ctxt, **vars):
         "Drop the events of the static parts when skipping, not their start"

@@ -268,6 +268,7 @@ def time_rendering(pool, rendering):
             start = time.perf_counter()
             letters = render_letters(cls, dunnings)
             add(start, letters.values())
+            keep_letters(letters)
             return letters
         Letter.render_letters = classmethod(timed_render_letters)
     else:
@@ -280,6 +281,20 @@ def time_rendering(pool, rendering):
             add(start, [result])
             return result
         Dunning.render_letter = timed_render
+
+
+def keep_letters(letters):
+    """Write the letters {id: (format, content)} rendered to the directory
+    BENCH_LETTERS_DIR, if set: to compare the letters of two versions of the
+    module byte for byte"""
+    directory = os.environ.get('BENCH_LETTERS_DIR')
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for id_, (oext, content) in letters.items():
+        with open(os.path.join(directory, 'letter-%s.%s' % (id_, oext)),
+                'wb') as file:
+            file.write(content)
 
 
 def classify_step(pool, date, company):
