@@ -2,7 +2,6 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 "Reminder letters: one letter a dispatch, listing the invoices it reminds."
-import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from io import BytesIO
@@ -12,7 +11,6 @@ import relatorio.reporting
 from genshi.filters import Translator
 
 from trytond.exceptions import UserError
-from trytond.i18n import gettext
 from trytond.modules.company import CompanyReport
 from trytond.pool import Pool
 from trytond.report.report import MIMETYPES, TranslateFactory
@@ -21,6 +19,7 @@ from trytond.transaction import Transaction
 from .common import address_country, company_country, format_phone
 from .interest import half_year_start
 from .letter_format import formatter
+from .letter_invoices import LetterInvoicesMixin
 from .letter_render import BatchTemplate, opendocument
 from .penalty import KIND_AMOUNTS
 
@@ -56,7 +55,7 @@ class _BatchTranslate(TranslateFactory):
         return self._memo[key]
 
 
-class Letter(CompanyReport):
+class Letter(LetterInvoicesMixin, CompanyReport):
     """Render the letter of reminders
 
     The context prepares plain data for each letter (``letters``), formatted
@@ -102,8 +101,10 @@ class Letter(CompanyReport):
                 else None)
             groups[report.id, language].append(i)
         result = [None] * len(dispatches)
-        # What the letters share (company, labels), computed once a batch
+        # What the letters share (company, labels) and their data, read once
+        # a batch
         shared = {}
+        cls.read_batch(dispatches, shared)
         for (report_id, language), indexes in groups.items():
             action = ActionReport(report_id)
             with Transaction().set_context(language=language):
@@ -137,9 +138,10 @@ class Letter(CompanyReport):
 
     @classmethod
     def _letter_template(cls, action):
-        """The template of action parsed for the batch (BatchTemplate), and
-        its translator (as Report._callback_loader sets it, remembering its
-        answers)"""
+        """The template of action parsed for the batch (BatchTemplate), its
+        texts translated once in the language of the context, and the
+        translator of the texts a template asks (gettext), remembering its
+        answers"""
         pool = Pool()
         Translation = pool.get('ir.translation')
         loader = relatorio.reporting.MIMETemplateLoader()
@@ -164,6 +166,38 @@ class Letter(CompanyReport):
         if key not in shared:
             shared[key] = compute()
         return shared[key]
+
+    @staticmethod
+    def _batch(shared, name, key, compute):
+        """The value of key read for the batch by read_batch (shared[name]),
+        else compute()"""
+        values = shared.get(name, {}) if shared is not None else {}
+        return values[key] if key in values else compute()
+
+    @classmethod
+    def read_batch(cls, dispatches, shared):
+        """Read into shared, at once, what the letters of dispatches print
+        of their invoices and customers: the invoices and their addresses,
+        the segments and customer types of the customers, the countries of
+        their first invoices"""
+        pool = Pool()
+        Address = pool.get('party.address')
+        Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        cls.letter_invoices(
+            [r for d in dispatches for r in d.reminders], shared)
+        firsts = [r[0].invoice.id for r in (
+                cls.reminders_of(d, shared) for d in dispatches) if r]
+        shared['addresses'] = {a.id: a for a in Address.browse(list({
+                        i.invoice_address for i in shared['invoices'].values()
+                        if i.invoice_address}))}
+        parties = list({d.party for d in dispatches})
+        shared['customer_types'] = Party.customer_types(parties)
+        shared['segments'] = Party.dunning_segments_of(
+            {(d.party.id, d.company.id) for d in dispatches})
+        shared['countries'] = Penalty.customer_countries(
+            Invoice.dunning_penalty_facts(firsts))
 
     @classmethod
     def _company_values(cls, company, language=None):
@@ -243,7 +277,8 @@ class Letter(CompanyReport):
         fmt = cls._formatter(language, dispatch.currency, shared)
         channels = cls._shared(shared, ('channels', language),
             lambda: cls._channel_labels(language))
-        reminders = cls.reminders_of(dispatch)
+        reminders = cls.reminders_of(dispatch, shared)
+        invoice_data = cls.letter_invoices(reminders, shared)
         levels = cls._level_names(reminders, language, shared)
         company_values = cls._shared(shared,
             ('company', dispatch.company.id, language),
@@ -251,10 +286,11 @@ class Letter(CompanyReport):
         company_legal = cls._shared(shared,
             ('legal', dispatch.company.id, fmt.lang.code),
             lambda: dispatch.company.dunning_legal_mentions(fmt.lang))
-        customer_address, recipient = cls.get_recipient(dispatch)
-        professional = cls._shared(shared, ('professional', party.id),
-            lambda: Party.customer_type_of(party) == 'professional')
-        invoices = [cls._invoice_values(d, fmt) for d in reminders]
+        customer_address, recipient = cls.get_recipient(dispatch, shared)
+        professional = cls._batch(shared, 'customer_types', party.id,
+            lambda: Party.customer_type_of(party)) == 'professional'
+        invoices = [cls._invoice_values(d, fmt, invoice_data[d.invoice.id])
+            for d in reminders]
         return SimpleNamespace(
             **cls._phones_for(company_values,
                 cls._shared(shared, ('country', dispatch.company.id),
@@ -283,7 +319,8 @@ class Letter(CompanyReport):
             invoice_numbers=', '.join(i.number for i in invoices if i.number),
             invoices_label=cls._invoices_label(invoices),
             payment_reference=cls._payment_reference(party, invoices),
-            previous=cls._previous(reminders, fmt, channels, levels),
+            previous=cls._previous(
+                reminders, fmt, channels, levels, invoice_data),
             broken_promises=cls._broken_promises(reminders, fmt),
             plans=cls._plans([d.plan for d in reminders if d.plan], fmt),
             broken_plans=cls._plans(
@@ -294,67 +331,6 @@ class Letter(CompanyReport):
             # listed them all): the first one
             **cls._first_invoice_values(invoices, reminders, fmt),
             )
-
-    @classmethod
-    def reminders_of(cls, dispatch):
-        "The reminders of the letter of dispatch, in the order printed"
-        return sorted(dispatch.reminders, key=lambda d: (
-                d.invoice.invoice_date or dt.date.min,
-                d.invoice.number or '', d.invoice.id or 0))
-
-    @classmethod
-    def _totals(cls, reminders, fmt):
-        "The amounts of the letter: the sums of its reminders"
-        def total(name):
-            return sum((getattr(d, name) or 0 for d in reminders),
-                Decimal(0))
-        penalties = [total(n) for n in [
-                'interest_amount', 'indemnity_amount', 'fee_amount']]
-        amount = total('amount')
-        return {
-            'amount': fmt.money(amount),
-            'remaining_amount': fmt.money(total('remaining_amount')),
-            'interest_amount': fmt.money(penalties[0]),
-            'indemnity_amount': fmt.money(penalties[1]),
-            'fee_amount': fmt.money(penalties[2]),
-            'penalties_amount': fmt.money(sum(penalties)),
-            'total_amount_claimed': fmt.money(amount + sum(penalties)),
-            'has_penalties': any(penalties),
-            }
-
-    @classmethod
-    def _first_invoice_values(cls, invoices, reminders, fmt):
-        first = invoices[0] if invoices else SimpleNamespace(
-            number='', reference='', date='', description='',
-            total_amount='')
-        due_dates = [d.due_date for d in reminders if d.due_date]
-        return {
-            'invoice_number': first.number,
-            'invoice_reference': first.reference,
-            'invoice_date': first.date,
-            'invoice_description': first.description,
-            'total_amount': first.total_amount,
-            'due_date': fmt.date(min(due_dates) if due_dates else None),
-            'days_overdue': max(
-                (d.days_overdue or 0 for d in reminders), default=0),
-            }
-
-    @classmethod
-    def _invoices_label(cls, invoices):
-        "\"invoice F-1\" or \"3 invoices\", in the language of the context"
-        if len(invoices) == 1:
-            return gettext('account_invoice_dunning.msg_letter_invoice_one',
-                number=invoices[0].number)
-        return gettext('account_invoice_dunning.msg_letter_invoice_many',
-            count=len(invoices))
-
-    @classmethod
-    def _payment_reference(cls, party, invoices):
-        """The reference to quote with the payment: the number of the
-        invoice, else the customer's code, else the numbers"""
-        if len(invoices) == 1:
-            return invoices[0].number
-        return party.code or ', '.join(i.number for i in invoices)
 
     @classmethod
     def _formatter(cls, language, currency, shared):
@@ -381,100 +357,6 @@ class Letter(CompanyReport):
         return levels
 
     @classmethod
-    def _previous(cls, reminders, fmt, channels, levels):
-        """The reminders sent before those of the letter, as the letter
-        recalls them: one line a letter sent, with the invoices it
-        reminded among those of this letter"""
-        sent = {}
-        numbers = defaultdict(list)
-        for reminder in reminders:
-            for previous in reminder.previous_dunnings:
-                key = (previous.dispatch.id if previous.dispatch
-                    else -previous.id)
-                sent.setdefault(key, []).append(previous)
-                numbers[key].append(reminder.invoice.number or '')
-        lines = []
-        for key, dunnings in sent.items():
-            first = dunnings[0]
-            lines.append((first.date, key, SimpleNamespace(
-                        date=fmt.date(first.date),
-                        # As printed on that letter, even if renamed since
-                        level=first.level_name or levels[first.level.id],
-                        channel=channels.get(first.channel, ''),
-                        tracking_number=first.tracking_number or '',
-                        delivery=(first.dispatch.delivery_text(fmt.date)
-                            if first.dispatch else ''),
-                        amount=fmt.money(sum(
-                                (d.amount for d in dunnings), Decimal(0))),
-                        deadline=fmt.date(first.deadline),
-                        invoices=', '.join(n for n in numbers[key] if n))))
-        return [l for _, _, l in sorted(lines, key=lambda l: l[:2])]
-
-    @classmethod
-    def _broken_promises(cls, reminders, fmt):
-        """The promises to pay not kept that the reminders of the letter
-        follow, as the letter recalls them"""
-        promises = {d.broken_promise.id: d.broken_promise
-            for d in reminders if d.broken_promise}
-        return [SimpleNamespace(
-                given_on=fmt.date(p.given_on),
-                date=fmt.date(p.date),
-                amount=fmt.money(p.amount),
-                paid_amount=fmt.money(p.paid_amount or 0),
-                paid=bool(p.paid_amount))
-            for p in sorted(promises.values(), key=lambda p: (p.date, p.id))]
-
-    @classmethod
-    def _plans(cls, plans, fmt):
-        """The payment plans the letter recalls: whose installment was
-        missed, or that were broken"""
-        result = []
-        for plan in sorted(set(plans), key=lambda p: p.id):
-            installments = sorted(plan.installments, key=lambda i: i.date)
-            paid = plan.installments_paid()
-            missed = [i for i in installments if paid[i] < i.amount]
-            first_missed = missed[0].date if missed else None
-            result.append(SimpleNamespace(
-                    agreed_on=fmt.long_date(plan.agreed_on),
-                    number=len(installments),
-                    total=fmt.money(plan.total_amount),
-                    missed=fmt.long_date(first_missed),
-                    pay_by=fmt.long_date(first_missed
-                        + dt.timedelta(days=plan.grace_days)
-                        if first_missed else None),
-                    remaining=fmt.money(sum(
-                            (i.amount - paid[i] for i in installments),
-                            Decimal(0)))))
-        return result
-
-    @classmethod
-    def _invoice_values(cls, dunning, fmt):
-        "What the letter prints of the invoice of dunning"
-        invoice = dunning.invoice
-        lines = [l for l in invoice.lines if l.type == 'line']
-        description = invoice.description or ', '.join(
-            filter(None, (l.description or (l.product.rec_name
-                        if getattr(l, 'product', None) else '')
-                    for l in lines[:3])))
-        penalties = sum((v or 0 for v in [dunning.interest_amount,
-                    dunning.indemnity_amount, dunning.fee_amount]),
-            Decimal(0))
-        return SimpleNamespace(
-            number=invoice.number or '',
-            reference=invoice.reference or '',
-            date=fmt.date(invoice.invoice_date),
-            description=description,
-            total_amount=fmt.money(invoice.total_amount),
-            due_date=fmt.date(dunning.due_date),
-            days_overdue=dunning.days_overdue or 0,
-            remaining_amount=fmt.money(dunning.remaining_amount),
-            amount=fmt.money(dunning.amount),
-            penalties=fmt.money(penalties) if penalties else '',
-            disputed=(fmt.money(dunning.disputed_amount)
-                if dunning.disputed_amount else ''),
-            total_claimed=fmt.money((dunning.amount or 0) + penalties))
-
-    @classmethod
     def customer_rules(cls, dispatch, reminders, lang, shared=None):
         """The penalty rules of the customer of the letter, at any level, in
         lang: of its procedure, segment and country (of its first invoice),
@@ -484,12 +366,16 @@ class Letter(CompanyReport):
         Party = pool.get('party.party')
         Penalty = pool.get('account.invoice.dunning.penalty')
         party = dispatch.party
-        segment = party.get_dunning_segment(dispatch.company)
-        customer_type = Party.customer_type_of(party)
+        segment = cls._batch(shared, 'segments',
+            (party.id, dispatch.company.id),
+            lambda: party.get_dunning_segment(dispatch.company))
+        customer_type = cls._batch(shared, 'customer_types', party.id,
+            lambda: Party.customer_type_of(party))
         if reminders:
             invoice_id = reminders[0].invoice.id
-            country = Penalty.customer_countries(
-                Invoice.dunning_penalty_facts([invoice_id]))[invoice_id]
+            country = cls._batch(shared, 'countries', invoice_id,
+                lambda: Penalty.customer_countries(
+                    Invoice.dunning_penalty_facts([invoice_id]))[invoice_id])
         else:
             country = Party.dunning_countries([party.id]).get(party.id)
         procedure = dispatch.level.procedure
@@ -550,19 +436,26 @@ class Letter(CompanyReport):
             return ''
 
     @classmethod
-    def get_recipient(cls, dispatch):
+    def get_recipient(cls, dispatch, shared=None):
         """Return the address the letter goes to and the name of its
         department: the party's address flagged for dunning (e.g. the
         accounts payable department), else the invoice address of its
         first invoice"""
+        pool = Pool()
+        Address = pool.get('party.address')
         addresses = [a for a in dispatch.party.addresses
             if getattr(a, 'dunning', False) and a.active]
         if addresses:
             address = addresses[0]
             return address, address.party_name or ''
-        reminders = cls.reminders_of(dispatch)
+        reminders = cls.reminders_of(dispatch, shared)
         if reminders:
-            return reminders[0].invoice.invoice_address, ''
+            address_id = cls.letter_invoices(reminders, shared)[
+                reminders[0].invoice.id].invoice_address
+            if address_id is not None:
+                return cls._batch(shared, 'addresses', address_id,
+                    lambda: Address(address_id)), ''
+            return None, ''
         return dispatch.party.address_get(type='invoice'), ''
 
     @classmethod

@@ -9,10 +9,11 @@ import copy
 import zipfile
 from io import BytesIO
 
-import genshi.output
 from genshi.core import PI
 from genshi.template.base import EXEC, EXPR, INCLUDE, SUB
 from relatorio.templates.opendocument import fod2od
+
+from .letter_xml import PartsSerializer
 
 # The template events that make a part of the document depend on the letter
 DYNAMIC_EVENTS = {EXPR, SUB, EXEC, INCLUDE}
@@ -140,19 +141,7 @@ class BatchTemplate:
     @staticmethod
     def _serialize(events):
         """{part name: its XML (bytes)} of the parts of events, serialized
-        as relatorio does: in one serializer, each output to the part
-        started last"""
-        parts, current = {}, []
-
-        def split():
-            for kind, data, pos in events:
-                if kind is PI and data[0] == PART_TARGET:
-                    current[:] = [data[1]]
-                    parts[data[1]] = []
-                    continue
-                yield kind, data, pos
-        serializer = genshi.output.XMLSerializer()
-        for chunk in serializer(split()):
-            parts[current[0]].append(chunk)
-        return {name: ''.join(chunks).encode('utf-8', 'xmlcharrefreplace')
-            for name, chunks in parts.items()}
+        as relatorio does (genshi's XMLSerializer), in one pass"""
+        parts = PartsSerializer(PART_TARGET).serialize(events)
+        return {name: xml.encode('utf-8', 'xmlcharrefreplace')
+            for name, xml in parts.items()}
