@@ -38,9 +38,25 @@ class DunningProcessingMixin:
         letters, by batches of the same transaction"""
         # All at once: a lock asked later restarts the transaction
         cls.lock(dunnings)
-        cls.check_legal_mentions({d.company for d in dunnings})
-        for batch in cls._party_batches([d.id for d in dunnings]):
+        ids = [d.id for d in dunnings]
+        cls.check_legal_mentions(cls._companies_of(ids))
+        for batch in cls._party_batches(ids):
             cls._process(browse(cls, batch))
+
+    @classmethod
+    def _companies_of(cls, ids):
+        "The companies of the reminders ids, read in a query a slice"
+        pool = Pool()
+        Company = pool.get('company.company')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        companies = set()
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(table.company,
+                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids),
+                    group_by=[table.company]))
+            companies.update(c for c, in cursor)
+        return Company.browse(sorted(companies))
 
     @classmethod
     def check_legal_mentions(cls, companies):
