@@ -286,7 +286,8 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         company_legal = cls._shared(shared,
             ('legal', dispatch.company.id, fmt.lang.code),
             lambda: dispatch.company.dunning_legal_mentions(fmt.lang))
-        customer_address, recipient = cls.get_recipient(dispatch, shared)
+        customer_address, recipient = cls.get_recipient(
+            dispatch, shared, reminders=reminders)
         professional = cls._batch(shared, 'customer_types', party.id,
             lambda: Party.customer_type_of(party)) == 'professional'
         invoices = [cls._invoice_values(d, fmt, invoice_data[d.invoice.id])
@@ -436,7 +437,7 @@ class Letter(LetterInvoicesMixin, CompanyReport):
             return ''
 
     @classmethod
-    def get_recipient(cls, dispatch, shared=None):
+    def get_recipient(cls, dispatch, shared=None, reminders=None):
         """Return the address the letter goes to and the name of its
         department: the party's address flagged for dunning (e.g. the
         accounts payable department), else the invoice address of its
@@ -448,7 +449,8 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         if addresses:
             address = addresses[0]
             return address, address.party_name or ''
-        reminders = cls.reminders_of(dispatch, shared)
+        if reminders is None:
+            reminders = cls.reminders_of(dispatch, shared)
         if reminders:
             address_id = cls.letter_invoices(reminders, shared)[
                 reminders[0].invoice.id].invoice_address

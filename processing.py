@@ -16,7 +16,8 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import browse, company_country, insert_rows, set_changed
+from .common import (
+    browse, company_country, insert_rows, set_changed, write_rows)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -139,7 +140,9 @@ class DunningProcessingMixin:
             for changes, records in alike.items():
                 args.extend([records, dict(changes, **sent)])
         if args:
-            cls.write(*args)
+            # Computed by the run: written without the checks of a user's
+            # changes, in an update a group of reminders changed alike
+            write_rows(cls, *args)
             cls.log([d for g in groups for d in g], 'transition',
                 '%s:done' % cls._transition_state)
 
