@@ -111,7 +111,7 @@ class LetterInvoicesMixin:
             'total_amount': first.total_amount,
             'due_date': fmt.date(min(due_dates) if due_dates else None),
             'days_overdue': max(
-                (d.days_overdue or 0 for d in reminders), default=0),
+                (i.days_overdue for i in invoices), default=0),
             }
 
     @classmethod
@@ -213,7 +213,8 @@ class LetterInvoicesMixin:
             description=invoice.description or '',
             total_amount=fmt.money(invoice.total_amount),
             due_date=fmt.date(dunning.due_date),
-            days_overdue=dunning.days_overdue or 0,
+            # The getter itself: one reminder at a time costs less
+            days_overdue=dunning.get_days_overdue('days_overdue') or 0,
             remaining_amount=fmt.money(dunning.remaining_amount),
             amount=fmt.money(dunning.amount),
             penalties=fmt.money(penalties) if penalties else '',

@@ -13,7 +13,7 @@ from genshi.core import PI
 from genshi.template.base import EXEC, EXPR, INCLUDE, SUB
 from relatorio.templates.opendocument import fod2od
 
-from .letter_xml import PartsSerializer
+from .letter_xml import PartsSerializer, merge_static
 
 # The template events that make a part of the document depend on the letter
 DYNAMIC_EVENTS = {EXPR, SUB, EXEC, INCLUDE}
@@ -70,20 +70,25 @@ class BatchTemplate:
         self.skip = False
         self._static_names = static_parts(template.stream)
         self.translator = translator
-        self._translated = None
+        self._translated = self._merged = None
         # Before genshi's own filters: the events of the static parts are
         # not even generated
         template.filters.insert(0, self._skip_static)
-        if translator:
-            template.filters.insert(0, self._translate)
+        template.filters.insert(0, self._prepared)
 
-    def _translate(self, stream, ctxt, **vars):
-        """The template's stream with its texts translated (genshi's
-        Translator), once a batch: the letters of a batch are in one
-        language"""
+    def _prepared(self, stream, ctxt, **vars):
+        """The template's stream prepared once a batch: its texts translated
+        (genshi's Translator; the letters of a batch are in one language)
+        and, for the letters written by PartsSerializer, the runs of events
+        that print the same in every letter written once"""
         if self._translated is None:
-            self._translated = list(self.translator(stream))
-        return iter(self._translated)
+            self._translated = list(self.translator(stream)
+                if self.translator else stream)
+        if not self.skip or getattr(self.template, 'has_col_loop', True):
+            return iter(self._translated)
+        if self._merged is None:
+            self._merged = merge_static(self._translated, PART_TARGET)
+        return iter(self._merged)
 
     def _skip_static(self, stream, ctxt, **vars):
         "Drop the events of the static parts when skipping, not their start"

@@ -4,19 +4,25 @@
 """The XML of the parts of a letter written from its template's events in
 one pass: what genshi's XMLSerializer writes (its empty tags, white space
 and namespace filters, then the serializer), byte for byte, without its
-four generators stacked for each event."""
+four generators stacked for each event; and the runs of a template's
+events that print the same in every letter written once (merge_static)."""
 import re
 from itertools import count
 
 from genshi.core import (
     COMMENT, DOCTYPE, END, END_CDATA, END_NS, PI, START, START_CDATA, START_NS,
-    TEXT, XML_DECL, XML_NAMESPACE, Markup, escape)
+    TEXT, XML_DECL, XML_NAMESPACE, Markup, StreamEventKind, escape)
 from genshi.output import EMPTY
+from genshi.template.base import SUB
 
 # As genshi.output.WhitespaceFilter
 _TRIM_TRAILING_SPACE = re.compile('[ \t]+(?=\n)').sub
 _COLLAPSE_LINES = re.compile('\n{2,}').sub
 _XML_SPACE = XML_NAMESPACE['space']
+# An event whose data is XML written already: a run of static events
+RAW = StreamEventKind('RAW')
+# The shortest run of static events worth writing once
+MIN_RUN = 3
 
 
 class PartsSerializer:
@@ -69,6 +75,32 @@ class PartsSerializer:
         self._flush_text()
         return {name: ''.join(chunks) for name, chunks in self.parts.items()}
 
+    def serialize_run(self, events, namespaces):
+        """The XML of events, a run of static events in a part whose
+        namespaces ({uri: prefix}) are declared: None when it can not be
+        written out of its place (a namespace not declared)"""
+        self.namespaces = {XML_NAMESPACE.uri: ['xml']}
+        self.prefixes = {'xml': [XML_NAMESPACE.uri]}
+        for uri, prefix in namespaces.items():
+            self.namespaces.setdefault(uri, []).append(prefix)
+            self.prefixes.setdefault(prefix, []).append(uri)
+        self.chunks = []
+        for kind, data, _ in events:
+            held, self.held = self.held, None
+            if held is not None:
+                if kind is END:
+                    self._whitespace(EMPTY, held)
+                    continue
+                self._whitespace(START, held)
+            if kind is START:
+                self.held = data
+            else:
+                self._whitespace(kind, data)
+        self._flush_text()
+        if self.held is not None or self.ns_attrs:
+            return None
+        return ''.join(self.chunks)
+
     def _flush_text(self):
         texts = self.texts
         if not texts:
@@ -103,7 +135,9 @@ class PartsSerializer:
 
     def _write(self, kind, data):
         "NamespaceFlattener and XMLSerializer"
-        if kind is START or kind is EMPTY or kind is END:
+        if kind is RAW:
+            self.chunks.append(data)
+        elif kind is START or kind is EMPTY or kind is END:
             key = (kind, data)
             output = self.tags.get(key)
             if output is None:
@@ -218,3 +252,101 @@ class PartsSerializer:
 
 def _ns_attr(prefix, uri):
     return 'xmlns%s' % (':%s' % prefix if prefix else ''), uri
+
+
+def merge_static(stream, part_target):
+    """The template stream with its runs of static events (elements and
+    texts without expression nor directive) as RAW events of their XML,
+    written by PartsSerializer as the events would be; the stream as it is
+    when a namespace is declared below the root of a part or an element
+    preserves its white space.
+
+    A run keeps as events what the serializer merges with the events around
+    it: its first end of element (empty with the start before it), its
+    last start (empty with the end after it), its texts at both ends (their
+    white space trimmed together with the texts next to them); and so do
+    the first and last events of the content of a directive (py:strip and
+    py:attrs change them)."""
+    stream = list(stream)
+    if not _mergeable(stream, top=True):
+        return stream
+    return _merge(stream, part_target, {}, top=True)
+
+
+def _mergeable(stream, top):
+    for kind, data, _ in stream:
+        if kind in {START_NS, END_NS} and not top:
+            return False
+        elif kind is START and any(a == _XML_SPACE for a, _ in data[1]):
+            return False
+        elif kind is SUB and not _mergeable(data[1], top=False):
+            return False
+    return True
+
+
+def _merge(stream, part_target, namespaces, top=False):
+    result, run = [], []
+    # The start of element after namespaces declared declares them
+    declaring = False
+
+    def flush():
+        result.extend(_merged_run(run, namespaces))
+        del run[:]
+    for index, event in enumerate(stream):
+        kind, data, pos = event
+        edge = not top and index in {0, len(stream) - 1}
+        if (not edge and not (declaring and kind is START)
+                and _static(kind, data, namespaces)):
+            run.append(event)
+            continue
+        flush()
+        declaring = kind is START_NS or (declaring and kind is not START)
+        if kind is PI and data[0] == part_target:
+            namespaces = {}
+        elif kind is START_NS:
+            namespaces = dict(namespaces)
+            namespaces[data[1]] = data[0]
+        elif kind is SUB:
+            directives, substream = data
+            event = (kind, (directives,
+                    _merge(substream, part_target, namespaces)), pos)
+        result.append(event)
+    flush()
+    return result
+
+
+def _static(kind, data, namespaces):
+    "Test if the template event prints the same in every document"
+    if kind is TEXT:
+        return isinstance(data, str)
+    elif kind is START:
+        tag, attrs = data
+        return (_declared(tag, namespaces) and all(
+                isinstance(v, str) and _declared(a, namespaces)
+                for a, v in attrs))
+    elif kind is END:
+        return _declared(data, namespaces)
+    return False
+
+
+def _declared(qname, namespaces):
+    return not qname.namespace or qname.namespace in namespaces
+
+
+def _merged_run(run, namespaces):
+    "The events of run, its middle as a RAW event when it is worth it"
+    start, end = 0, len(run)
+    while start < end and run[start][0] is TEXT:
+        start += 1
+    if start < end and run[start][0] is END:
+        start += 1
+    while end > start and run[end - 1][0] is TEXT:
+        end -= 1
+    if end > start and run[end - 1][0] is START:
+        end -= 1
+    xml = None
+    if end - start >= MIN_RUN:
+        xml = PartsSerializer(None).serialize_run(run[start:end], namespaces)
+    if xml is None:
+        return list(run)
+    return run[:start] + [(RAW, xml, run[start][2])] + run[end:]

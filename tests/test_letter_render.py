@@ -1,0 +1,173 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The letters of a batch, rendered with one template (parsed, translated
+and its static runs written once, by letter_xml), are the letters Tryton's
+report renders one by one: the same document, byte for byte."""
+import io
+import os
+import unittest
+import zipfile
+
+from genshi.core import END, PI, START, TEXT, Attrs, QName
+from genshi.input import XML
+from genshi.output import XMLSerializer
+
+from trytond.modules.account_invoice_dunning.letter_xml import (
+    RAW, PartsSerializer, merge_static)
+from trytond.modules.account_invoice_dunning.tests.test_dispatch import (
+    FIRST)
+from trytond.modules.account_invoice_dunning.tests.test_engine import (
+    MODULE, activate_with_company, create_invoices)
+from trytond.modules.company.tests import set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
+
+LOCALE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'locale')
+
+
+def members(document):
+    """{name: data} of the files of an OpenDocument, but its metadata (the
+    time it was rendered)"""
+    with zipfile.ZipFile(io.BytesIO(document)) as content:
+        return {n: content.read(n) for n in content.namelist()
+            if n != 'meta.xml'}
+
+
+def genshi_parts(events):
+    "{part: XML} of events as relatorio writes them: genshi's serializer"
+    parts, current = {}, []
+
+    def split():
+        for kind, data, pos in events:
+            if kind is PI and data[0] == 'relatorio':
+                current[:] = [data[1]]
+                parts[data[1]] = []
+                continue
+            yield kind, data, pos
+    for chunk in XMLSerializer()(split()):
+        parts[current[0]].append(chunk)
+    return {name: ''.join(chunks) for name, chunks in parts.items()}
+
+
+class LetterXMLTestCase(unittest.TestCase):
+    "PartsSerializer writes what genshi's XMLSerializer writes"
+
+    def test_serializer_as_genshi(self):
+        """Namespaces, empty elements, white space trimmed and escaped
+        texts, attributes: the same XML as genshi's serializer, each part
+        in its own file"""
+        source = ('<a:doc xmlns:a="urn:a" xmlns:b="urn:b">'
+            '<a:p b:x="1 &amp; &quot;2&quot;">text  \n\n\n more &lt; </a:p>'
+            '<a:empty/><a:p>  </a:p>'
+            '<b:q xmlns:c="urn:c" c:y="z">in c</b:q></a:doc>')
+        events = ([(PI, ('relatorio', 'content.xml'), None)]
+            + list(XML(source))
+            + [(PI, ('relatorio', 'styles.xml'), None)]
+            + list(XML('<s xmlns="urn:s"><t>one</t> two </s>')))
+        self.assertEqual(
+            PartsSerializer('relatorio').serialize(events),
+            genshi_parts(events))
+
+    def test_static_runs_keep_their_edges(self):
+        """The runs of static events are written once, but the events the
+        serializer merges with their neighbours: the last start (empty
+        with the end after it), the first end, the texts at the edges"""
+        p, span = QName('p'), QName('span')
+        stream = [
+            (PI, ('relatorio', 'content.xml'), None),
+            (START, (p, Attrs()), None), (TEXT, 'a', None),
+            (START, (span, Attrs()), None), (END, span, None),
+            (START, (span, Attrs()), None), (END, span, None),
+            (START, (span, Attrs()), None),
+            ]
+        merged = merge_static(stream, 'relatorio')
+        self.assertEqual([e[0] for e in merged],
+            [PI, RAW, START])
+        self.assertEqual(merged[1][1], '<p>a<span/><span/>')
+
+
+class LetterRenderTestCase(unittest.TestCase):
+    "The letters of a batch are those Tryton renders one by one"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_with_company(cls)
+
+    def french(self):
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Translation = pool.get('ir.translation')
+        french, = Lang.search([('code', '=', 'fr')])
+        Lang.write([french], {'translatable': True})
+        Translation.translation_import(
+            'fr', MODULE, os.path.join(LOCALE, 'fr.po'))
+        return french
+
+    @with_transaction()
+    def test_batch_as_tryton_renders_them(self):
+        """Every letter template renders each letter of a batch of three
+        customers (one French, one professional) as Tryton's report
+        renders it alone: its texts translated after rendering, genshi's
+        serializer"""
+        pool = Pool()
+        ActionReport = pool.get('ir.action.report')
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
+        Dunning = pool.get('account.invoice.dunning')
+        Letter = pool.get('account.invoice.dunning.letter', type='report')
+        Party = pool.get('party.party')
+        french = self.french()
+        company, invoices = create_invoices(7, parties=3)
+        with set_company(company):
+            Party.write([invoices[0].party], {'lang': french.id})
+            Party.write([invoices[1].party],
+                {'customer_type': 'professional'})
+            Dunning.process(Dunning.generate_dunnings(date=FIRST))
+            dispatches = Dispatch.search([], order=[('id', 'ASC')])
+            actions = ActionReport.search(
+                [('report_name', '=', Letter.__name__)])
+            self.assertGreaterEqual(len(actions), 7)
+            self.assertEqual(len(dispatches), 3)
+            languages = {}
+            for dispatch in dispatches:
+                lang = dispatch.party.lang
+                languages.setdefault(lang.code if lang else None, []).append(
+                    dispatch)
+            checked = 0
+            for action in actions:
+                for language, group in languages.items():
+                    with Transaction().set_context(language=language):
+                        batch = self.batch(Letter, action, group)
+                        for dispatch, document in zip(group, batch):
+                            with self.subTest(action=action.name,
+                                    dispatch=dispatch.id):
+                                self.assertEqual(members(document),
+                                    members(self.alone(
+                                            Letter, action, dispatch)))
+                                checked += 1
+        self.assertEqual(checked, 3 * len(actions))
+
+    @staticmethod
+    def batch(Letter, action, dispatches):
+        "The letters of dispatches rendered by batch, as processing does"
+        template, translate = Letter._letter_template(action)
+        shared = {}
+        Letter.read_batch(dispatches, shared)
+        # Twice: the letters after the first are written by letter_xml
+        return [Letter._render_letter(
+                    action, template, translate, d, shared)[1]
+            for d in dispatches + dispatches][len(dispatches):]
+
+    @staticmethod
+    def alone(Letter, action, dispatch):
+        "The letter of dispatch as Tryton's report renders it"
+        data = {
+            'model': dispatch.__name__,
+            'id': dispatch.id,
+            'ids': [dispatch.id],
+            'action_id': action.id,
+            }
+        with Transaction().set_context(Transaction().context):
+            context = Letter.get_context([dispatch], {}, data)
+            return Letter.render(action, context)
