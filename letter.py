@@ -185,8 +185,9 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         Invoice = pool.get('account.invoice')
         Party = pool.get('party.party')
         Penalty = pool.get('account.invoice.dunning.penalty')
-        cls.letter_invoices(
-            [r for d in dispatches for r in d.reminders], shared)
+        reminders = [r for d in dispatches for r in d.reminders]
+        cls.letter_invoices(reminders, shared)
+        shared['previous'] = cls.read_previous(reminders)
         firsts = [r[0].invoice.id for r in (
                 cls.reminders_of(d, shared) for d in dispatches) if r]
         shared['addresses'] = {a.id: a for a in Address.browse(list({
@@ -198,6 +199,7 @@ class Letter(LetterInvoicesMixin, CompanyReport):
             {(d.party.id, d.company.id) for d in dispatches})
         shared['countries'] = Penalty.customer_countries(
             Invoice.dunning_penalty_facts(firsts))
+        shared['batch_read'] = True
 
     @classmethod
     def _company_values(cls, company, language=None):
@@ -321,7 +323,7 @@ class Letter(LetterInvoicesMixin, CompanyReport):
             invoices_label=cls._invoices_label(invoices),
             payment_reference=cls._payment_reference(party, invoices),
             previous=cls._previous(
-                reminders, fmt, channels, levels, invoice_data),
+                reminders, fmt, channels, levels, invoice_data, shared),
             broken_promises=cls._broken_promises(reminders, fmt),
             plans=cls._plans([d.plan for d in reminders if d.plan], fmt),
             broken_plans=cls._plans(
@@ -352,7 +354,7 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         Level = pool.get('account.invoice.dunning.level')
         levels = cls._shared(shared, ('levels', language), dict)
         missing = {d.level.id for r in reminders
-            for d in list(r.previous_dunnings) + [r]} - set(levels)
+            for d in cls.previous_dunnings(r, shared) + [r]} - set(levels)
         if missing:
             levels.update(Level.names(missing, language))
         return levels

@@ -30,10 +30,33 @@ class LetterInvoicesMixin:
                 invoices[d.invoice.id].number or '', d.invoice.id or 0))
 
     @classmethod
+    def previous_dunnings(cls, reminder, shared=None):
+        "The reminders sent before reminder for its invoice"
+        previous = shared.get('previous', {}) if shared is not None else {}
+        if reminder.id in previous:
+            return previous[reminder.id]
+        return list(reminder.previous_dunnings)
+
+    @classmethod
+    def read_previous(cls, reminders):
+        """{reminder id: [the reminders sent before it for its invoice]} of
+        reminders, read at once"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        previous = Dunning.get_previous_dunnings(
+            reminders, 'previous_dunnings')
+        done = {d.id: d for d in Dunning.browse(
+                list({i for ids in previous.values() for i in ids}))}
+        return {r: [done[i] for i in ids] for r, ids in previous.items()}
+
+    @classmethod
     def letter_invoices(cls, reminders, shared=None):
         """{invoice id: what the letters print of it} of the invoices of
         reminders: read once for the letters of a batch (shared), else for
         these reminders"""
+        if shared is not None and shared.get('batch_read'):
+            # read_batch read them all
+            return shared['invoices']
         ids = {d.invoice.id for d in reminders}
         known = shared.setdefault('invoices', {}) if shared is not None else {}
         missing = ids - set(known)
@@ -132,14 +155,15 @@ class LetterInvoicesMixin:
         return party.code or ', '.join(i.number for i in invoices)
 
     @classmethod
-    def _previous(cls, reminders, fmt, channels, levels, invoices):
+    def _previous(cls, reminders, fmt, channels, levels, invoices,
+            shared=None):
         """The reminders sent before those of the letter, as the letter
         recalls them: one line a letter sent, with the invoices it
         reminded among those of this letter"""
         sent = {}
         numbers = defaultdict(list)
         for reminder in reminders:
-            for previous in reminder.previous_dunnings:
+            for previous in cls.previous_dunnings(reminder, shared):
                 key = (previous.dispatch.id if previous.dispatch
                     else -previous.id)
                 sent.setdefault(key, []).append(previous)
