@@ -94,17 +94,15 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         is computed once."""
         pool = Pool()
         ActionReport = pool.get('ir.action.report')
-        groups = defaultdict(list)
-        for i, dispatch in enumerate(dispatches):
-            report = dispatch.level.get_report()
-            language = (dispatch.party.lang.code if dispatch.party.lang
-                else None)
-            groups[report.id, language].append(i)
-        result = [None] * len(dispatches)
         # What the letters share (company, labels) and their data, read once
         # a batch
         shared = {}
         cls.read_batch(dispatches, shared)
+        groups = defaultdict(list)
+        for i, dispatch in enumerate(dispatches):
+            report = dispatch.level.get_report()
+            groups[report.id, cls.language(dispatch, shared)].append(i)
+        result = [None] * len(dispatches)
         for (report_id, language), indexes in groups.items():
             action = ActionReport(report_id)
             with Transaction().set_context(language=language):
@@ -167,6 +165,14 @@ class Letter(LetterInvoicesMixin, CompanyReport):
             shared[key] = compute()
         return shared[key]
 
+    @classmethod
+    def language(cls, dispatch, shared=None):
+        "The code of the language of the letter of dispatch: its customer's"
+        party = dispatch.party
+        return cls._batch(shared, 'languages',
+            (party.id, dispatch.company.id),
+            lambda: party.lang.code if party.lang else None)
+
     @staticmethod
     def _batch(shared, name, key, compute):
         """The value of key read for the batch by read_batch (shared[name]),
@@ -195,6 +201,13 @@ class Letter(LetterInvoicesMixin, CompanyReport):
                         if i.invoice_address}))}
         parties = list({d.party for d in dispatches})
         shared['customer_types'] = Party.customer_types(parties)
+        shared['languages'] = {}
+        for company in {d.company for d in dispatches}:
+            party_ids = {d.party.id for d in dispatches
+                if d.company == company}
+            shared['languages'].update(
+                ((p, company.id), l) for p, l in Party.dunning_languages(
+                    party_ids, company.id).items())
         shared['segments'] = Party.dunning_segments_of(
             {(d.party.id, d.company.id) for d in dispatches})
         shared['countries'] = Penalty.customer_countries(
@@ -275,7 +288,7 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         each invoice reminded and the totals"""
         Party = Pool().get('party.party')
         party = dispatch.party
-        language = party.lang.code if party.lang else None
+        language = cls.language(dispatch, shared)
         fmt = cls._formatter(language, dispatch.currency, shared)
         channels = cls._shared(shared, ('channels', language),
             lambda: cls._channel_labels(language))

@@ -463,6 +463,41 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         return result
 
     @classmethod
+    def dunning_languages(cls, party_ids, company_id=None):
+        """Return {party id: code of its language, or None} for company
+        (that of the context by default): what party.lang gives, its value
+        for the company else for every company else the default of the
+        party configuration, read in a query a slice of ids"""
+        pool = Pool()
+        PartyLang = pool.get('party.party.lang')
+        Configuration = pool.get('party.configuration')
+        Lang = pool.get('ir.lang')
+        if company_id is None:
+            company_id = Transaction().context.get('company')
+        table = PartyLang.__table__()
+        cursor = Transaction().connection.cursor()
+        values = {}
+        for sub_ids in id_slices(party_ids):
+            cursor.execute(*table.select(
+                    table.party, table.company, table.lang,
+                    where=fields.SQL_OPERATORS['in'](table.party, sub_ids)
+                    & ((table.company == company_id)
+                        | (table.company == Null)),
+                    order_by=[table.id]))
+            for party_id, company, lang_id in cursor:
+                # As the multivalue: the company's value before the others
+                if party_id not in values or (
+                        company is not None and values[party_id][0] is None):
+                    values[party_id] = (company, lang_id)
+        default = Configuration(1).get_multivalue(
+            'party_lang', company=company_id)
+        lang_ids = {p: values[p][1] if p in values else (
+                default.id if default else None) for p in party_ids}
+        codes = {l['id']: l['code'] for l in Lang.read(
+                list(set(filter(None, lang_ids.values()))), ['code'])}
+        return {p: codes.get(l) for p, l in lang_ids.items()}
+
+    @classmethod
     def dunning_countries(cls, party_ids):
         """Return {party id: ISO code of the country of its first address
         that has one} (the addresses in their order), in a query a slice

@@ -314,15 +314,16 @@ class DunningProcessingMixin:
         pool = Pool()
         Level = pool.get('account.invoice.dunning.level')
         Party = pool.get('party.party')
-        Lang = pool.get('ir.lang')
-        # The languages of the parties in one read, not one a party
-        langs = {p['id']: p['lang'] for p in Party.read(
-                list({d.party.id for d in dunnings}), ['lang'])}
-        codes = {l['id']: l['code'] for l in Lang.read(
-                list(set(filter(None, langs.values()))), ['code'])}
-        by_language = defaultdict(list)
+        by_company = defaultdict(list)
         for dunning in dunnings:
-            by_language[codes.get(langs[dunning.party.id])].append(dunning)
+            by_company[dunning.company.id].append(dunning)
+        by_language = defaultdict(list)
+        for company_id, c_dunnings in by_company.items():
+            # The languages of the parties in a query, not one a party
+            codes = Party.dunning_languages(
+                list({d.party.id for d in c_dunnings}), company_id)
+            for dunning in c_dunnings:
+                by_language[codes[dunning.party.id]].append(dunning)
         result = {}
         for language, l_dunnings in by_language.items():
             names = Level.names({d.level.id for d in l_dunnings}, language)
