@@ -198,11 +198,18 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
                     result[name][id_] = currencies[id_].round(value)
         return result
 
-    def get_invoice_numbers(self, name):
+    @classmethod
+    def get_invoice_numbers(cls, dispatches, name):
+        "The numbers of the invoices of each dispatch, as its letter lists"
         pool = Pool()
         Letter = pool.get('account.invoice.dunning.letter', type='report')
-        return ', '.join(d.invoice.number or '' for d in
-            Letter.reminders_of(self))
+        # The invoices of all the dispatches read at once
+        shared = {}
+        invoices = Letter.letter_invoices(
+            [r for d in dispatches for r in d.reminders], shared)
+        return {d.id: ', '.join(invoices[r.invoice.id].number or ''
+                for r in Letter.reminders_of(d, shared))
+            for d in dispatches}
 
     def get_letter_filename(self, name):
         if not self.letter_format:
