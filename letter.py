@@ -181,6 +181,18 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         return values[key] if key in values else compute()
 
     @classmethod
+    def read_languages(cls, dispatches):
+        """{(party id, company id): code of the language} of the customers
+        of dispatches, read at once"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        parties = defaultdict(set)
+        for dispatch in dispatches:
+            parties[dispatch.company.id].add(dispatch.party.id)
+        return {(p, c): l for c, party_ids in parties.items()
+            for p, l in Party.dunning_languages(party_ids, c).items()}
+
+    @classmethod
     def read_batch(cls, dispatches, shared):
         """Read into shared, at once, what the letters of dispatches print
         of their invoices and customers: the invoices and their addresses,
@@ -201,18 +213,32 @@ class Letter(LetterInvoicesMixin, CompanyReport):
                         if i.invoice_address}))}
         parties = list({d.party for d in dispatches})
         shared['customer_types'] = Party.customer_types(parties)
-        shared['languages'] = {}
-        for company in {d.company for d in dispatches}:
-            party_ids = {d.party.id for d in dispatches
-                if d.company == company}
-            shared['languages'].update(
-                ((p, company.id), l) for p, l in Party.dunning_languages(
-                    party_ids, company.id).items())
+        shared['languages'] = cls.read_languages(dispatches)
         shared['segments'] = Party.dunning_segments_of(
             {(d.party.id, d.company.id) for d in dispatches})
         shared['countries'] = Penalty.customer_countries(
             Invoice.dunning_penalty_facts(firsts))
         shared['batch_read'] = True
+
+    @classmethod
+    def _sender_values(cls, dispatch, fmt, customer_address, shared=None):
+        """What the letter of dispatch prints of the company that sends it,
+        computed once a batch: its address, contact, bank accounts and
+        legal mentions; the phone numbers as the customer at
+        customer_address dials them"""
+        company = dispatch.company
+        language = fmt.lang.code if fmt.lang else None
+        company_values = cls._shared(shared, ('company', company.id,
+                cls.language(dispatch, shared)),
+            lambda: cls._company_values(
+                company, cls.language(dispatch, shared)))
+        company_legal = cls._shared(shared, ('legal', company.id, language),
+            lambda: company.dunning_legal_mentions(fmt.lang))
+        region = cls._shared(shared, ('country', company.id),
+            lambda: company_country(company))
+        return dict(
+            cls._phones_for(company_values, region, customer_address),
+            company_legal=company_legal)
 
     @classmethod
     def _company_values(cls, company, language=None):
@@ -295,12 +321,6 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         reminders = cls.reminders_of(dispatch, shared)
         invoice_data = cls.letter_invoices(reminders, shared)
         levels = cls._level_names(reminders, language, shared)
-        company_values = cls._shared(shared,
-            ('company', dispatch.company.id, language),
-            lambda: cls._company_values(dispatch.company, language))
-        company_legal = cls._shared(shared,
-            ('legal', dispatch.company.id, fmt.lang.code),
-            lambda: dispatch.company.dunning_legal_mentions(fmt.lang))
         customer_address, recipient = cls.get_recipient(
             dispatch, shared, reminders=reminders)
         professional = cls._batch(shared, 'customer_types', party.id,
@@ -308,11 +328,7 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         invoices = [cls._invoice_values(d, fmt, invoice_data[d.invoice.id])
             for d in reminders]
         return SimpleNamespace(
-            **cls._phones_for(company_values,
-                cls._shared(shared, ('country', dispatch.company.id),
-                    lambda: company_country(dispatch.company)),
-                customer_address),
-            company_legal=company_legal,
+            **cls._sender_values(dispatch, fmt, customer_address, shared),
             dispatch=dispatch,
             lang=language,
             customer_name=party.full_name or party.rec_name,

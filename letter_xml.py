@@ -148,7 +148,12 @@ class PartsSerializer:
             self._start_ns(*data)
         elif kind is END_NS:
             self._end_ns(data)
-        elif kind is COMMENT:
+        else:
+            self._write_other(kind, data)
+
+    def _write_other(self, kind, data):
+        "The events but the elements and the namespaces"
+        if kind is COMMENT:
             self.chunks.append('<!--%s-->' % data)
         elif kind is PI:
             self.chunks.append('<?%s %s?>' % data)

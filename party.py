@@ -8,22 +8,21 @@ import operator
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
-from sql import Literal, Null, NullsFirst
+from sql import Literal, Null
 from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Case
 
-from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.company.model import CompanyValueMixin
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .common import (
     CUSTOMER_TYPES, PenaltyWaiverMixin, apply_types, companies_to_run,
     id_slices, to_date)
+from .party_facts import PartyFactsMixin
 
 # The payment behaviour of a party over a window of days
 Behaviour = namedtuple('Behaviour', [
@@ -49,7 +48,7 @@ dunning_segment_pinned = fields.Boolean(
     "never changes it.")
 
 
-class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
+class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
     customer_type = fields.Selection([
             (None, ""),
@@ -437,90 +436,6 @@ class Party(PenaltyWaiverMixin, metaclass=PoolMeta):
         segments = {s.id: s for s in Segment.browse(list(set(own.values())))}
         return {(p, c): segments[own[p, c]] if (p, c) in own else defaults[c]
             for p, c in pairs}
-
-    @classmethod
-    def customer_type_of(cls, party):
-        "The customer type of party, guessed from its tax identifier"
-        return cls.customer_types([party])[party.id]
-
-    @classmethod
-    def customer_types(cls, parties):
-        """Return {party id: customer type}: the one set, else professional
-        for the parties with a tax identifier, in one query"""
-        pool = Pool()
-        Identifier = pool.get('party.identifier')
-        result = {p.id: p.customer_type for p in parties}
-        guess = [i for i, t in result.items() if not t]
-        professionals = set()
-        for sub_ids in grouped_slice(guess, backend.MAX_QUERY_PARAMS):
-            professionals.update(i.party.id for i in Identifier.search([
-                        ('party', 'in', list(sub_ids)),
-                        ('type', 'in', list(cls.tax_identifier_types())),
-                        ]))
-        for party_id in guess:
-            result[party_id] = ('professional' if party_id in professionals
-                else 'consumer')
-        return result
-
-    @classmethod
-    def dunning_languages(cls, party_ids, company_id=None):
-        """Return {party id: code of its language, or None} for company
-        (that of the context by default): what party.lang gives, its value
-        for the company else for every company else the default of the
-        party configuration, read in a query a slice of ids"""
-        pool = Pool()
-        PartyLang = pool.get('party.party.lang')
-        Configuration = pool.get('party.configuration')
-        Lang = pool.get('ir.lang')
-        if company_id is None:
-            company_id = Transaction().context.get('company')
-        table = PartyLang.__table__()
-        cursor = Transaction().connection.cursor()
-        values = {}
-        for sub_ids in id_slices(party_ids):
-            cursor.execute(*table.select(
-                    table.party, table.company, table.lang,
-                    where=fields.SQL_OPERATORS['in'](table.party, sub_ids)
-                    & ((table.company == company_id)
-                        | (table.company == Null)),
-                    order_by=[table.id]))
-            for party_id, company, lang_id in cursor:
-                # As the multivalue: the company's value before the others
-                if party_id not in values or (
-                        company is not None and values[party_id][0] is None):
-                    values[party_id] = (company, lang_id)
-        default = Configuration(1).get_multivalue(
-            'party_lang', company=company_id)
-        lang_ids = {p: values[p][1] if p in values else (
-                default.id if default else None) for p in party_ids}
-        codes = {l['id']: l['code'] for l in Lang.read(
-                list(set(filter(None, lang_ids.values()))), ['code'])}
-        return {p: codes.get(l) for p, l in lang_ids.items()}
-
-    @classmethod
-    def dunning_countries(cls, party_ids):
-        """Return {party id: ISO code of the country of its first address
-        that has one} (the addresses in their order), in a query a slice
-        of ids; the parties without such an address are left out"""
-        pool = Pool()
-        Address = pool.get('party.address')
-        Country = pool.get('country.country')
-        address = Address.__table__()
-        country = Country.__table__()
-        cursor = Transaction().connection.cursor()
-        result = {}
-        for sub_ids in id_slices(party_ids):
-            cursor.execute(*address
-                .join(country, condition=country.id == address.country)
-                .select(address.party, country.code,
-                    where=fields.SQL_OPERATORS['in'](address.party, sub_ids)
-                    & (address.active == Literal(True)),
-                    order_by=[address.party, NullsFirst(address.sequence),
-                        address.id]))
-            for party_id, code in cursor:
-                if code:
-                    result.setdefault(party_id, code)
-        return result
 
     @classmethod
     def copy(cls, parties, default=None):

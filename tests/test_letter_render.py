@@ -15,8 +15,7 @@ from genshi.output import XMLSerializer
 
 from trytond.modules.account_invoice_dunning.letter_xml import (
     RAW, PartsSerializer, merge_static)
-from trytond.modules.account_invoice_dunning.tests.test_dispatch import (
-    FIRST)
+from trytond.modules.account_invoice_dunning.tests.test_dispatch import FIRST
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, activate_with_company, create_invoices)
 from trytond.modules.company.tests import set_company
