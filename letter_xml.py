@@ -59,19 +59,8 @@ class PartsSerializer:
         for kind, data, _ in events:
             if kind is PI and data[0] == self.part_target:
                 self.chunks = self.parts[data[1]] = []
-                continue
-            # EmptyTagFilter: a start followed by its end is an empty tag
-            held = self.held
-            if held is not None:
-                self.held = None
-                if kind is END:
-                    self._whitespace(EMPTY, held)
-                    continue
-                self._whitespace(START, held)
-            if kind is START:
-                self.held = data
             else:
-                self._whitespace(kind, data)
+                self._empty_tags(kind, data)
         self._flush_text()
         return {name: ''.join(chunks) for name, chunks in self.parts.items()}
 
@@ -86,20 +75,25 @@ class PartsSerializer:
             self.prefixes.setdefault(prefix, []).append(uri)
         self.chunks = []
         for kind, data, _ in events:
-            held, self.held = self.held, None
-            if held is not None:
-                if kind is END:
-                    self._whitespace(EMPTY, held)
-                    continue
-                self._whitespace(START, held)
-            if kind is START:
-                self.held = data
-            else:
-                self._whitespace(kind, data)
+            self._empty_tags(kind, data)
         self._flush_text()
         if self.held is not None or self.ns_attrs:
             return None
         return ''.join(self.chunks)
+
+    def _empty_tags(self, kind, data):
+        "EmptyTagFilter: a start followed by its end is an empty element"
+        held = self.held
+        if held is not None:
+            self.held = None
+            if kind is END:
+                self._whitespace(EMPTY, held)
+                return
+            self._whitespace(START, held)
+        if kind is START:
+            self.held = data
+        else:
+            self._whitespace(kind, data)
 
     def _flush_text(self):
         texts = self.texts

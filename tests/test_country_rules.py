@@ -9,7 +9,6 @@ rate 2.15 % on 1 January 2026, German base rate 1.27 % on 1 January 2026.
 The invoices of 5 January 2026 fall due on 4 February 2026; 30 days late on
 6 March 2026. Interest counts 365 days a year."""
 import datetime as dt
-import os
 import unittest
 from decimal import Decimal
 
@@ -17,7 +16,7 @@ from trytond.modules.account_invoice_dunning.penalty_scale import (
     graduated_amount)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, QueryCounter, activate_with_company, create_invoices,
-    ignore_cache_queries)
+    ignore_cache_queries, load_translations)
 from trytond.modules.account_invoice_dunning.tests.tools import zip_texts
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
@@ -26,8 +25,6 @@ from trytond.tests.test_tryton import with_transaction
 D = Decimal
 INVOICE_DATE = dt.date(2026, 1, 5)
 LATE_30 = dt.date(2026, 3, 6)
-LOCALE = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'locale')
 NAMES = {'BE': "Belgium", 'CH': "Switzerland", 'DE': "Germany",
     'ES': "Spain", 'FR': "France", 'IT': "Italy", 'NL': "Netherlands"}
 # The Belgian indemnity of consumers and the Dutch collection costs
@@ -321,13 +318,8 @@ class CountryRulesTestCase(unittest.TestCase):
         country; in French for a French customer as before"""
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
-        Lang = pool.get('ir.lang')
         Party = pool.get('party.party')
-        Translation = pool.get('ir.translation')
-        french, = Lang.search([('code', '=', 'fr')])
-        Lang.write([french], {'translatable': True})
-        Translation.translation_import(
-            'fr', MODULE, os.path.join(LOCALE, 'fr.po'))
+        french = load_translations('fr')
         company, invoices = create_invoices(3, date=INVOICE_DATE)
         Party.write([i.party for i in invoices],
             {'customer_type': 'professional'})

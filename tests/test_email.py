@@ -9,7 +9,6 @@ and once it is back the retry sends each email exactly once."""
 import datetime as dt
 import email
 import email.policy
-import os
 import shutil
 import socket
 import threading
@@ -19,15 +18,13 @@ from aiosmtpd.controller import Controller
 
 import trytond.config as config
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, activate_with_company, create_invoices)
+    activate_with_company, create_invoices, load_translations)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.tools import slugify
 
 FIRST = dt.date(2026, 2, 11)
-LOCALE = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'locale')
 
 
 def free_port():
@@ -96,17 +93,6 @@ class EmailTestCase(unittest.TestCase):
             config.set(section, key, value)
             self.addCleanup(config.set, section, key, old or '')
 
-    def french(self):
-        "Load the French translations of the module"
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Translation = pool.get('ir.translation')
-        french, = Lang.search([('code', '=', 'fr')])
-        Lang.write([french], {'translatable': True})
-        Translation.translation_import(
-            'fr', MODULE, os.path.join(LOCALE, 'fr.po'))
-        return french
-
     def email_reminders(self, count, lang=None):
         """Process the first reminders of count invoices of one customer
         (its dunning email set, in lang) by email; return the invoices,
@@ -149,7 +135,7 @@ class EmailTestCase(unittest.TestCase):
         pool = Pool()
         Dispatch = pool.get('account.invoice.dunning.dispatch')
         Attachment = pool.get('ir.attachment')
-        self.french()
+        load_translations('fr')
         Lang = pool.get('ir.lang')
         french, = Lang.search([('code', '=', 'fr')])
         _, invoices, dunnings, dispatch = self.email_reminders(2, french)

@@ -4,6 +4,7 @@
 """Engine tests that the scenarios can not express: business days, the
 database constraints and concurrent runs."""
 import datetime as dt
+import os
 import threading
 import unittest
 import unittest.mock
@@ -26,6 +27,8 @@ from .db_cache import activate_prepared
 from .query_counter import QueryCounter
 
 MODULE = 'account_invoice_dunning'
+LOCALE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'locale')
 
 
 def euro():
@@ -380,6 +383,19 @@ class EngineTestCase(unittest.TestCase):
                 counts.append(counter.count)
         # A query per invoice would add 36 queries
         self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
+
+
+def load_translations(code='fr'):
+    """Load the translations of the module in the language code, made
+    translatable; return the language"""
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    Translation = pool.get('ir.translation')
+    lang, = Lang.search([('code', '=', code)])
+    Lang.write([lang], {'translatable': True})
+    Translation.translation_import(
+        code, MODULE, os.path.join(LOCALE, '%s.po' % code))
+    return lang
 
 
 def pay_invoice(invoice, amount, date):

@@ -5,7 +5,6 @@
 and its static runs written once, by letter_xml), are the letters Tryton's
 report renders one by one: the same document, byte for byte."""
 import io
-import os
 import unittest
 import zipfile
 
@@ -17,13 +16,11 @@ from trytond.modules.account_invoice_dunning.letter_xml import (
     RAW, PartsSerializer, merge_static)
 from trytond.modules.account_invoice_dunning.tests.test_dispatch import FIRST
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
-    MODULE, activate_with_company, create_invoices)
+    activate_with_company, create_invoices, load_translations)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
-
-LOCALE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'locale')
 
 
 def members(document):
@@ -94,16 +91,6 @@ class LetterRenderTestCase(unittest.TestCase):
     def setUpClass(cls):
         activate_with_company(cls)
 
-    def french(self):
-        pool = Pool()
-        Lang = pool.get('ir.lang')
-        Translation = pool.get('ir.translation')
-        french, = Lang.search([('code', '=', 'fr')])
-        Lang.write([french], {'translatable': True})
-        Translation.translation_import(
-            'fr', MODULE, os.path.join(LOCALE, 'fr.po'))
-        return french
-
     @with_transaction()
     def test_batch_as_tryton_renders_them(self):
         """Every letter template renders each letter of a batch of three
@@ -116,7 +103,7 @@ class LetterRenderTestCase(unittest.TestCase):
         Dunning = pool.get('account.invoice.dunning')
         Letter = pool.get('account.invoice.dunning.letter', type='report')
         Party = pool.get('party.party')
-        french = self.french()
+        french = load_translations('fr')
         company, invoices = create_invoices(7, parties=3)
         with set_company(company):
             Party.write([invoices[0].party], {'lang': french.id})
