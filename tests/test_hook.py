@@ -13,7 +13,9 @@ from trytond.modules.account_invoice_dunning.tests.test_engine import (
     activate_with_company, create_invoices)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
+from trytond.pyson import Eval, PYSONEncoder
 from trytond.tests.test_tryton import drop_db, with_transaction
+from trytond.transaction import Transaction
 
 MODULE = 'account_invoice_dunning_test_hook'
 DATE = dt.date(2026, 2, 11)
@@ -133,3 +135,29 @@ class HookTestCase(unittest.TestCase):
             self.assertEqual(
                 {d.hook_reference for d in dunnings},
                 {'REF-%s' % i.id for i in invoices})
+
+    @with_transaction()
+    def test_process_with_trigger(self):
+        """With a trigger on the writes of the reminders, processing writes
+        them through write: the trigger sees them done"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Model = pool.get('ir.model')
+        Trigger = pool.get('ir.trigger')
+        company, invoices = create_invoices(2)
+        model, = Model.search([('name', '=', Dunning.__name__)])
+        trigger, = Trigger.create([{
+                    'name': "Reminder sent",
+                    'model': model.id,
+                    'on_write_': True,
+                    'condition': PYSONEncoder().encode(
+                        Eval('self', {}).get('state') == 'done'),
+                    'action': 'account.invoice.dunning.hook_log|log_trigger',
+                    }])
+        with set_company(company):
+            dunnings = Dunning.generate_dunnings(date=DATE)
+            Dunning.process(dunnings)
+        # Queued for the reminders it saw become done
+        self.assertEqual(Transaction().trigger_records[trigger.id],
+            {d.id for d in dunnings})
+        self.assertWrittenWithHooks(Dunning.browse(dunnings))

@@ -42,3 +42,23 @@ class DunningHookLog(ModelSQL):
     mode = fields.Char("Mode", required=True)
     reference = fields.Char("Reference")
     field_names = fields.Char("Field Names")
+
+    @classmethod
+    def log_trigger(cls, dunnings, trigger):
+        "The action of a trigger on the reminders: logged"
+        cls.create([{
+                    'dunning': d.id,
+                    'mode': 'trigger',
+                    'reference': trigger.name,
+                    } for d in dunnings])
+
+
+class Trigger(metaclass=PoolMeta):
+    __name__ = 'ir.trigger'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.action.selection.append(
+            ('account.invoice.dunning.hook_log|log_trigger',
+                "Log the Reminders"))
