@@ -196,8 +196,9 @@ class Letter(LetterInvoicesMixin, CompanyReport):
     def read_batch(cls, dispatches, shared):
         """Read into shared, at once, what the letters of dispatches print
         of their invoices and customers: the invoices and their addresses,
-        the segments and customer types of the customers, the countries of
-        their first invoices"""
+        the reminders sent before, the segments, customer types and
+        languages of the customers, the countries of their first
+        invoices"""
         pool = Pool()
         Address = pool.get('party.address')
         Invoice = pool.get('account.invoice')
@@ -227,12 +228,11 @@ class Letter(LetterInvoicesMixin, CompanyReport):
         legal mentions; the phone numbers as the customer at
         customer_address dials them"""
         company = dispatch.company
-        language = fmt.lang.code if fmt.lang else None
-        company_values = cls._shared(shared, ('company', company.id,
-                cls.language(dispatch, shared)),
-            lambda: cls._company_values(
-                company, cls.language(dispatch, shared)))
-        company_legal = cls._shared(shared, ('legal', company.id, language),
+        language = cls.language(dispatch, shared)
+        company_values = cls._shared(shared, ('company', company.id, language),
+            lambda: cls._company_values(company, language))
+        company_legal = cls._shared(shared,
+            ('legal', company.id, fmt.lang.code),
             lambda: company.dunning_legal_mentions(fmt.lang))
         region = cls._shared(shared, ('country', company.id),
             lambda: company_country(company))

@@ -66,13 +66,11 @@ class PartsSerializer:
 
     def serialize_run(self, events, namespaces):
         """The XML of events, a run of static events in a part whose
-        namespaces ({uri: prefix}) are declared: None when it can not be
-        written out of its place (a namespace not declared)"""
-        self.namespaces = {XML_NAMESPACE.uri: ['xml']}
-        self.prefixes = {'xml': [XML_NAMESPACE.uri]}
+        namespaces ({uri: prefix}) are declared, by a new serializer: None
+        when it can not be written out of its place (a namespace not
+        declared)"""
         for uri, prefix in namespaces.items():
-            self.namespaces.setdefault(uri, []).append(prefix)
-            self.prefixes.setdefault(prefix, []).append(uri)
+            self._push_ns(prefix, uri)
         self.chunks = []
         for kind, data, _ in events:
             self._empty_tags(kind, data)

@@ -37,27 +37,29 @@ class DunningProcessingMixin:
         """Check the invoices are still due, refresh the amounts, send the
         reminders of a customer together (one letter) and archive the
         letters, by batches of the same transaction"""
+        pool = Pool()
+        Company = pool.get('company.company')
         # All at once: a lock asked later restarts the transaction
         cls.lock(dunnings)
-        ids = [d.id for d in dunnings]
-        cls.check_legal_mentions(cls._companies_of(ids))
-        for batch in cls._party_batches(ids):
+        companies, by_party = cls._read_parties([d.id for d in dunnings])
+        cls.check_legal_mentions(Company.browse(sorted(companies)))
+        for batch in cls._party_batches(by_party):
             cls._process(browse(cls, batch))
 
     @classmethod
-    def _companies_of(cls, ids):
-        "The companies of the reminders ids, read in a query a slice"
-        pool = Pool()
-        Company = pool.get('company.company')
+    def _read_parties(cls, ids):
+        """The companies of the reminders ids and {party: their ids}, read
+        in a query a slice"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        companies = set()
+        companies, by_party = set(), defaultdict(list)
         for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*table.select(table.company,
-                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids),
-                    group_by=[table.company]))
-            companies.update(c for c, in cursor)
-        return Company.browse(sorted(companies))
+            cursor.execute(*table.select(table.company, table.party, table.id,
+                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
+            for company, party, id_ in cursor:
+                companies.add(company)
+                by_party[party].append(id_)
+        return companies, by_party
 
     @classmethod
     def check_legal_mentions(cls, companies):
@@ -76,19 +78,11 @@ class DunningProcessingMixin:
                         company=company.rec_name,
                         missing=', '.join(missing)))
 
-    @classmethod
-    def _party_batches(cls, ids):
-        """The ids by batches of about PROCESS_BATCH_SIZE, the reminders of
-        a customer in the same batch: those sent together, in one letter,
-        are always of one customer"""
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        by_party = defaultdict(list)
-        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*table.select(table.party, table.id,
-                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
-            for party, id_ in cursor:
-                by_party[party].append(id_)
+    @staticmethod
+    def _party_batches(by_party):
+        """The ids of by_party ({party: ids}) by batches of about
+        PROCESS_BATCH_SIZE, the reminders of a customer in the same batch:
+        those sent together, in one letter, are always of one customer"""
         batch = []
         for party in sorted(by_party):
             if batch and len(batch) + len(by_party[party]) > (
