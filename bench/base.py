@@ -20,7 +20,7 @@ RESULTS_DIR = os.path.join(HERE, 'results')
 MODULE = 'account_invoice_dunning'
 MODULES = [MODULE, 'account_dunning', 'account_dunning_letter', 'bank']
 # Change it when the way the database is built changes: it is in the key
-BUILD_VERSION = 3
+BUILD_VERSION = 4
 # The date D of the first generation: a Monday, the invoices are dated
 # during the 6 months before it
 DEFAULT_DATE = dt.date(2026, 11, 2)

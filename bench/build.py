@@ -335,6 +335,11 @@ def configure_dunning():
                 }])
     configuration = Configuration(1)
     configuration.default_dunning_procedure = core_procedure
+    # Ours: the standard procedure without its pre-reminder, which core
+    # has no equivalent of (core dunns from the due date on): both then
+    # remind the same invoices at the same levels (7/21/35/50 days)
+    Level = pool.get('account.invoice.dunning.level')
+    Level.delete([Level(ModelData.get_id(MODULE, 'level_pre_reminder'))])
     # Ours: the default French procedure shipped as data, through the
     # default segment of the company
     configuration.default_dunning_segment = ModelData.get_id(
@@ -380,10 +385,18 @@ def create_customers(offset, count, setup, rng):
     return [(p.id, p.addresses[0].id) for p in parties]
 
 
+# The share of invoices in two installments. None since BUILD_VERSION 4:
+# core dunns each unpaid line of an invoice, ours the invoice, so with
+# installments the two modules do not do the same work (the bench compares
+# only the same reminders, see report.same_work). Set it to .2 to measure
+# ours on invoices in installments.
+INSTALLMENTS = 0
+
+
 def invoice_plan(n_invoices, customers, date, rng):
-    """What to create: dates spread over the 6 months before date, 80 % at
-    30 days and 20 % in two installments, about 30 % fully paid, 15 %
-    partially paid, the rest open; sorted by date (numbering order)"""
+    """What to create: dates spread over the 6 months before date, at 30
+    days (see INSTALLMENTS), about 30 % fully paid, 15 % partially paid,
+    the rest open; sorted by date (numbering order)"""
     plan = []
     for i in range(n_invoices):
         party, address = customers[rng.randrange(len(customers))]
@@ -398,7 +411,8 @@ def invoice_plan(n_invoices, customers, date, rng):
                 'party': party,
                 'address': address,
                 'date': invoice_date,
-                'installments': rng.random() < .2,
+                # Drawn all the same: the rest of the data stays as it was
+                'installments': rng.random() < INSTALLMENTS,
                 'lines': lines,
                 'outcome': outcome,
                 'ratio': Decimal(rng.randint(20, 80)) / 100,

@@ -54,10 +54,22 @@ def summarize(runs, steps):
                 row[module] = summary_entry(step, results)
         if (row.get('ours', {}).get('seconds')
                 and row.get('core', {}).get('seconds')):
-            row['ratio_core_ours'] = round(
-                row['core']['seconds'] / row['ours']['seconds'], 2)
+            if same_work(row['ours'], row['core']):
+                row['ratio_core_ours'] = round(
+                    row['core']['seconds'] / row['ours']['seconds'], 2)
+            else:
+                row['different_work'] = True
         summary[step] = row
     return summary
+
+
+def same_work(ours, core):
+    """Whether both modules reminded the same invoices at the same levels
+    (steps.work_digest): a ratio of the times of different work says
+    nothing"""
+    return (ours.get('work') is not None
+        and ours.get('work') == core.get('work')
+        and ours.get('reminders') == core.get('reminders'))
 
 
 def summary_entry(step, results):
@@ -76,6 +88,7 @@ def summary_entry(step, results):
         'reminders': last.get('reminders'),
         'invoices': last.get('invoices'),
         'levels': last.get('levels'),
+        'work': last.get('work'),
         'peak_rss_mb': max(r['peak_rss_mb'] for r in results),
         'rss_growth_mb': round(max(r['peak_rss_mb']
                 - r['rss_before_mb'] for r in results), 1),
@@ -168,12 +181,14 @@ def print_table(summary, args, meta):
         print("%-28s | %9s | %9s | %9s | %14s | %14s | %9s | %9s | %7s"
             % (step_title(step),
                 seconds(ours), 'n/a' if step in OURS_ONLY else seconds(core),
-                fmt(row.get('ratio_core_ours')),
+                ('differs' if row.get('different_work')
+                    else fmt(row.get('ratio_core_ours'))),
                 ours.get('reminders') or '-', core.get('reminders') or '-',
                 fmt(ours.get('peak_rss_mb'), '%.0f MB'),
                 fmt(core.get('peak_rss_mb'), '%.0f MB'),
                 ours.get('queries', '-')))
     print_failures(summary)
+    print_different_work(summary)
     print_letters(summary)
     print_emails(summary)
     print_ours_only(summary)
@@ -193,6 +208,18 @@ def print_failures(summary):
         for e in row.values() if isinstance(e, dict) and 'workaround' in e}
     for workaround in workarounds:
         print("WORKAROUND: %s" % workaround)
+
+
+def print_different_work(summary):
+    "Why a step has no ratio: the reminders of both modules differ"
+    for step, row in summary.items():
+        if row.get('different_work'):
+            ours, core = row['ours'], row['core']
+            print("%s: no ratio, not the same work: ours %s reminders on %s "
+                "invoices (levels %s), core %s on %s (levels %s)" % (
+                    step, ours.get('reminders'), ours.get('invoices'),
+                    ours.get('levels'), core.get('reminders'),
+                    core.get('invoices'), core.get('levels')))
 
 
 def print_letters(summary):
@@ -217,7 +244,10 @@ def print_letters(summary):
                         or 0, entry['reminders'], entry['letters'],
                         entry['letters_per_second'], entry['letter_format'],
                         entry['render_seconds']))
-        if rates.get('ours') and rates.get('core'):
+        if row.get('different_work'):
+            print("reminders/s ours/core: no ratio, the modules reminded "
+                "different invoices or levels")
+        elif rates.get('ours') and rates.get('core'):
             print("reminders/s ours/core: %.2f" % (
                     rates['ours'] / rates['core']))
 

@@ -6,6 +6,7 @@ account_dunning (core_step): (a) generate, (b) process, (c) letters,
 (d) escalate, and ours only (e) penalties, (f) classify, (g) workers,
 (h) emails, (i) promised (held.py) and (j) analysis (board.py). See
 bench/README.rst for what each measures."""
+import hashlib
 import os
 import time
 
@@ -26,16 +27,26 @@ def core_level_name(level):
     return '%s days' % level.overdue.days
 
 
+def work_digest(pairs):
+    """The work of a step: a digest of its (invoice id, rank of the level in
+    its procedure) pairs. Both modules run on copies of the same template:
+    equal digests mean they remind the same invoices at the same levels
+    (report.summarize prints a ratio only then)."""
+    text = repr(sorted(pairs)).encode()
+    return hashlib.sha256(text).hexdigest()[:12]
+
+
+def level_rank(level):
+    "1 for the first level of its procedure (ours and core alike)"
+    return level.procedure.levels.index(level) + 1
+
+
 def pick_parties_drafts(dunnings, count):
-    """The dunnings of the first count parties: all the reminders of these
-    customers, as a run sends them (one letter per customer)"""
-    parties = []
-    for dunning in dunnings:
-        if dunning.party.id not in parties:
-            if len(parties) >= count:
-                continue
-            parties.append(dunning.party.id)
-    parties = set(parties)
+    """The dunnings of the count customers of the smallest ids among those
+    with drafts: all the reminders of these customers, as a run sends them
+    (one letter per customer). By party id, not by the order of the
+    drafts, so that both modules pick the same customers."""
+    parties = set(sorted({d.party.id for d in dunnings})[:count])
     return [d for d in dunnings if d.party.id in parties]
 
 
@@ -99,7 +110,18 @@ def count_reminders(Dunning, result):
     dunnings = browse_slices(Dunning, result['ids'])
     return {'reminders': len(dunnings),
         'invoices': len({d.invoice.id for d in dunnings}),
-        'levels': level_counts(dunnings)}
+        'levels': level_counts(dunnings),
+        'work': work_digest(
+            (d.invoice.id, level_rank(d.level)) for d in dunnings)}
+
+
+def count_core_dunnings(dunnings):
+    "What the dunnings of core are, as count_reminders"
+    return {'reminders': len(dunnings),
+        'invoices': len({d.line.move.origin for d in dunnings}),
+        'levels': dict(sorted(_core_levels(dunnings).items())),
+        'work': work_digest(
+            (d.line.move.origin.id, level_rank(d.level)) for d in dunnings)}
 
 
 def ours_generate(pool, date, company):
@@ -447,10 +469,7 @@ def core_generate(pool, date):
         return {}
 
     def count_drafts(result):
-        drafts = Dunning.search([('state', '=', 'draft')])
-        return {'reminders': len(drafts),
-            'invoices': len({d.line.move.origin for d in drafts}),
-            'levels': dict(sorted(_core_levels(drafts).items()))}
+        return count_core_dunnings(search_drafts(Dunning))
     return Step(run, post=count_drafts)
 
 
@@ -461,8 +480,9 @@ def core_process(pool):
     def run(_):
         dunnings = search_drafts(Dunning)
         Dunning.process(dunnings)
-        return {'reminders': len(dunnings)}
-    return Step(run, post=lambda result: result)
+        return {'ids': [d.id for d in dunnings]}
+    return Step(run, post=lambda result: count_core_dunnings(
+            browse_slices(Dunning, result['ids'])))
 
 
 def core_letters(pool, letters):
@@ -493,13 +513,14 @@ def core_letters(pool, letters):
             letter_format=oext)
 
     def post(result):
-        return {'reminders': len(result['ids']),
-            'dunnings_on_letter': len(result['printed']),
+        return dict(count_core_dunnings(
+                browse_slices(Dunning, result['ids'])),
+            **{'dunnings_on_letter': len(result['printed']),
             'letters': count_core_letters(
                 Dunning.browse(result['printed']), result['content']),
             'render_seconds': result['render_seconds'],
             'letter_bytes': len(result['content']),
-            'letter_format': result['letter_format']}
+            'letter_format': result['letter_format']})
     return Step(run, commit=False,
         prepare=select_drafts(Dunning, letters), post=post)
 
