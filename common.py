@@ -344,10 +344,12 @@ def apply_types(query, types):
     return query
 
 
-def set_changed(record, name, value):
-    "Set the value of the field of record only when it changes"
-    if getattr(record, name) != value:
-        setattr(record, name, value)
+def set_changed_values(record, row, values):
+    """Set on record the values that differ from row, its columns as read
+    (a dict): the record is not read"""
+    for name, value in values.items():
+        if row[name] != value:
+            setattr(record, name, value)
 
 
 def companies_to_run():

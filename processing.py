@@ -9,6 +9,8 @@ number."""
 import logging
 from collections import defaultdict
 
+from sql import Column
+
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
@@ -17,7 +19,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .common import (
-    browse, company_country, insert_rows, set_changed, write_rows)
+    apply_types, browse, company_country, insert_rows, preload,
+    set_changed_values, write_rows)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -109,9 +112,40 @@ class DunningProcessingMixin:
 
     @classmethod
     def _process(cls, dunnings):
-        dunnings = [d for d in dunnings if d.state == 'draft']
+        rows = cls.processing_rows([d.id for d in dunnings])
+        dunnings = [d for d in dunnings if rows[d.id]['state'] == 'draft']
         if dunnings:
-            cls.send(cls._refresh_amounts(dunnings))
+            cls.send(cls._refresh_amounts(dunnings, rows=rows))
+
+    @classmethod
+    def processing_columns(cls):
+        """The columns of a reminder that processing reads for each of them,
+        in one query a batch (processing_rows): a module whose rules read
+        other columns in _refresh_amounts adds them here"""
+        return ['company', 'party', 'invoice', 'level', 'date', 'state',
+            'currency', 'deadline', 'amount', 'remaining_amount',
+            'disputed_amount', 'due_date', 'level_name', 'interest_amount',
+            'indemnity_amount', 'fee_amount', 'penalty_error']
+
+    @classmethod
+    def processing_rows(cls, ids):
+        """Return {id: {column: value}} of the reminders ids, the columns of
+        processing_columns read in a query a slice: reading them through
+        the records costs more than the rest of processing"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        names = cls.processing_columns()
+        types = [None] + [cls._fields[n].sql_type().base for n in names]
+        types = [t if t in {'DATE', 'NUMERIC'} else None for t in types]
+        rows = {}
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+            query = table.select(table.id.as_('id'),
+                *(Column(table, n).as_(n) for n in names),
+                where=fields.SQL_OPERATORS['in'](table.id, sub_ids))
+            cursor.execute(*apply_types(query, types))
+            for row in cursor:
+                rows[row[0]] = dict(zip(names, row[1:]))
+        return rows
 
     @classmethod
     def write_sent(cls, dispatches, groups):
@@ -141,44 +175,80 @@ class DunningProcessingMixin:
                 '%s:done' % cls._transition_state)
 
     @classmethod
-    def _refresh_amounts(cls, dunnings, strict=True):
+    def _refresh_amounts(cls, dunnings, strict=True, rows=None):
         """Recompute the amounts of the reminders and return them
 
         A reminder whose invoice was paid, cancelled or blocked since, or
         that would not follow the reminders already sent, raises an error,
-        or is left out when not strict."""
+        or is left out when not strict. rows: what processing_rows returns
+        for them, read when None; the values changed are set on the
+        records, the others left unread."""
         pool = Pool()
         Date = pool.get('ir.date')
         Invoice = pool.get('account.invoice')
-        Penalty = pool.get('account.invoice.dunning.penalty')
         Promise = pool.get('account.invoice.dunning.promise')
+        Level = pool.get('account.invoice.dunning.level')
+        Currency = pool.get('currency.currency')
+        if rows is None:
+            rows = cls.processing_rows([d.id for d in dunnings])
         today = Date.today()
-        valid = []
+        levels = {l.id: l for l in Level.read_for_run(
+                {r['level'] for r in rows.values()})}
+        currencies = {c.id: c for c in preload(Currency,
+                {r['currency'] for r in rows.values()}, ['rounding'])}
+        valid, amounts = [], {}
         by_key = defaultdict(list)
-        for dunning in cls.check_history(dunnings, strict=strict):
-            by_key[(dunning.company.id, dunning.date)].append(dunning)
+        for dunning in cls.check_history(dunnings, strict=strict, rows=rows):
+            row = rows[dunning.id]
+            by_key[(row['company'], row['date'])].append(dunning)
         for (company_id, date), c_dunnings in by_key.items():
+            invoice_ids = [rows[d.id]['invoice'] for d in c_dunnings]
             figures = Invoice.dunning_figures(date, [company_id],
-                invoice_ids=[d.invoice.id for d in c_dunnings])
+                invoice_ids=invoice_ids)
             # The promises given since the reminder was made count too
             promised = Promise.suspended_invoices([company_id], date,
                 given_by=max(date, today))
-            blocked = Invoice.dunning_blocked_ids(
-                [d.invoice.id for d in c_dunnings])
+            blocked = Invoice.dunning_blocked_ids(invoice_ids)
             country = company_country(c_dunnings[0].company)
-            valid.extend(d for d in c_dunnings
-                if d._check_not_promised(promised, strict)
-                and d._refresh_figures(figures.get(d.invoice.id), strict,
-                    blocked=d.invoice.id in blocked, country=country))
-        penalties = Penalty.compute_penalties({
-                d.id: (d.invoice, d.level, d.date, d.amount) for d in valid})
-        level_names = cls._level_names(valid)
+            for dunning in c_dunnings:
+                row = rows[dunning.id]
+                invoice_id = row['invoice']
+                if (invoice_id in promised
+                        and not dunning._check_not_promised(
+                            promised, strict)):
+                    continue
+                values = dunning._refreshed_values(row,
+                    levels[row['level']], currencies[row['currency']],
+                    figures.get(invoice_id), strict,
+                    blocked=invoice_id in blocked, country=country)
+                if values is not None:
+                    set_changed_values(dunning, row, values)
+                    amounts[dunning.id] = values['amount']
+                    valid.append(dunning)
+        penalties = cls._refreshed_penalties(valid, rows, levels, amounts)
+        level_names = cls._level_names(valid, rows)
         for dunning in valid:
-            for name, value in cls._penalty_values(
-                    penalties[dunning.id]).items():
-                set_changed(dunning, name, value)
-            set_changed(dunning, 'level_name', level_names[dunning.id])
+            row = rows[dunning.id]
+            values = cls._penalty_values(penalties[dunning.id])
+            values['level_name'] = level_names[dunning.id]
+            set_changed_values(dunning, row, values)
         return cls.check_penalties(valid, strict=strict)
+
+    @classmethod
+    def _refreshed_penalties(cls, dunnings, rows, levels, amounts):
+        """The penalties of the reminders on their refreshed amounts
+        ({dunning id: amount})"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        invoices = {i.id: i for i in browse(Invoice,
+                list({rows[d.id]['invoice'] for d in dunnings}))}
+        requests = {}
+        for dunning in dunnings:
+            row = rows[dunning.id]
+            requests[dunning.id] = (invoices[row['invoice']],
+                levels[row['level']], row['date'], amounts[dunning.id])
+        return Penalty.compute_penalties(requests)
 
     def _check_not_promised(self, promised, strict):
         """Return True when the invoice of the reminder does not wait for a
@@ -192,39 +262,39 @@ class DunningProcessingMixin:
                     dunning=self.rec_name, invoice=self.invoice.rec_name))
         return False
 
-    def _refresh_figures(self, figures, strict, blocked=False,
-            country=None):
-        """Set the amounts of the reminder from the figures of its invoice
-        and return True, or False (or raise when strict) when its invoice
-        is blocked (blocked) or has nothing left to claim; the deadline
-        counts the business days of country"""
-        invoice = self.invoice
+    def _refreshed_values(self, row, level, currency, figures, strict,
+            blocked=False, country=None):
+        """Return the amounts of the reminder (row: its processing_rows)
+        refreshed from the figures of its invoice, at its level in
+        currency, or None (or raise when strict) when its invoice is
+        blocked (blocked) or has nothing left to claim; the deadline counts
+        the business days of country"""
         if blocked:
             if not strict:
-                return False
+                return None
             raise DunningError(gettext(
                     'account_invoice_dunning.msg_dunning_invoice_blocked',
-                    dunning=self.rec_name, invoice=invoice.rec_name))
-        amount = self.level.reminder_amount(figures) if figures else 0
+                    dunning=self.rec_name, invoice=self.invoice.rec_name))
+        amount = level.reminder_amount(figures) if figures else 0
         if amount <= 0:
             if not strict:
-                return False
+                return None
             raise DunningError(gettext(
                     'account_invoice_dunning.msg_dunning_invoice_paid',
-                    dunning=self.rec_name, invoice=invoice.rec_name))
-        set_changed(self, 'amount', self.currency.round(amount))
-        set_changed(self, 'remaining_amount',
-            self.currency.round(figures.remaining))
-        set_changed(self, 'disputed_amount',
-            self.currency.round(figures.disputed))
-        set_changed(self, 'due_date', figures.due_date)
-        if not self.deadline or self.deadline < figures.due_date:
-            self.deadline = self.level.deadline(
-                self.date, figures.due_date, country)
-        return True
+                    dunning=self.rec_name, invoice=self.invoice.rec_name))
+        values = {
+            'amount': currency.round(amount),
+            'remaining_amount': currency.round(figures.remaining),
+            'disputed_amount': currency.round(figures.disputed),
+            'due_date': figures.due_date,
+            }
+        if not row['deadline'] or row['deadline'] < figures.due_date:
+            values['deadline'] = level.deadline(
+                row['date'], figures.due_date, country)
+        return values
 
     @classmethod
-    def check_history(cls, dunnings, strict=True):
+    def check_history(cls, dunnings, strict=True, rows=None):
         """Return the dunnings that follow the reminders already sent for
         their invoice: not dated before them, at a later level
 
@@ -233,9 +303,11 @@ class DunningProcessingMixin:
         Lang = pool.get('ir.lang')
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
+        if rows is None:
+            rows = cls.processing_rows([d.id for d in dunnings])
         sent = defaultdict(list)
         for sub_ids in grouped_slice(
-                list({d.invoice.id for d in dunnings}),
+                list({rows[d.id]['invoice'] for d in dunnings}),
                 backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.select(
                     table.invoice, table.id,
@@ -247,7 +319,7 @@ class DunningProcessingMixin:
                 cls, [i for ids in sent.values() for i in ids])}
         valid = []
         for dunning in dunnings:
-            previous = [done[i] for i in sent[dunning.invoice.id]
+            previous = [done[i] for i in sent[rows[dunning.id]['invoice']]
                 if i != dunning.id]
             wrong = [d for d in previous if not dunning.follows(d)]
             if not wrong:
@@ -302,24 +374,26 @@ class DunningProcessingMixin:
         return dunnings
 
     @classmethod
-    def _level_names(cls, dunnings):
+    def _level_names(cls, dunnings, rows):
         """Return {dunning id: name of its level in the language of its
-        party}, read once a language: the name printed on the letter"""
+        party}, read once a language: the name printed on the letter;
+        rows: what processing_rows returns for the dunnings"""
         pool = Pool()
         Level = pool.get('account.invoice.dunning.level')
         Party = pool.get('party.party')
         by_company = defaultdict(list)
         for dunning in dunnings:
-            by_company[dunning.company.id].append(dunning)
+            row = rows[dunning.id]
+            by_company[row['company']].append((dunning.id, row))
         by_language = defaultdict(list)
-        for company_id, c_dunnings in by_company.items():
+        for company_id, c_rows in by_company.items():
             # The languages of the parties in a query, not one a party
             codes = Party.dunning_languages(
-                list({d.party.id for d in c_dunnings}), company_id)
-            for dunning in c_dunnings:
-                by_language[codes[dunning.party.id]].append(dunning)
+                list({r['party'] for _, r in c_rows}), company_id)
+            for id_, row in c_rows:
+                by_language[codes[row['party']]].append((id_, row))
         result = {}
-        for language, l_dunnings in by_language.items():
-            names = Level.names({d.level.id for d in l_dunnings}, language)
-            result.update((d.id, names[d.level.id]) for d in l_dunnings)
+        for language, l_rows in by_language.items():
+            names = Level.names({r['level'] for _, r in l_rows}, language)
+            result.update((i, names[r['level']]) for i, r in l_rows)
         return result
