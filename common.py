@@ -346,10 +346,11 @@ def apply_types(query, types):
 
 def set_changed_values(record, row, values):
     """Set on record the values that differ from row, its columns as read
-    (a dict): the record is not read"""
+    (a dict), and in row: the record is not read, row follows it"""
     for name, value in values.items():
         if row[name] != value:
             setattr(record, name, value)
+            row[name] = value
 
 
 def companies_to_run():

@@ -125,42 +125,59 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
                     where=report.action.in_(sub_ids)))
 
     @classmethod
-    def group_key(cls, dunning):
+    def group_key(cls, row):
         """The reminders with the same key are sent together, in one letter:
         those of a customer processed together at the same level, on the
-        same date, by the same channel and in the same currency"""
-        return (dunning.company.id, dunning.party.id, dunning.level.id,
-            dunning.date, dunning.channel, dunning.currency.id)
+        same date, by the same channel and in the same currency. row: the
+        columns of a reminder (Dunning.processing_rows; a module that
+        groups on others adds them to Dunning.processing_columns)"""
+        return (row['company'], row['party'], row['level'], row['date'],
+            row['channel'], row['currency'])
 
     @classmethod
-    def group(cls, dunnings):
-        "Return the lists of dunnings sent together, in order"
+    def group(cls, dunnings, rows=None):
+        """Return the lists of dunnings sent together, in order; rows: their
+        columns (Dunning.processing_rows), read when None"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        if rows is None:
+            rows = Dunning.processing_rows([d.id for d in dunnings])
         groups = defaultdict(list)
         for dunning in dunnings:
-            groups[cls.group_key(dunning)].append(dunning)
+            groups[cls.group_key(rows[dunning.id])].append(dunning)
         return list(groups.values())
 
     @classmethod
-    def from_reminders(cls, groups):
+    def from_reminders(cls, groups, rows=None):
         """Create a dispatch for each list of dunnings of groups and return
-        them, in the same order"""
-        return create_rows(cls, [cls._values_of(g) for g in groups])
+        them, in the same order; rows: as group"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        if rows is None:
+            rows = Dunning.processing_rows(
+                [d.id for g in groups for d in g])
+        return create_rows(cls, [cls._values_of(g, rows) for g in groups])
 
     @classmethod
-    def _values_of(cls, dunnings):
-        "The values of the dispatch of the reminders sent together"
-        dunning = dunnings[0]
+    def _values_of(cls, dunnings, rows=None):
+        """The values of the dispatch of the reminders sent together; rows:
+        as group"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        if rows is None:
+            rows = Dunning.processing_rows([d.id for d in dunnings])
+        first = rows[dunnings[0].id]
         return {
-            'company': dunning.company.id,
-            'party': dunning.party.id,
-            'level': dunning.level.id,
-            'level_name': dunning.level_name,
-            'channel': dunning.channel,
-            'date': dunning.date,
-            'currency': dunning.currency.id,
-            'deadline': max((d.deadline for d in dunnings if d.deadline),
-                default=None),
-            'email_state': 'to_send' if dunning.channel == 'email' else None,
+            'company': first['company'],
+            'party': first['party'],
+            'level': first['level'],
+            'level_name': first['level_name'],
+            'channel': first['channel'],
+            'date': first['date'],
+            'currency': first['currency'],
+            'deadline': max((rows[d.id]['deadline'] for d in dunnings
+                    if rows[d.id]['deadline']), default=None),
+            'email_state': 'to_send' if first['channel'] == 'email' else None,
             }
 
     @classmethod

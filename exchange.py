@@ -152,17 +152,23 @@ class Exchange(ModelSQL, ModelView):
         own), with the invoices of their reminders"""
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
+        Dispatch = pool.get('account.invoice.dunning.dispatch')
         invoices = Dunning.invoices_of_dispatches(dispatches)
+        # Read at once, in the order of the dispatches
+        values = {v['id']: v for v in Dispatch.read(
+                [d.id for d in dispatches], ['company', 'party', 'date',
+                    'channel', 'level_name', 'level.rec_name'])}
+        dispatches = [values[d.id] for d in dispatches]
         cls.log_exchanges([{
-                    'company': d.company.id,
-                    'party': d.party.id,
-                    'date': date or d.date,
-                    'channel': d.channel,
+                    'company': d['company'],
+                    'party': d['party'],
+                    'date': date or d['date'],
+                    'channel': d['channel'],
                     'direction': 'out',
-                    'summary': d.level_name or d.level.rec_name,
-                    'origin': str(d),
+                    'summary': d['level_name'] or d['level.']['rec_name'],
+                    'origin': '%s,%s' % (Dispatch.__name__, d['id']),
                     } for d in dispatches],
-            [invoices.get(d.id, []) for d in dispatches])
+            [invoices.get(d['id'], []) for d in dispatches])
 
     @classmethod
     def log_calls(cls, calls, date):

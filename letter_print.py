@@ -96,12 +96,14 @@ class ArchivedLetter(Report):
         """The letters that processing the draft dunnings would send,
         rendered with the templates of their levels, not archived"""
         pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
         Dispatch = pool.get('account.invoice.dunning.dispatch')
         Letter = pool.get('account.invoice.dunning.letter', type='report')
+        rows = Dunning.processing_rows([d.id for d in dunnings])
         dispatches = [
             Dispatch(reminders=group, tracking_number=None,
-                **Dispatch._values_of(group))
-            for group in Dispatch.group(dunnings)]
+                **Dispatch._values_of(group, rows))
+            for group in Dispatch.group(dunnings, rows)]
         letters = Letter.render_dispatches(dispatches)
         return _letters_result([(d.party.rec_name, oext, content)
                 for d, (oext, content) in zip(dispatches, letters)], name)

@@ -115,7 +115,7 @@ class DunningProcessingMixin:
         rows = cls.processing_rows([d.id for d in dunnings])
         dunnings = [d for d in dunnings if rows[d.id]['state'] == 'draft']
         if dunnings:
-            cls.send(cls._refresh_amounts(dunnings, rows=rows))
+            cls.send(cls._refresh_amounts(dunnings, rows=rows), rows=rows)
 
     @classmethod
     def processing_columns(cls):
@@ -123,7 +123,7 @@ class DunningProcessingMixin:
         in one query a batch (processing_rows): a module whose rules read
         other columns in _refresh_amounts adds them here"""
         return ['company', 'party', 'invoice', 'level', 'date', 'state',
-            'currency', 'deadline', 'amount', 'remaining_amount',
+            'channel', 'currency', 'deadline', 'amount', 'remaining_amount',
             'disputed_amount', 'due_date', 'level_name', 'interest_amount',
             'indemnity_amount', 'fee_amount', 'penalty_error']
 
@@ -182,7 +182,7 @@ class DunningProcessingMixin:
         that would not follow the reminders already sent, raises an error,
         or is left out when not strict. rows: what processing_rows returns
         for them, read when None; the values changed are set on the
-        records, the others left unread."""
+        records (which are not read) and in rows."""
         pool = Pool()
         Date = pool.get('ir.date')
         Invoice = pool.get('account.invoice')
@@ -232,7 +232,8 @@ class DunningProcessingMixin:
             values = cls._penalty_values(penalties[dunning.id])
             values['level_name'] = level_names[dunning.id]
             set_changed_values(dunning, row, values)
-        return cls.check_penalties(valid, strict=strict)
+        return cls.check_penalties(valid, strict=strict,
+            errors={i: p.error for i, p in penalties.items()})
 
     @classmethod
     def _refreshed_penalties(cls, dunnings, rows, levels, amounts):
@@ -349,27 +350,30 @@ class DunningProcessingMixin:
         return self.level.comes_after(other.level)
 
     @classmethod
-    def check_penalties(cls, dunnings, strict=True):
+    def check_penalties(cls, dunnings, strict=True, errors=None):
         """Return the dunnings whose penalties could be computed, and the
         others after the user accepts to send them without penalties, or
-        leave them out (for review) when not strict"""
+        leave them out (for review) when not strict; errors: {dunning id:
+        the error of its penalties}, read from the dunnings when None"""
         pool = Pool()
         Warning = pool.get('res.user.warning')
-        failed = [d for d in dunnings if d.penalty_error]
+        if errors is None:
+            errors = {d.id: d.penalty_error for d in dunnings}
+        failed = [d for d in dunnings if errors[d.id]]
         if not failed:
             return dunnings
+        error = errors[failed[0].id]
         if not strict:
             logger.warning(
                 "%d reminders left in draft: their penalties could not be "
                 "computed (e.g. reminder %d: %s)", len(failed), failed[0].id,
-                failed[0].penalty_error)
-            return [d for d in dunnings if not d.penalty_error]
+                error)
+            return [d for d in dunnings if not errors[d.id]]
         key = Warning.format('dunning_penalty_error', failed)
         if Warning.check(key):
             raise DunningWarning(key, gettext(
                     'account_invoice_dunning.msg_dunning_penalty_error',
-                    dunning=failed[0].rec_name,
-                    error=failed[0].penalty_error,
+                    dunning=failed[0].rec_name, error=error,
                     count=len(failed)))
         return dunnings
 

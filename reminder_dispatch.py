@@ -139,16 +139,19 @@ class ReminderDispatchMixin:
         return [('dispatch.' + clause[0],) + tuple(clause[1:])]
 
     @classmethod
-    def send(cls, dunnings):
+    def send(cls, dunnings, rows=None):
         """Send the draft dunnings, their amounts refreshed: one dispatch
         (letter, email, registered letter, call) for those sent together,
-        linked to each, done; its letter archived now or by the queue"""
+        linked to each, done; its letter archived now or by the queue.
+        rows: their columns (processing_rows), read when None"""
         pool = Pool()
         Dispatch = pool.get('account.invoice.dunning.dispatch')
         Call = pool.get('account.invoice.dunning.call')
         Exchange = pool.get('account.invoice.dunning.exchange')
-        groups = Dispatch.group(dunnings)
-        dispatches = Dispatch.from_reminders(groups)
+        if rows is None:
+            rows = cls.processing_rows([d.id for d in dunnings])
+        groups = Dispatch.group(dunnings, rows)
+        dispatches = Dispatch.from_reminders(groups, rows)
         cls.write_sent(dispatches, groups)
         Dispatch._archive_or_queue_letters(
             Dispatch._letter_dispatches(dispatches))
