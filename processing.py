@@ -189,6 +189,7 @@ class DunningProcessingMixin:
         Promise = pool.get('account.invoice.dunning.promise')
         Level = pool.get('account.invoice.dunning.level')
         Currency = pool.get('currency.currency')
+        Company = pool.get('company.company')
         if rows is None:
             rows = cls.processing_rows([d.id for d in dunnings])
         today = Date.today()
@@ -209,7 +210,7 @@ class DunningProcessingMixin:
             promised = Promise.suspended_invoices([company_id], date,
                 given_by=max(date, today))
             blocked = Invoice.dunning_blocked_ids(invoice_ids)
-            country = company_country(c_dunnings[0].company)
+            country = company_country(Company(company_id))
             for dunning in c_dunnings:
                 row = rows[dunning.id]
                 invoice_id = row['invoice']
