@@ -52,6 +52,8 @@ LARGE_BATCH_SIZE = 1000
 # most this many, and at most SQLITE_INSERT_ROWS rows
 SQLITE_INSERT_PARAMS = 10000
 SQLITE_INSERT_ROWS = 500
+# The rows of an UPDATE that writes a value a record (write_rows)
+BY_RECORD_ROWS = 300
 
 
 def browse(Model, ids, size=BATCH_SIZE):
@@ -153,22 +155,29 @@ def create_rows(Model, vlist, **columns):
     return records
 
 
-def write_rows(Model, *args):
+def write_rows(Model, *args, by_record=None):
     """Write the values of each (records, values) pair of args in an UPDATE
     a pair (a slice of ids), as write would but without its validation: the
     user's rights to write (model and fields) are checked, the values go
     through preprocess_values and the records through check_modification
     and on_modification; the values come from the module, consistent by
     construction. With triggers on writing Model, through write itself
-    (their conditions are evaluated before and after)."""
+    (their conditions are evaluated before and after).
+
+    by_record: {field name: {id: value}}, the fields whose value differs
+    from a record to the next (a link the run computed), written in the
+    same UPDATE: their rights are checked and on_modification is told of
+    them; check_modification and preprocess_values see the values of the
+    pair only."""
     pool = Pool()
     ModelAccess = pool.get('ir.model.access')
     FieldAccess = pool.get('ir.model.field.access')
     Trigger = pool.get('ir.trigger')
+    by_record = by_record or {}
     with without_check_access():
         triggers = Trigger.get_triggers(Model.__name__, 'write')
     if triggers:
-        Model.write(*args)
+        Model.write(*_split_by_record(args, by_record))
         return
     ModelAccess.check(Model.__name__, 'write')
     transaction = Transaction()
@@ -176,20 +185,30 @@ def write_rows(Model, *args):
     table = Model.__table__()
     actions = iter(args)
     written = []
+    # by_record adds a parameter for the id and the value of each record,
+    # in a CASE the database reads through for each row: short slices
+    size = (backend.MAX_QUERY_PARAMS // 2 if not by_record
+        else min(backend.MAX_QUERY_PARAMS // (1 + 2 * len(by_record)),
+            BY_RECORD_ROWS))
     for records, values in zip(actions, actions):
-        FieldAccess.check(Model.__name__, values.keys(), 'write')
+        FieldAccess.check(Model.__name__,
+            set(values.keys()) | set(by_record), 'write')
         with without_check_access():
             Model.check_modification('write', records, values)
         values = Model.preprocess_values('write', values)
         names = sorted(values)
         columns = [table.write_uid, table.write_date] + [
-            Column(table, n) for n in names]
+            Column(table, n) for n in names + sorted(by_record)]
         row = [transaction.user, CurrentTimestamp()] + [
             Model._fields[n].sql_format(values[n]) for n in names]
-        for sub_ids in id_slices([r.id for r in records]):
-            cursor.execute(*table.update(columns, row,
+        for sub_ids in grouped_slice([r.id for r in records], size):
+            sub_ids = list(sub_ids)
+            cursor.execute(*table.update(columns, row + [
+                        Case(*((table.id == i, Model._fields[n].sql_format(
+                                        by_record[n][i])) for i in sub_ids))
+                        for n in sorted(by_record)],
                     where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
-        written.append((records, set(names)))
+        written.append((records, set(names) | set(by_record)))
     # As Tryton's own updates in SQL: the caches of Model are out of date
     transaction.counter += 1
     for cache in transaction.cache.values():
@@ -198,6 +217,20 @@ def write_rows(Model, *args):
     with without_check_access():
         for records, names in written:
             Model.on_modification('write', records, names)
+
+
+def _split_by_record(args, by_record):
+    """The (records, values) pairs of args for write, the values of
+    by_record ({name: {id: value}}) added: a pair a record when by_record
+    is given"""
+    if not by_record:
+        return args
+    actions, split = iter(args), []
+    for records, values in zip(actions, actions):
+        for record in records:
+            split.extend([[record], dict(values, **{
+                            n: v[record.id] for n, v in by_record.items()})])
+    return split
 
 
 def stored_fields(Model):

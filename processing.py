@@ -153,24 +153,21 @@ class DunningProcessingMixin:
         dispatch of the same rank: the transition to done (with its
         history), the dispatch and the refreshed amounts, in one write"""
         user = Transaction().user or None
-        args = []
+        sent = {'state': 'done', 'processed_by': user}
+        # Most reminders change only by the name of their level
+        alike, dispatch_of = defaultdict(list), {}
         for dispatch, group in zip(dispatches, groups):
-            sent = {
-                'state': 'done',
-                'dispatch': dispatch.id,
-                'processed_by': user,
-                }
-            # Most reminders change only by the name of their level
-            alike = defaultdict(list)
             for dunning in group:
                 changes = tuple(sorted(dunning._save_values().items()))
                 alike[changes].append(dunning)
-            for changes, records in alike.items():
-                args.extend([records, dict(changes, **sent)])
+                dispatch_of[dunning.id] = dispatch.id
+        args = []
+        for changes, records in alike.items():
+            args.extend([records, dict(changes, **sent)])
         if args:
             # Computed by the run: written without the checks of a user's
             # changes, in an update a group of reminders changed alike
-            write_rows(cls, *args)
+            write_rows(cls, *args, by_record={'dispatch': dispatch_of})
             cls.log([d for g in groups for d in g], 'transition',
                 '%s:done' % cls._transition_state)
 
