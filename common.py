@@ -180,9 +180,6 @@ def write_rows(Model, *args, by_record=None):
         Model.write(*_split_by_record(args, by_record))
         return
     ModelAccess.check(Model.__name__, 'write')
-    transaction = Transaction()
-    cursor = transaction.connection.cursor()
-    table = Model.__table__()
     actions = iter(args)
     written = []
     # by_record adds a parameter for the id and the value of each record,
@@ -196,20 +193,10 @@ def write_rows(Model, *args, by_record=None):
         with without_check_access():
             Model.check_modification('write', records, values)
         values = Model.preprocess_values('write', values)
-        names = sorted(values)
-        columns = [table.write_uid, table.write_date] + [
-            Column(table, n) for n in names + sorted(by_record)]
-        row = [transaction.user, CurrentTimestamp()] + [
-            Model._fields[n].sql_format(values[n]) for n in names]
-        for sub_ids in grouped_slice([r.id for r in records], size):
-            sub_ids = list(sub_ids)
-            cursor.execute(*table.update(columns, row + [
-                        Case(*((table.id == i, Model._fields[n].sql_format(
-                                        by_record[n][i])) for i in sub_ids))
-                        for n in sorted(by_record)],
-                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
-        written.append((records, set(names) | set(by_record)))
+        _update_rows(Model, records, values, by_record, size)
+        written.append((records, set(values) | set(by_record)))
     # As Tryton's own updates in SQL: the caches of Model are out of date
+    transaction = Transaction()
     transaction.counter += 1
     for cache in transaction.cache.values():
         if Model.__name__ in cache:
@@ -217,6 +204,26 @@ def write_rows(Model, *args, by_record=None):
     with without_check_access():
         for records, names in written:
             Model.on_modification('write', records, names)
+
+
+def _update_rows(Model, records, values, by_record, size):
+    """The UPDATEs of write_rows for records: the values, and the value of
+    each record for the fields of by_record, by slices of size"""
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    table = Model.__table__()
+    names = sorted(values)
+    columns = [table.write_uid, table.write_date] + [
+        Column(table, n) for n in names + sorted(by_record)]
+    row = [transaction.user, CurrentTimestamp()] + [
+        Model._fields[n].sql_format(values[n]) for n in names]
+    for sub_ids in grouped_slice([r.id for r in records], size):
+        sub_ids = list(sub_ids)
+        cursor.execute(*table.update(columns, row + [
+                    Case(*((table.id == i, Model._fields[n].sql_format(
+                                    by_record[n][i])) for i in sub_ids))
+                    for n in sorted(by_record)],
+                where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
 
 
 def _split_by_record(args, by_record):

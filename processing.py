@@ -201,27 +201,21 @@ class DunningProcessingMixin:
             by_key[(row['company'], row['date'])].append(dunning)
         for (company_id, date), c_dunnings in by_key.items():
             invoice_ids = [rows[d.id]['invoice'] for d in c_dunnings]
-            figures = Invoice.dunning_figures(date, [company_id],
-                invoice_ids=invoice_ids)
             # The promises given since the reminder was made count too
-            promised = Promise.suspended_invoices([company_id], date,
-                given_by=max(date, today))
-            blocked = Invoice.dunning_blocked_ids(invoice_ids)
-            country = company_country(Company(company_id))
+            facts = {
+                'figures': Invoice.dunning_figures(date, [company_id],
+                    invoice_ids=invoice_ids),
+                'promised': Promise.suspended_invoices([company_id], date,
+                    given_by=max(date, today)),
+                'blocked': Invoice.dunning_blocked_ids(invoice_ids),
+                'country': company_country(Company(company_id)),
+                'levels': levels,
+                'currencies': currencies,
+                }
             for dunning in c_dunnings:
-                row = rows[dunning.id]
-                invoice_id = row['invoice']
-                if (invoice_id in promised
-                        and not dunning._check_not_promised(
-                            promised, strict)):
-                    continue
-                values = dunning._refreshed_values(row,
-                    levels[row['level']], currencies[row['currency']],
-                    figures.get(invoice_id), strict,
-                    blocked=invoice_id in blocked, country=country)
-                if values is not None:
-                    set_changed_values(dunning, row, values)
-                    amounts[dunning.id] = values['amount']
+                amount = dunning._refresh_row(rows[dunning.id], facts, strict)
+                if amount is not None:
+                    amounts[dunning.id] = amount
                     valid.append(dunning)
         penalties = cls._refreshed_penalties(valid, rows, levels, amounts)
         level_names = cls._level_names(valid, rows)
@@ -248,6 +242,25 @@ class DunningProcessingMixin:
             requests[dunning.id] = (invoices[row['invoice']],
                 levels[row['level']], row['date'], amounts[dunning.id])
         return Penalty.compute_penalties(requests)
+
+    def _refresh_row(self, row, facts, strict):
+        """Refresh the amounts of the reminder of row (its processing_rows)
+        from the facts of its company and date (figures, promised, blocked,
+        country, levels, currencies) and return its amount, or None (or
+        raise when strict) when it can not be sent"""
+        invoice_id = row['invoice']
+        if (invoice_id in facts['promised']
+                and not self._check_not_promised(facts['promised'], strict)):
+            return None
+        values = self._refreshed_values(row, facts['levels'][row['level']],
+            facts['currencies'][row['currency']],
+            facts['figures'].get(invoice_id), strict,
+            blocked=invoice_id in facts['blocked'],
+            country=facts['country'])
+        if values is None:
+            return None
+        set_changed_values(self, row, values)
+        return values['amount']
 
     def _check_not_promised(self, promised, strict):
         """Return True when the invoice of the reminder does not wait for a
@@ -300,20 +313,9 @@ class DunningProcessingMixin:
         The others raise an error, or are left out when not strict."""
         pool = Pool()
         Lang = pool.get('ir.lang')
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
         if rows is None:
             rows = cls.processing_rows([d.id for d in dunnings])
-        sent = defaultdict(list)
-        for sub_ids in grouped_slice(
-                list({rows[d.id]['invoice'] for d in dunnings}),
-                backend.MAX_QUERY_PARAMS):
-            cursor.execute(*table.select(
-                    table.invoice, table.id,
-                    where=fields.SQL_OPERATORS['in'](table.invoice, sub_ids)
-                    & (table.state == 'done')))
-            for invoice_id, id_ in cursor:
-                sent[invoice_id].append(id_)
+        sent = cls._sent_of_invoices({rows[d.id]['invoice'] for d in dunnings})
         done = {d.id: d for d in browse(
                 cls, [i for ids in sent.values() for i in ids])}
         valid = []
@@ -331,6 +333,22 @@ class DunningProcessingMixin:
                         done=wrong[0].rec_name,
                         date=lang.strftime(wrong[0].date)))
         return valid
+
+    @classmethod
+    def _sent_of_invoices(cls, invoice_ids):
+        "{invoice id: ids of its reminders done} of invoice_ids"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        sent = defaultdict(list)
+        for sub_ids in grouped_slice(list(invoice_ids),
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(
+                    table.invoice, table.id,
+                    where=fields.SQL_OPERATORS['in'](table.invoice, sub_ids)
+                    & (table.state == 'done')))
+            for invoice_id, id_ in cursor:
+                sent[invoice_id].append(id_)
+        return sent
 
     def follows(self, other):
         """Test if the reminder comes after the reminder other of its
