@@ -1,0 +1,76 @@
+# This file is part of account_invoice_dunning.  The COPYRIGHT file at the
+# top level of this repository contains the full copyright notices and
+# license terms.
+"""The bench compares the times of both modules only on the same work:
+the same invoices reminded at the same levels (bench/README.rst, *The
+data*)."""
+import os
+import sys
+
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'bench')
+
+
+@pytest.fixture(scope='module')
+def bench():
+    sys.path.insert(0, BENCH)
+    try:
+        import steps
+
+        import report
+        yield report, steps
+    finally:
+        sys.path.remove(BENCH)
+
+
+def result(seconds, pairs, steps):
+    return {'seconds': seconds, 'peak_rss_mb': 100, 'rss_before_mb': 90,
+        'reminders': len(pairs), 'invoices': len({i for i, _ in pairs}),
+        'work': steps.work_digest(pairs)}
+
+
+def test_ratio_of_same_work(bench):
+    "Both modules remind the same (invoice, level) pairs: a ratio"
+    report, steps = bench
+    pairs = [(1, 1), (2, 1), (3, 2)]
+    summary = report.summarize({
+            'ours': {'generate': [result(1., pairs, steps)]},
+            # Core's pairs in another order: the same work
+            'core': {'generate': [result(4., pairs[::-1], steps)]},
+            }, ['generate'])
+    assert summary['generate']['ratio_core_ours'] == 4.
+    assert 'different_work' not in summary['generate']
+
+
+@pytest.mark.parametrize('core_pairs', [
+        # Another invoice, the same count
+        [(1, 1), (2, 1), (4, 2)],
+        # The same invoices, another level
+        [(1, 1), (2, 2), (3, 2)],
+        # One reminder more (an invoice dunned twice)
+        [(1, 1), (2, 1), (3, 2), (3, 2)],
+        ])
+def test_no_ratio_of_different_work(bench, core_pairs):
+    "The modules remind other invoices or levels: no ratio, both counts"
+    report, steps = bench
+    summary = report.summarize({
+            'ours': {'generate': [result(1., [(1, 1), (2, 1), (3, 2)],
+                            steps)]},
+            'core': {'generate': [result(4., core_pairs, steps)]},
+            }, ['generate'])
+    row = summary['generate']
+    assert 'ratio_core_ours' not in row
+    assert row['different_work']
+    assert row['core']['reminders'] == len(core_pairs)
+
+
+def test_no_ratio_without_work(bench):
+    "A step that does not count its work (an older copy): no ratio"
+    report, steps = bench
+    ours = result(1., [(1, 1)], steps)
+    core = result(2., [(1, 1)], steps)
+    del ours['work'], core['work']
+    summary = report.summarize({'ours': {'process': [ours]},
+            'core': {'process': [core]}}, ['process'])
+    assert 'ratio_core_ours' not in summary['process']
