@@ -20,7 +20,7 @@ from .common import address_country, company_country, format_phone
 from .interest import half_year_start
 from .letter_format import formatter
 from .letter_invoices import LetterInvoicesMixin
-from .letter_render import BatchTemplate, opendocument
+from .letter_render import BatchTemplate, RetriedConversion, opendocument
 from .penalty import KIND_AMOUNTS
 
 # Languages that write the names of months in lower case
@@ -55,7 +55,7 @@ class _BatchTranslate(TranslateFactory):
         return self._memo[key]
 
 
-class Letter(LetterInvoicesMixin, CompanyReport):
+class Letter(RetriedConversion, LetterInvoicesMixin, CompanyReport):
     """Render the letter of reminders
 
     The context prepares plain data for each letter (``letters``), formatted

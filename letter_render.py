@@ -6,6 +6,8 @@ template converted and parsed once, the parts of the document that print
 nothing of the letter (the styles, the metadata) rendered once for the
 batch, only the others (the content) for each letter."""
 import copy
+import logging
+import time
 import zipfile
 from io import BytesIO
 
@@ -15,6 +17,10 @@ from relatorio.templates.opendocument import fod2od
 
 from .letter_xml import PartsSerializer, merge_static
 
+logger = logging.getLogger(__name__)
+
+# The pause before the second conversion of a document, doubled each time
+CONVERT_PAUSE = 0.25
 # The template events that make a part of the document depend on the letter
 DYNAMIC_EVENTS = {EXPR, SUB, EXEC, INCLUDE}
 # relatorio starts each part (content.xml, styles.xml...) of the document
@@ -150,3 +156,31 @@ class BatchTemplate:
         parts = PartsSerializer(PART_TARGET).serialize(events)
         return {name: xml.encode('utf-8', 'xmlcharrefreplace')
             for name, xml in parts.items()}
+
+
+class RetriedConversion:
+    """A report whose conversion by LibreOffice is tried again when it
+    fails (e.g. two soffice processes started at once), before falling back
+    to the document as rendered, as Tryton does
+
+    Tryton's own retries (trytond 8.0 Report.convert) run the command again
+    from an iterator of its arguments that the first attempt consumed: the
+    second attempt raises IndexError. Each attempt here is one call of
+    Tryton's conversion, which does not retry."""
+    __slots__ = ()
+
+    @classmethod
+    def convert(cls, report, data, timeout=5 * 60, retry=5):
+        input_format = report.template_extension
+        output_format = report.extension or input_format
+        for attempt in range(retry + 1):
+            if attempt:
+                time.sleep(CONVERT_PAUSE * 2 ** (attempt - 1))
+            extension, content = super().convert(
+                report, data, timeout=timeout, retry=0)
+            # Tryton returns the input as it is when the conversion fails
+            if extension != input_format or input_format == output_format:
+                return extension, content
+            logger.warning("conversion %d of %s to %s failed", attempt + 1,
+                report.report_name, output_format)
+        return extension, content

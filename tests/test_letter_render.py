@@ -5,13 +5,20 @@
 and its static runs written once, by letter_xml), are the letters Tryton's
 report renders one by one: the same document, byte for byte."""
 import io
+import os
+import stat
+import tempfile
 import unittest
 import zipfile
+from types import SimpleNamespace
+from unittest.mock import patch
 
 from genshi.core import END, PI, START, TEXT, Attrs, QName
 from genshi.input import XML
 from genshi.output import XMLSerializer
 
+import trytond.config as config
+from trytond.modules.account_invoice_dunning import letter_render
 from trytond.modules.account_invoice_dunning.letter_xml import (
     RAW, PartsSerializer, merge_static)
 from trytond.modules.account_invoice_dunning.tests.test_dispatch import FIRST
@@ -157,3 +164,62 @@ class LetterRenderTestCase(unittest.TestCase):
         with Transaction().set_context(Transaction().context):
             context = Letter.get_context([dispatch], {}, data)
             return Letter.render(action, context)
+
+
+# A conversion command that fails the first times it runs, then writes
+# the output: what LibreOffice does when another soffice holds its profile
+FLAKY_CONVERTER = """#!/bin/sh
+count=$(cat "$1" 2>/dev/null || echo 0)
+echo $((count + 1)) > "$1"
+[ "$count" -lt "$2" ] && exit 1
+printf '%s' '%PDF-1.4 converted' > "$3"
+"""
+
+
+class ConversionTestCase(unittest.TestCase):
+    "The letters converted by LibreOffice"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_with_company(cls)
+
+    def convert_failing(self, failures, retry=5):
+        """Convert an ODT letter with a command that fails failures times;
+        return the result and the number of runs of the command"""
+        Letter = Pool().get('account.invoice.dunning.letter', type='report')
+        with tempfile.TemporaryDirectory() as directory:
+            script = os.path.join(directory, 'convert.sh')
+            counter = os.path.join(directory, 'count')
+            with open(script, 'w') as fp:
+                fp.write(FLAKY_CONVERTER)
+            os.chmod(script, stat.S_IRWXU)
+            command = '%s %s %d "%%(output_path)s"' % (
+                script, counter, failures)
+            report = SimpleNamespace(report_name='letter',
+                template_extension='odt', extension='pdf')
+            get = config.get
+
+            def get_command(section, option, default=None):
+                if (section, option) == ('report', 'convert_command'):
+                    return command
+                return get(section, option, default=default)
+            with patch.object(config, 'get', get_command), \
+                    patch.object(letter_render, 'CONVERT_PAUSE', 0):
+                result = Letter.convert(report, b'odt letter', retry=retry)
+            with open(counter) as fp:
+                return result, int(fp.read())
+
+    @with_transaction()
+    def test_conversion_retried(self):
+        """A conversion that fails twice is tried again and gives the PDF
+        (Tryton's own retry raises IndexError at the second attempt)"""
+        result, runs = self.convert_failing(2)
+        self.assertEqual(result, ('pdf', b'%PDF-1.4 converted'))
+        self.assertEqual(runs, 3)
+
+    @with_transaction()
+    def test_conversion_failed(self):
+        "A conversion that keeps failing gives the letter as rendered"
+        result, runs = self.convert_failing(10, retry=2)
+        self.assertEqual(result, ('odt', b'odt letter'))
+        self.assertEqual(runs, 3)
