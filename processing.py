@@ -9,7 +9,9 @@ number."""
 import logging
 from collections import defaultdict
 
-from sql import Column
+from sql import Cast, Column, Literal
+from sql.functions import CurrentTimestamp
+from sql.operators import Concat
 
 from trytond import backend
 from trytond.i18n import gettext
@@ -19,8 +21,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .common import (
-    apply_types, browse, company_country, insert_rows, preload,
-    set_changed_values, write_rows)
+    apply_types, browse, company_country, preload, set_changed_values,
+    write_rows)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -98,17 +100,34 @@ class DunningProcessingMixin:
 
     @classmethod
     def log(cls, records, event, target=None, user=None, **extra):
-        """Save the history of the transitions (ir.model.log) in a few
-        inserts: the same rows Tryton would save at commit one by one"""
+        """Save the history of the transitions (ir.model.log) in an
+        INSERT ... SELECT a slice of records: the same rows Tryton would
+        save at commit one by one"""
         pool = Pool()
         Log = pool.get('ir.model.log')
         if event != 'transition':
             return super().log(
                 records, event, target=target, user=user, **extra)
+        transaction = Transaction()
         if user is None:
-            user = Transaction().user
-        insert_rows(Log, [dict(extra, resource=str(r), event=event,
-                    target=target, user=user) for r in records])
+            user = transaction.user
+        cursor = transaction.connection.cursor()
+        log, table = Log.__table__(), cls.__table__()
+        values = dict(extra, event=event, target=target, user=user)
+        names = sorted(values)
+        columns = [log.create_uid, log.create_date, log.resource] + [
+            Column(log, n) for n in names]
+        # A query a slice: the rows made from the ids in the database
+        for sub_ids in grouped_slice([r.id for r in records],
+                backend.MAX_QUERY_PARAMS):
+            cursor.execute(*log.insert(columns, table.select(
+                        Literal(transaction.user), CurrentTimestamp(),
+                        Concat(cls.__name__ + ',',
+                            Cast(table.id, Log.resource.sql_type().base)),
+                        *(Literal(Log._fields[n].sql_format(values[n]))
+                            for n in names),
+                        where=fields.SQL_OPERATORS['in'](table.id, sub_ids),
+                        order_by=table.id)))
 
     @classmethod
     def _process(cls, dunnings):
