@@ -11,6 +11,9 @@ import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 
 import holidays
+# The countries of holidays, which it imports all at the first use (0.1 s):
+# with the module, when the server starts, not in the first run
+import holidays.countries  # noqa: F401
 import phonenumbers
 from sql import Column, Null
 from sql.conditionals import Case
@@ -95,9 +98,13 @@ def insert_rows(Model, vlist):
     if not returning and backend.name != 'sqlite':
         size = 1
     ids = []
+    # Most columns of a new row are empty: no formatting of None
+    formats = [(n, Model._fields[n].sql_format) for n in names]
+    now = CurrentTimestamp()
     for sub_values in grouped_slice(vlist, size):
-        rows = [[transaction.user, CurrentTimestamp()]
-            + [Model._fields[n].sql_format(v.get(n)) for n in names]
+        rows = [[transaction.user, now] + [
+                None if (value := v.get(n)) is None else sql_format(value)
+                for n, sql_format in formats]
             for v in sub_values]
         if returning:
             cursor.execute(*table.insert(columns, rows, [table.id]))
