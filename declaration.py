@@ -16,6 +16,7 @@ from trytond.transaction import Transaction
 from .claim import claims_at, claims_in, interest_basis
 from .letter import _address_lines
 from .letter_format import write_long_date
+from .letter_render import RetriedConversion
 
 # The documents are filed with French courts and mandataires
 LANGUAGE = 'fr'
@@ -277,7 +278,7 @@ def half_year_text(date, fmt):
     return '%s semestre %d' % ('1er' if date.month <= 6 else '2e', date.year)
 
 
-class PartyCompanyReport(CompanyReport):
+class PartyCompanyReport(RetriedConversion, CompanyReport):
     """A report of the company of its records, printed from a party too:
     the company of the context"""
 

@@ -15,6 +15,7 @@ from trytond.tools import slugify
 from trytond.transaction import Transaction, check_access
 
 from .exceptions import DunningError
+from .letter_render import RetriedConversion
 
 
 def _check_report_access(report, model, ids, data):
@@ -144,7 +145,7 @@ class InvoiceLetter(Report):
             _archived(_unique(d.dispatch for d in latest)), name)
 
 
-class InvoiceDunningHistory(CompanyReport):
+class InvoiceDunningHistory(RetriedConversion, CompanyReport):
     "The reminders of invoices, as proof of the steps taken"
     __name__ = 'account.invoice.dunning.history'
 

@@ -11,9 +11,10 @@ from trytond.modules.company import CompanyReport
 from trytond.pool import Pool
 
 from .letter import _address_lines
+from .letter_render import RetriedConversion
 
 
-class PlanAgreement(CompanyReport):
+class PlanAgreement(RetriedConversion, CompanyReport):
     "The agreement of payment plans, one document per plan"
     __name__ = 'account.invoice.dunning.plan.agreement'
 

@@ -183,10 +183,12 @@ class ConversionTestCase(unittest.TestCase):
     def setUpClass(cls):
         activate_with_company(cls)
 
-    def convert_failing(self, failures, retry=5):
-        """Convert an ODT letter with a command that fails failures times;
-        return the result and the number of runs of the command"""
-        Letter = Pool().get('account.invoice.dunning.letter', type='report')
+    def convert_failing(self, failures, retry=5,
+            report_name='account.invoice.dunning.letter'):
+        """Convert an ODT letter with a command that fails failures times,
+        by the report report_name; return the result and the number of runs
+        of the command"""
+        Letter = Pool().get(report_name, type='report')
         with tempfile.TemporaryDirectory() as directory:
             script = os.path.join(directory, 'convert.sh')
             counter = os.path.join(directory, 'count')
@@ -213,9 +215,16 @@ class ConversionTestCase(unittest.TestCase):
     def test_conversion_retried(self):
         """A conversion that fails twice is tried again and gives the PDF
         (Tryton's own retry raises IndexError at the second attempt)"""
-        result, runs = self.convert_failing(2)
-        self.assertEqual(result, ('pdf', b'%PDF-1.4 converted'))
-        self.assertEqual(runs, 3)
+        for report_name in ['account.invoice.dunning.letter',
+                'account.invoice.dunning.claim_declaration',
+                'account.invoice.dunning.court_file',
+                'account.invoice.dunning.plan.agreement',
+                'account.invoice.dunning.history']:
+            with self.subTest(report=report_name):
+                result, runs = self.convert_failing(2,
+                    report_name=report_name)
+                self.assertEqual(result, ('pdf', b'%PDF-1.4 converted'))
+                self.assertEqual(runs, 3)
 
     @with_transaction()
     def test_conversion_failed(self):
