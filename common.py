@@ -8,12 +8,10 @@ import datetime as dt
 import functools
 import re
 import sqlite3
+from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import holidays
-# The countries of holidays, which it imports all at the first use (0.1 s):
-# with the module, when the server starts, not in the first run
-import holidays.countries  # noqa: F401
 import phonenumbers
 from sql import Column, Null
 from sql.conditionals import Case
@@ -235,15 +233,19 @@ def _update_rows(Model, records, values, by_record, size):
 
 def _split_by_record(args, by_record):
     """The (records, values) pairs of args for write, the values of
-    by_record ({name: {id: value}}) added: a pair a record when by_record
-    is given"""
+    by_record ({name: {id: value}}) added: a pair for the records of a pair
+    that get the same values of by_record"""
     if not by_record:
         return args
     actions, split = iter(args), []
     for records, values in zip(actions, actions):
+        alike = defaultdict(list)
         for record in records:
-            split.extend([[record], dict(values, **{
-                            n: v[record.id] for n, v in by_record.items()})])
+            alike[tuple(v[record.id] for v in by_record.values())].append(
+                record)
+        for key, alike_records in alike.items():
+            split.extend([alike_records,
+                    dict(values, **dict(zip(by_record, key)))])
     return split
 
 

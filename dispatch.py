@@ -159,13 +159,9 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
         return create_rows(cls, [cls._values_of(g, rows) for g in groups])
 
     @classmethod
-    def _values_of(cls, dunnings, rows=None):
+    def _values_of(cls, dunnings, rows):
         """The values of the dispatch of the reminders sent together; rows:
-        as group"""
-        pool = Pool()
-        Dunning = pool.get('account.invoice.dunning')
-        if rows is None:
-            rows = Dunning.processing_rows([d.id for d in dunnings])
+        their columns (Dunning.processing_rows)"""
         first = rows[dunnings[0].id]
         return {
             'company': first['company'],
