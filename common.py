@@ -13,12 +13,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import holidays
 import phonenumbers
-from sql import Column, Null
+from sql import Cast, Column, Null, Values
 from sql.conditionals import Case
 from sql.functions import CurrentTimestamp
 
 from trytond import backend
-from trytond.model import fields
+from trytond.model import Model, fields
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, sqlite_apply_types
@@ -43,6 +43,9 @@ CUSTOMER_TYPES = [
 # Records handled at once: Tryton's ORM slows down on long lists of records
 # (each instance of a browse checks the whole list of its ids)
 BATCH_SIZE = 200
+# Records browsed to carry their ids, their fields seldom read: shorter
+# lists, which cost less to browse
+ID_BATCH_SIZE = 25
 # Records read or written at once by the set-based computations
 # (penalties, classification): few queries, lists still short
 LARGE_BATCH_SIZE = 1000
@@ -53,7 +56,8 @@ LARGE_BATCH_SIZE = 1000
 # most this many, and at most SQLITE_INSERT_ROWS rows
 SQLITE_INSERT_PARAMS = 10000
 SQLITE_INSERT_ROWS = 500
-# The rows of an UPDATE that writes a value a record (write_rows)
+# The rows of an UPDATE that writes a value a record in a CASE (write_rows
+# on the SQLite before 3.33)
 BY_RECORD_ROWS = 300
 
 
@@ -72,6 +76,30 @@ def preload(Model, ids, names):
     lookup where the ORM's cache costs ten times more. The other fields
     are read as usual. The records are for reading: never saved."""
     return [Model(**values) for values in Model.read(list(ids), list(names))]
+
+
+# The field types whose sql_format returns a value of this exact type as
+# it is (Char strips its values, left to sql_format)
+_SQL_AS_IS = {
+    'boolean': bool,
+    'date': dt.date,
+    'integer': int,
+    'many2one': int,
+    'numeric': Decimal,
+    'selection': str,
+    }
+
+
+def sql_formatter(field):
+    """The sql_format of field, which passes the values of the type the
+    database takes as they are: an INSERT of thousands of rows formats each
+    of their values"""
+    sql_format = field.sql_format
+    as_is = _SQL_AS_IS.get(field._type)
+    if as_is is None:
+        return sql_format
+    return lambda value: (
+        value if type(value) is as_is else sql_format(value))
 
 
 def insert_rows(Model, vlist):
@@ -97,7 +125,7 @@ def insert_rows(Model, vlist):
         size = 1
     ids = []
     # Most columns of a new row are empty: no formatting of None
-    formats = [(n, Model._fields[n].sql_format) for n in names]
+    formats = [(n, sql_formatter(Model._fields[n])) for n in names]
     now = CurrentTimestamp()
     for sub_values in grouped_slice(vlist, size):
         rows = [[transaction.user, now] + [
@@ -125,6 +153,12 @@ def _insert_params(transaction):
         # Python before 3.11: the smallest limit of the SQLite builds
         limit = 999
     return max(min(limit, SQLITE_INSERT_PARAMS), backend.MAX_QUERY_PARAMS)
+
+
+def values_size(width):
+    """The rows of width values that the VALUES list of one query (an
+    INSERT, an UPDATE ... FROM) may take"""
+    return max(_insert_params(Transaction()) // width, 1)
 
 
 def create_rows(Model, vlist, **columns):
@@ -187,18 +221,13 @@ def write_rows(Model, *args, by_record=None):
     ModelAccess.check(Model.__name__, 'write')
     actions = iter(args)
     written = []
-    # by_record adds a parameter for the id and the value of each record,
-    # in a CASE the database reads through for each row: short slices
-    size = (backend.MAX_QUERY_PARAMS // 2 if not by_record
-        else min(backend.MAX_QUERY_PARAMS // (1 + 2 * len(by_record)),
-            BY_RECORD_ROWS))
     for records, values in zip(actions, actions):
         FieldAccess.check(Model.__name__,
             set(values.keys()) | set(by_record), 'write')
         with without_check_access():
             Model.check_modification('write', records, values)
         values = Model.preprocess_values('write', values)
-        _update_rows(Model, records, values, by_record, size)
+        _update_rows(Model, records, values, by_record)
         written.append((records, set(values) | set(by_record)))
     # As Tryton's own updates in SQL: the caches of Model are out of date
     transaction = Transaction()
@@ -211,23 +240,67 @@ def write_rows(Model, *args, by_record=None):
             Model.on_modification('write', records, names)
 
 
-def _update_rows(Model, records, values, by_record, size):
+def _update_rows(Model, records, values, by_record):
     """The UPDATEs of write_rows for records: the values, and the value of
-    each record for the fields of by_record, by slices of size"""
+    each record for the fields of by_record, joined from a VALUES list of
+    (id, values) by slices; in a CASE on the SQLite before 3.33, which
+    has no UPDATE ... FROM"""
     transaction = Transaction()
     cursor = transaction.connection.cursor()
     table = Model.__table__()
-    names = sorted(values)
+    names, record_names = sorted(values), sorted(by_record)
     columns = [table.write_uid, table.write_date] + [
-        Column(table, n) for n in names + sorted(by_record)]
+        Column(table, n) for n in names + record_names]
     row = [transaction.user, CurrentTimestamp()] + [
         Model._fields[n].sql_format(values[n]) for n in names]
-    for sub_ids in grouped_slice([r.id for r in records], size):
+    ids = [r.id for r in records]
+    if not record_names:
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
+            cursor.execute(*table.update(columns, row,
+                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
+        return
+    formats = [sql_formatter(Model._fields[n]) for n in record_names]
+    per_record = {i: [f(by_record[n][i]) for n, f in zip(record_names,
+                formats)] for i in ids}
+    if not _has_update_from():
+        _update_rows_case(table, columns, row, per_record)
+        return
+    for sub_ids in grouped_slice(ids, values_size(1 + len(record_names))):
+        rows = Values([[i] + per_record[i] for i in sub_ids])
+        cursor.execute(*table.update(columns, row + [
+                    _typed(Column(rows, 'column%s' % (k + 2)),
+                        Model._fields[n])
+                    for k, n in enumerate(record_names)],
+                from_=[rows], where=table.id == rows.column1))
+
+
+def _has_update_from():
+    "Whether the database runs UPDATE ... FROM"
+    return (backend.name != 'sqlite'
+        or sqlite3.sqlite_version_info >= (3, 33, 0))
+
+
+def _typed(column, field):
+    """The column of a VALUES list cast to the type of field: PostgreSQL
+    types a column of NULLs as text"""
+    if backend.name == 'sqlite':
+        # Its casts change the values (a NUMERIC to a float)
+        return column
+    return Cast(column, field.sql_type().base)
+
+
+def _update_rows_case(table, columns, row, per_record):
+    """The UPDATEs of _update_rows with the values of each record in a
+    CASE, which the database reads through for each row: short slices"""
+    cursor = Transaction().connection.cursor()
+    count = len(columns) - len(row)
+    size = min(backend.MAX_QUERY_PARAMS // (1 + 2 * count), BY_RECORD_ROWS)
+    for sub_ids in grouped_slice(list(per_record), size):
         sub_ids = list(sub_ids)
         cursor.execute(*table.update(columns, row + [
-                    Case(*((table.id == i, Model._fields[n].sql_format(
-                                    by_record[n][i])) for i in sub_ids))
-                    for n in sorted(by_record)],
+                    Case(*((table.id == i, per_record[i][k])
+                        for i in sub_ids))
+                    for k in range(count)],
                 where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
 
 
@@ -400,6 +473,25 @@ def set_changed_values(record, row, values):
         if row[name] != value:
             setattr(record, name, value)
             row[name] = value
+
+
+# What a field of a record not set returns (changed_values)
+_UNSET = object()
+
+
+def changed_values(record, names):
+    """The values of the fields names set on record and not saved, as save
+    would write them (a record as its id): what _save_values returns for
+    these fields, at a lookup a name where _save_values tries each field
+    of the model"""
+    values = {}
+    if not record._values:
+        return values
+    for name in names:
+        value = getattr(record._values, name, _UNSET)
+        if value is not _UNSET:
+            values[name] = value.id if isinstance(value, Model) else value
+    return values
 
 
 def companies_to_run():

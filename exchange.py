@@ -6,15 +6,19 @@ every letter and email sent and every call made, logged by the module, and
 what comes in (a call, an email, a letter, a meeting), logged by hand with
 the objection raised; shown on the party, the invoice and the reminder
 ("consigner chaque échange")."""
+from sql import Literal, Values
+from sql.functions import CurrentTimestamp
+
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, create_rows, id_slices, insert_rows
+from .common import CHANNELS, create_rows, id_slices, insert_rows, values_size
 
 EXCHANGE_CHANNELS = CHANNELS + [
     ('meeting', "Meeting"),
@@ -149,17 +153,15 @@ class Exchange(ModelSQL, ModelView):
     @classmethod
     def log_dispatches(cls, dispatches, date=None):
         """Log the dispatches as outgoing exchanges (on date, else their
-        own), with the invoices of their reminders"""
+        own), with the invoices of their reminders; return the exchanges"""
         pool = Pool()
-        Dunning = pool.get('account.invoice.dunning')
         Dispatch = pool.get('account.invoice.dunning.dispatch')
-        invoices = Dunning.invoices_of_dispatches(dispatches)
         # Read at once, in the order of the dispatches
         values = {v['id']: v for v in Dispatch.read(
                 [d.id for d in dispatches], ['company', 'party', 'date',
                     'channel', 'level_name', 'level.rec_name'])}
         dispatches = [values[d.id] for d in dispatches]
-        cls.log_exchanges([{
+        exchanges = create_rows(cls, [{
                     'company': d['company'],
                     'party': d['party'],
                     'date': date or d['date'],
@@ -167,8 +169,33 @@ class Exchange(ModelSQL, ModelView):
                     'direction': 'out',
                     'summary': d['level_name'] or d['level.']['rec_name'],
                     'origin': '%s,%s' % (Dispatch.__name__, d['id']),
-                    } for d in dispatches],
-            [invoices.get(d['id'], []) for d in dispatches])
+                    } for d in dispatches])
+        cls._link_dispatch_invoices(
+            zip(exchanges, [d['id'] for d in dispatches]))
+        return exchanges
+
+    @classmethod
+    def _link_dispatch_invoices(cls, pairs):
+        """Link the exchange of each (exchange, dispatch id) of pairs to the
+        invoices of the reminders of the dispatch, in an INSERT ... SELECT
+        a slice of pairs: the rows made in the database"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        ExchangeInvoice = pool.get(
+            'account.invoice.dunning.exchange-account.invoice')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        link, dunning = ExchangeInvoice.__table__(), Dunning.__table__()
+        pairs = [[e.id, d] for e, d in pairs]
+        for sub_pairs in grouped_slice(pairs, values_size(2)):
+            rows = Values(list(sub_pairs))
+            query = rows.join(dunning,
+                condition=dunning.dispatch == rows.column2).select(
+                Literal(transaction.user), CurrentTimestamp(),
+                rows.column1, dunning.invoice,
+                order_by=[rows.column1, dunning.invoice])
+            cursor.execute(*link.insert([link.create_uid, link.create_date,
+                        link.exchange, link.invoice], query))
 
     @classmethod
     def log_calls(cls, calls, date):

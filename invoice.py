@@ -8,6 +8,7 @@ from decimal import Decimal
 from sql import Literal, Null, Query, Union
 from sql.aggregate import Max
 from sql.conditionals import Case, Coalesce
+from sql.operators import Pos
 
 from trytond import backend
 from trytond.model import fields
@@ -327,11 +328,16 @@ class Invoice(
         types = [None, 'DATE', 'NUMERIC', 'NUMERIC']
         debit, credit = invoice_debit_credit(line, invoice)
         where = cls.dunning_open_where(invoice, company_ids, invoice_ids)
+        unreconciled = line.reconciliation == Null
+        if invoice_ids is not None:
+            # From the invoices: with the index of the reconciliations,
+            # SQLite reads all the unreconciled lines of the database
+            unreconciled = Pos(line.reconciliation) == Null
         due_date = Coalesce(line.maturity_date, invoice.invoice_date)
         query = cls.dunning_lines_from(invoice, line, where).select(
             invoice.id.as_('invoice'), due_date.as_('maturity_date'),
             debit.as_('debit'), credit.as_('credit'),
-            where=line.reconciliation == Null,
+            where=unreconciled,
             order_by=[invoice.id, due_date])
         cursor.execute(*apply_types(query, types))
         lines = defaultdict(list)
@@ -345,7 +351,7 @@ class Invoice(
                 invoice.id.as_('invoice'),
                 Literal(None).as_('unused'),
                 debit.as_('debit'), credit.as_('credit'),
-                where=where & (line.reconciliation == Null)))
+                where=where & unreconciled))
         cursor.execute(*apply_types(query, types))
         # Summed in Python: SQLite sums with floats
         payments = defaultdict(Decimal)

@@ -392,9 +392,10 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
         currencies = {c.id: c for c in Currency.browse(
                 list({f.currency for f in facts.values()}))}
         result, applicable = cls._applicable_rules(requests, facts)
+        # Most reminders owe nothing: the same zeros for each of a currency
+        nothing = {i: no_penalties(c) for i, c in currencies.items()}
         for key in result:
-            result[key] = no_penalties(
-                currencies[facts[requests[key][0].id].currency])
+            result[key] = nothing[facts[requests[key][0].id].currency]
         if applicable:
             result.update(cls._compute_applicable(
                     requests, applicable, facts, currencies))

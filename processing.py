@@ -21,8 +21,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .common import (
-    apply_types, browse, company_country, preload, set_changed_values,
-    write_rows)
+    ID_BATCH_SIZE, apply_types, browse, changed_values, company_country,
+    preload, set_changed_values, write_rows)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -48,8 +48,11 @@ class DunningProcessingMixin:
         cls.lock(dunnings)
         companies, by_party = cls._read_parties([d.id for d in dunnings])
         cls.check_legal_mentions(Company.browse(sorted(companies)))
+        # The records given, not browsed again: an instance costs Tryton a
+        # look through the ids of its browse
+        records = {d.id: d for d in dunnings}
         for batch in cls._party_batches(by_party):
-            cls._process(browse(cls, batch))
+            cls._process([records[i] for i in batch])
 
     @classmethod
     def _read_parties(cls, ids):
@@ -139,8 +142,9 @@ class DunningProcessingMixin:
     @classmethod
     def processing_columns(cls):
         """The columns of a reminder that processing reads for each of them,
-        in one query a batch (processing_rows): a module whose rules read
-        other columns in _refresh_amounts adds them here"""
+        in one query a batch (processing_rows), and the only ones it writes
+        when the run sets them on the reminder: a module whose rules read or
+        refresh other columns in _refresh_amounts adds them here"""
         return ['company', 'party', 'invoice', 'level', 'date', 'state',
             'channel', 'currency', 'deadline', 'amount', 'remaining_amount',
             'disputed_amount', 'due_date', 'level_name', 'interest_amount',
@@ -173,20 +177,23 @@ class DunningProcessingMixin:
         history), the dispatch and the refreshed amounts, in one write"""
         user = Transaction().user or None
         sent = {'state': 'done', 'processed_by': user}
-        # Most reminders change only by the name of their level
-        alike, dispatch_of = defaultdict(list), {}
+        # The reminders that change the same fields, each its values (most
+        # change only by the name of their level): an update a slice
+        alike = defaultdict(lambda: ([], defaultdict(dict)))
+        names = cls.processing_columns()
         for dispatch, group in zip(dispatches, groups):
             for dunning in group:
-                changes = tuple(sorted(dunning._save_values().items()))
-                alike[changes].append(dunning)
-                dispatch_of[dunning.id] = dispatch.id
-        args = []
-        for changes, records in alike.items():
-            args.extend([records, dict(changes, **sent)])
-        if args:
+                changes = changed_values(dunning, names)
+                records, by_record = alike[tuple(sorted(changes))]
+                records.append(dunning)
+                by_record['dispatch'][dunning.id] = dispatch.id
+                for name, value in changes.items():
+                    by_record[name][dunning.id] = value
+        for records, by_record in alike.values():
             # Computed by the run: written without the checks of a user's
-            # changes, in an update a group of reminders changed alike
-            write_rows(cls, *args, by_record={'dispatch': dispatch_of})
+            # changes
+            write_rows(cls, records, sent, by_record=by_record)
+        if alike:
             cls.log([d for g in groups for d in g], 'transition',
                 '%s:done' % cls._transition_state)
 
@@ -253,8 +260,10 @@ class DunningProcessingMixin:
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Penalty = pool.get('account.invoice.dunning.penalty')
+        # For their ids: the computation reads the invoices by SQL
         invoices = {i.id: i for i in browse(Invoice,
-                list({rows[d.id]['invoice'] for d in dunnings}))}
+                list({rows[d.id]['invoice'] for d in dunnings}),
+                size=ID_BATCH_SIZE)}
         requests = {}
         for dunning in dunnings:
             row = rows[dunning.id]

@@ -5,14 +5,18 @@
 reminders (only with the number of letters, a dispatch each)."""
 import datetime as dt
 import unittest
+from decimal import Decimal
+from unittest.mock import patch
 
 from trytond import backend
+from trytond.modules.account_invoice_dunning import common
 from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     activate_with_company, create_invoices, ignore_cache_queries)
 from trytond.modules.company.tests import set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
+from trytond.transaction import Transaction
 
 from .query_counter import QueryCounter
 
@@ -77,3 +81,41 @@ class ProcessQueriesTestCase(unittest.TestCase):
             self.assertEqual(
                 Dunning._refresh_amounts(dunnings, strict=False),
                 [d for d in dunnings if d.invoice != invoices[0]])
+
+    def check_refreshed_values_written(self):
+        """Processing writes each reminder its own refreshed values and
+        dispatch: drafts made stale in the database each get theirs back"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, invoices = create_invoices(4, parties=2)
+        with set_company(company):
+            dunnings = Dunning.generate_dunnings(date=FIRST)
+            expected = {d.id: (d.amount, d.deadline) for d in dunnings}
+            table = Dunning.__table__()
+            cursor = Transaction().connection.cursor()
+            for i, dunning in enumerate(dunnings):
+                cursor.execute(*table.update(
+                        [table.amount, table.deadline, table.level_name],
+                        [Decimal(i + 1), None, None],
+                        where=table.id == dunning.id))
+            Dunning.process(Dunning.browse(dunnings))
+            dunnings = Dunning.browse(dunnings)
+            self.assertEqual({d.id: (d.amount, d.deadline) for d in dunnings},
+                expected)
+            self.assertEqual({d.state for d in dunnings}, {'done'})
+            self.assertEqual({bool(d.level_name) for d in dunnings}, {True})
+            # A letter for each customer, with its reminders
+            for dunning in dunnings:
+                self.assertEqual(dunning.dispatch.party, dunning.party)
+            self.assertEqual(len({d.dispatch for d in dunnings}), 2)
+
+    @with_transaction()
+    def test_refreshed_values_written(self):
+        "Each reminder its values, in an UPDATE ... FROM a list of values"
+        self.check_refreshed_values_written()
+
+    @with_transaction()
+    def test_refreshed_values_written_without_update_from(self):
+        "Each reminder its values, in a CASE (SQLite before 3.33)"
+        with patch.object(common, '_has_update_from', return_value=False):
+            self.check_refreshed_values_written()
