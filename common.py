@@ -161,13 +161,15 @@ def values_size(width):
     return max(_insert_params(Transaction()) // width, 1)
 
 
-def create_rows(Model, vlist, **columns):
+def create_rows(Model, vlist, browse_size=BATCH_SIZE, **columns):
     """Create the records of vlist in a few queries whatever their number,
     and return them: as create would, the user's right to create is
     checked, the missing values take their default, the values go through
     preprocess_values (then get columns) and the new records through
     check_modification, on_modification and the triggers; the values come
-    from the module, consistent by construction (see insert_rows)"""
+    from the module, consistent by construction (see insert_rows).
+    browse_size: the records browsed together, which read their fields
+    together (ID_BATCH_SIZE when they serve for their ids)"""
     pool = Pool()
     ModelAccess = pool.get('ir.model.access')
     Trigger = pool.get('ir.trigger')
@@ -182,7 +184,7 @@ def create_rows(Model, vlist, **columns):
             for v in vlist])
     transaction = Transaction()
     transaction.create_records[Model.__name__].extend(ids)
-    records = browse(Model, ids)
+    records = browse(Model, ids, size=browse_size)
     with without_check_access():
         triggers = Trigger.get_triggers(Model.__name__, 'create')
     for sub_records in grouped_slice(records, BATCH_SIZE):
@@ -395,6 +397,7 @@ def format_phone(value, country=None, region=None):
     return phonenumbers.format_number(number, style)
 
 
+@functools.lru_cache(maxsize=4096)
 def add_business_days(date, days, country=None):
     """Return date moved by days business days: Monday to Friday but the
     public holidays of country (an ISO 3166 code: those of the `holidays`

@@ -20,8 +20,8 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .common import (
-    browse, companies_to_run, company_country, create_rows, preload,
-    search_browse, to_date)
+    ID_BATCH_SIZE, browse, companies_to_run, company_country, create_rows,
+    preload, search_browse, to_date)
 from .exceptions import DunningError
 from .penalty import no_penalties
 
@@ -423,8 +423,8 @@ class DunningGenerationMixin:
     def _levels_of(vlist):
         "Return {level id: level} of the values of new reminders"
         Level = Pool().get('account.invoice.dunning.level')
-        return {l.id: l for l in Level.browse(
-                list({v['level'] for v in vlist}))}
+        return {l.id: l for l in Level.read_for_run(
+                {v['level'] for v in vlist})}
 
     @classmethod
     def _set_deadlines(cls, vlist):
@@ -454,8 +454,9 @@ class DunningGenerationMixin:
         reached = Penalty.reached_levels(set(levels.values()))
         charged = [i for i, v in enumerate(vlist)
             if levels[v['level']] in reached]
-        invoices = {i.id: i for i in browse(
-                Invoice, [vlist[i]['invoice'] for i in charged])}
+        # For their ids: the computation reads the invoices by SQL
+        invoices = {i.id: i for i in browse(Invoice,
+                [vlist[i]['invoice'] for i in charged], size=ID_BATCH_SIZE)}
         penalties = Penalty.compute_penalties({
                 i: (invoices[vlist[i]['invoice']], levels[vlist[i]['level']],
                     vlist[i]['date'], vlist[i]['amount'])
@@ -488,7 +489,9 @@ class DunningGenerationMixin:
         the values go through preprocess_values and the new reminders
         through on_modification: the hooks of the modules that extend the
         reminders are honoured (their values must be stored columns)."""
-        return create_rows(cls, vlist, state='draft')
+        # Processing reads them by SQL: records for their ids
+        return create_rows(cls, vlist, state='draft',
+            browse_size=ID_BATCH_SIZE)
 
 
 class CreateDunningStart(ModelView):

@@ -29,7 +29,9 @@ class PartyFactsMixin:
         for the parties with a tax identifier, in one query"""
         pool = Pool()
         Identifier = pool.get('party.identifier')
-        result = {p.id: p.customer_type for p in parties}
+        # Read alone: the records would read every field of the parties
+        result = {p['id']: p['customer_type'] for p in cls.read(
+                [p.id for p in parties], ['customer_type'])}
         guess = [i for i, t in result.items() if not t]
         professionals = set()
         for sub_ids in grouped_slice(guess, backend.MAX_QUERY_PARAMS):

@@ -21,7 +21,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .common import (
-    CUSTOMER_TYPES, LARGE_BATCH_SIZE, id_slices, round_half_up, to_date)
+    CUSTOMER_TYPES, LARGE_BATCH_SIZE, browse, id_slices, preload,
+    round_half_up, to_date)
 from .dispatch_delivery import PRESENTED
 from .exceptions import PenaltyError, PenaltyValidationError
 from .interest import (
@@ -255,7 +256,17 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
         return True
 
     def annual_rate(self, half_year):
-        "The annual rate of the half-year starting on half_year"
+        """The annual rate of the half-year starting on half_year, once a
+        rule and half-year in a computation (its context's _annual_rates)"""
+        rates = Transaction().context.get('_annual_rates')
+        if rates is None:
+            return self._annual_rate(half_year)
+        key = (self.id, half_year)
+        if key not in rates:
+            rates[key] = self._annual_rate(half_year)
+        return rates[key]
+
+    def _annual_rate(self, half_year):
         if self.rate_table:
             rate = (self.rate_table.rate_in_force(half_year)
                 + (self.margin or 0))
@@ -389,8 +400,9 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
         # What the computation needs of the invoices, read at once
         facts = Invoice.dunning_penalty_facts(
             {r[0].id for r in requests.values()})
-        currencies = {c.id: c for c in Currency.browse(
-                list({f.currency for f in facts.values()}))}
+        currencies = {c.id: c for c in preload(Currency,
+                {f.currency for f in facts.values()},
+                ['code', 'digits', 'rounding'])}
         result, applicable = cls._applicable_rules(requests, facts)
         # Most reminders owe nothing: the same zeros for each of a currency
         nothing = {i: no_penalties(c) for i, c in currencies.items()}
@@ -400,6 +412,22 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
             result.update(cls._compute_applicable(
                     requests, applicable, facts, currencies))
         return result
+
+    @classmethod
+    def computation_fields(cls):
+        """The fields of a rule that the computation reads for each invoice:
+        a module whose rules read more of them adds theirs"""
+        return {'kind', 'customer_type', 'level', 'start', 'divisor', 'rate',
+            'rate_table', 'margin', 'rate_rounding', 'floor_table',
+            'floor_multiplier', 'amount', 'currency', 'percentage'}
+
+    @classmethod
+    def read_for_computation(cls, rules):
+        """The rules, in the same order, with the values of
+        computation_fields kept: read once for thousands of invoices"""
+        preloaded = {r.id: r for r in preload(
+                cls, [r.id for r in rules], cls.computation_fields())}
+        return [preloaded[r.id] for r in rules]
 
     @classmethod
     def _applicable_rules(cls, requests, facts):
@@ -425,9 +453,10 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
             cache_key = (level.procedure.id, segment.id if segment else None,
                 level.id, country)
             if cache_key not in rules_cache:
-                rules_cache[cache_key] = [r
-                    for r in cls.rules_of(level.procedure, segment, country)
-                    if r.applies_to(r.customer_type, level)]
+                rules_cache[cache_key] = cls.read_for_computation([r
+                        for r in cls.rules_of(
+                            level.procedure, segment, country)
+                        if r.applies_to(r.customer_type, level)])
             rules = rules_cache[cache_key]
             if not rules or cls.waived(invoice_facts, segment):
                 nothing[key] = None
@@ -456,7 +485,7 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
                 sorted({facts[i].party for i in invoice_ids}),
                 LARGE_BATCH_SIZE):
             customer_types.update(
-                Party.customer_types(Party.browse(list(parties))))
+                Party.customer_types(browse(Party, list(parties))))
         lines, payments = Invoice.dunning_payment_history(invoice_ids)
         # No interest on what is disputed
         for invoice_id, amount in Dispute.excluded_amounts(
@@ -468,7 +497,8 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
             for t in RateTable.search([])}
         applies = {}
         result = {}
-        with Transaction().set_context(_rate_values=rate_values):
+        with Transaction().set_context(
+                _rate_values=rate_values, _annual_rates={}):
             for key, rules in applicable.items():
                 invoice, level, date, overdue = requests[key]
                 invoice_facts = facts[invoice.id]
