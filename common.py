@@ -3,26 +3,23 @@
 # license terms.
 """Helpers shared by the models of the module; it imports nothing else of
 the module: batches, business days, rounding, dates of raw queries, shared
-selections and the penalty waiver."""
+selections and the penalty waiver (the set-based writes: bulk.py)."""
 import datetime as dt
 import functools
 import re
-import sqlite3
-from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import holidays
 import phonenumbers
-from sql import Cast, Column, Null, Values
+from sql import Null
 from sql.conditionals import Case
-from sql.functions import CurrentTimestamp
 
 from trytond import backend
 from trytond.model import Model, fields
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, sqlite_apply_types
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import Transaction
 
 CHANNELS = [
     ('letter', "Letter"),
@@ -49,16 +46,6 @@ ID_BATCH_SIZE = 25
 # Records read or written at once by the set-based computations
 # (penalties, classification): few queries, lists still short
 LARGE_BATCH_SIZE = 1000
-# The parameters of one multi-row INSERT on SQLite: Tryton's
-# MAX_QUERY_PARAMS (200) bounds the depth of the expressions of an IN list,
-# which the rows of VALUES do not nest: up to the variables the SQLite
-# library allows (999 before 3.32, 32,766 after, more in some builds), at
-# most this many, and at most SQLITE_INSERT_ROWS rows
-SQLITE_INSERT_PARAMS = 10000
-SQLITE_INSERT_ROWS = 500
-# The rows of an UPDATE that writes a value a record in a CASE (write_rows
-# on the SQLite before 3.33)
-BY_RECORD_ROWS = 300
 
 
 def browse(Model, ids, size=BATCH_SIZE):
@@ -76,261 +63,6 @@ def preload(Model, ids, names):
     lookup where the ORM's cache costs ten times more. The other fields
     are read as usual. The records are for reading: never saved."""
     return [Model(**values) for values in Model.read(list(ids), list(names))]
-
-
-# The field types whose sql_format returns a value of this exact type as
-# it is (Char strips its values, left to sql_format)
-_SQL_AS_IS = {
-    'boolean': bool,
-    'date': dt.date,
-    'integer': int,
-    'many2one': int,
-    'numeric': Decimal,
-    'selection': str,
-    }
-
-
-def sql_formatter(field):
-    """The sql_format of field, which passes the values of the type the
-    database takes as they are: an INSERT of thousands of rows formats each
-    of their values"""
-    sql_format = field.sql_format
-    as_is = _SQL_AS_IS.get(field._type)
-    if as_is is None:
-        return sql_format
-    return lambda value: (
-        value if type(value) is as_is else sql_format(value))
-
-
-def insert_rows(Model, vlist):
-    """Insert the rows of vlist (the values of stored fields, complete and
-    consistent by construction: no default, no validation) in the table of
-    Model in a few queries and return their ids, in order
-
-    Without RETURNING, SQLite gives the rows of one insert consecutive ids
-    (one writer at a time, each new id one more than the largest): the ids
-    end at the last one it returns."""
-    transaction = Transaction()
-    database = transaction.database
-    cursor = transaction.connection.cursor()
-    table = Model.__table__()
-    names = sorted(set().union(*vlist)) if vlist else []
-    columns = [table.create_uid, table.create_date] + [
-        Column(table, n) for n in names]
-    size = max(_insert_params(transaction) // len(columns), 1)
-    if backend.name == 'sqlite':
-        size = min(size, SQLITE_INSERT_ROWS)
-    returning = database.has_returning()
-    if not returning and backend.name != 'sqlite':
-        size = 1
-    ids = []
-    # Most columns of a new row are empty: no formatting of None
-    formats = [(n, sql_formatter(Model._fields[n])) for n in names]
-    now = CurrentTimestamp()
-    for sub_values in grouped_slice(vlist, size):
-        rows = [[transaction.user, now] + [
-                None if (value := v.get(n)) is None else sql_format(value)
-                for n, sql_format in formats]
-            for v in sub_values]
-        if returning:
-            cursor.execute(*table.insert(columns, rows, [table.id]))
-            ids.extend(r for r, in cursor)
-        else:
-            cursor.execute(*table.insert(columns, rows))
-            last_id = database.lastid(cursor)
-            ids.extend(range(last_id - len(rows) + 1, last_id + 1))
-    return ids
-
-
-def _insert_params(transaction):
-    "The parameters one INSERT of the backend of transaction may take"
-    if backend.name != 'sqlite':
-        return backend.MAX_QUERY_PARAMS
-    try:
-        limit = transaction.connection.getlimit(
-            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    except AttributeError:
-        # Python before 3.11: the smallest limit of the SQLite builds
-        limit = 999
-    return max(min(limit, SQLITE_INSERT_PARAMS), backend.MAX_QUERY_PARAMS)
-
-
-def values_size(width):
-    """The rows of width values that the VALUES list of one query (an
-    INSERT, an UPDATE ... FROM) may take"""
-    return max(_insert_params(Transaction()) // width, 1)
-
-
-def create_rows(Model, vlist, browse_size=BATCH_SIZE, **columns):
-    """Create the records of vlist in a few queries whatever their number,
-    and return them: as create would, the user's right to create is
-    checked, the missing values take their default, the values go through
-    preprocess_values (then get columns) and the new records through
-    check_modification, on_modification and the triggers; the values come
-    from the module, consistent by construction (see insert_rows).
-    browse_size: the records browsed together, which read their fields
-    together (ID_BATCH_SIZE when they serve for their ids)"""
-    pool = Pool()
-    ModelAccess = pool.get('ir.model.access')
-    Trigger = pool.get('ir.trigger')
-    if not vlist:
-        return []
-    ModelAccess.check(Model.__name__, 'create')
-    defaults = Model.default_get(
-        [n for n in stored_fields(Model) if n not in set().union(*vlist)],
-        with_rec_name=False)
-    ids = insert_rows(Model, [
-            {**defaults, **Model.preprocess_values('create', v), **columns}
-            for v in vlist])
-    transaction = Transaction()
-    transaction.create_records[Model.__name__].extend(ids)
-    records = browse(Model, ids, size=browse_size)
-    with without_check_access():
-        triggers = Trigger.get_triggers(Model.__name__, 'create')
-    for sub_records in grouped_slice(records, BATCH_SIZE):
-        sub_records = list(sub_records)
-        Model.check_modification('create', sub_records)
-        Model.on_modification('create', sub_records)
-        for trigger in triggers:
-            trigger.queue_trigger_action(sub_records)
-    return records
-
-
-def write_rows(Model, *args, by_record=None):
-    """Write the values of each (records, values) pair of args in an UPDATE
-    a pair (a slice of ids), as write would but without its validation: the
-    user's rights to write (model and fields) are checked, the values go
-    through preprocess_values and the records through check_modification
-    and on_modification; the values come from the module, consistent by
-    construction. With triggers on writing Model, through write itself
-    (their conditions are evaluated before and after).
-
-    by_record: {field name: {id: value}}, the fields whose value differs
-    from a record to the next (a link the run computed), written in the
-    same UPDATE: their rights are checked and on_modification is told of
-    them; check_modification and preprocess_values see the values of the
-    pair only."""
-    pool = Pool()
-    ModelAccess = pool.get('ir.model.access')
-    FieldAccess = pool.get('ir.model.field.access')
-    Trigger = pool.get('ir.trigger')
-    by_record = by_record or {}
-    with without_check_access():
-        triggers = Trigger.get_triggers(Model.__name__, 'write')
-    if triggers:
-        Model.write(*_split_by_record(args, by_record))
-        return
-    ModelAccess.check(Model.__name__, 'write')
-    actions = iter(args)
-    written = []
-    for records, values in zip(actions, actions):
-        FieldAccess.check(Model.__name__,
-            set(values.keys()) | set(by_record), 'write')
-        with without_check_access():
-            Model.check_modification('write', records, values)
-        values = Model.preprocess_values('write', values)
-        _update_rows(Model, records, values, by_record)
-        written.append((records, set(values) | set(by_record)))
-    # As Tryton's own updates in SQL: the caches of Model are out of date
-    transaction = Transaction()
-    transaction.counter += 1
-    for cache in transaction.cache.values():
-        if Model.__name__ in cache:
-            cache[Model.__name__].clear()
-    with without_check_access():
-        for records, names in written:
-            Model.on_modification('write', records, names)
-
-
-def _update_rows(Model, records, values, by_record):
-    """The UPDATEs of write_rows for records: the values, and the value of
-    each record for the fields of by_record, joined from a VALUES list of
-    (id, values) by slices; in a CASE on the SQLite before 3.33, which
-    has no UPDATE ... FROM"""
-    transaction = Transaction()
-    cursor = transaction.connection.cursor()
-    table = Model.__table__()
-    names, record_names = sorted(values), sorted(by_record)
-    columns = [table.write_uid, table.write_date] + [
-        Column(table, n) for n in names + record_names]
-    row = [transaction.user, CurrentTimestamp()] + [
-        Model._fields[n].sql_format(values[n]) for n in names]
-    ids = [r.id for r in records]
-    if not record_names:
-        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
-            cursor.execute(*table.update(columns, row,
-                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
-        return
-    formats = [sql_formatter(Model._fields[n]) for n in record_names]
-    per_record = {i: [f(by_record[n][i]) for n, f in zip(record_names,
-                formats)] for i in ids}
-    if not _has_update_from():
-        _update_rows_case(table, columns, row, per_record)
-        return
-    for sub_ids in grouped_slice(ids, values_size(1 + len(record_names))):
-        rows = Values([[i] + per_record[i] for i in sub_ids])
-        cursor.execute(*table.update(columns, row + [
-                    _typed(Column(rows, 'column%s' % (k + 2)),
-                        Model._fields[n])
-                    for k, n in enumerate(record_names)],
-                from_=[rows], where=table.id == rows.column1))
-
-
-def _has_update_from():
-    "Whether the database runs UPDATE ... FROM"
-    return (backend.name != 'sqlite'
-        or sqlite3.sqlite_version_info >= (3, 33, 0))
-
-
-def _typed(column, field):
-    """The column of a VALUES list cast to the type of field: PostgreSQL
-    types a column of NULLs as text"""
-    if backend.name == 'sqlite':
-        # Its casts change the values (a NUMERIC to a float)
-        return column
-    return Cast(column, field.sql_type().base)
-
-
-def _update_rows_case(table, columns, row, per_record):
-    """The UPDATEs of _update_rows with the values of each record in a
-    CASE, which the database reads through for each row: short slices"""
-    cursor = Transaction().connection.cursor()
-    count = len(columns) - len(row)
-    size = min(backend.MAX_QUERY_PARAMS // (1 + 2 * count), BY_RECORD_ROWS)
-    for sub_ids in grouped_slice(list(per_record), size):
-        sub_ids = list(sub_ids)
-        cursor.execute(*table.update(columns, row + [
-                    Case(*((table.id == i, per_record[i][k])
-                        for i in sub_ids))
-                    for k in range(count)],
-                where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
-
-
-def _split_by_record(args, by_record):
-    """The (records, values) pairs of args for write, the values of
-    by_record ({name: {id: value}}) added: a pair for the records of a pair
-    that get the same values of by_record"""
-    if not by_record:
-        return args
-    actions, split = iter(args), []
-    for records, values in zip(actions, actions):
-        alike = defaultdict(list)
-        for record in records:
-            alike[tuple(v[record.id] for v in by_record.values())].append(
-                record)
-        for key, alike_records in alike.items():
-            split.extend([alike_records,
-                    dict(values, **dict(zip(by_record, key)))])
-    return split
-
-
-def stored_fields(Model):
-    "The names of the fields of Model stored in its table, but the id's"
-    return [n for n, f in Model._fields.items()
-        if not isinstance(f, (fields.Function, fields.One2Many,
-                fields.Many2Many))
-        and n not in {'id', 'create_uid', 'create_date', 'write_uid',
-            'write_date'}]
 
 
 def search_browse(Model, domain):

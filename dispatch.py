@@ -19,8 +19,8 @@ from trytond.pyson import Eval
 from trytond.tools import slugify
 from trytond.transaction import Transaction
 
-from .common import (
-    CHANNELS, LETTER_CHANNELS, create_rows, id_slices, search_rec_names)
+from .bulk import create_rows
+from .common import CHANNELS, LETTER_CHANNELS, id_slices, search_rec_names
 from .dispatch_delivery import DispatchDeliveryMixin
 from .dispatch_email import DispatchEmailMixin
 from .invoice_copy import InvoiceCopyMixin

@@ -6,7 +6,7 @@ every letter and email sent and every call made, logged by the module, and
 what comes in (a call, an email, a letter, a meeting), logged by hand with
 the objection raised; shown on the party, the invoice and the reminder
 ("consigner chaque échange")."""
-from sql import Literal, Values
+from sql import Literal
 from sql.functions import CurrentTimestamp
 
 from trytond.i18n import gettext
@@ -18,7 +18,8 @@ from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, create_rows, id_slices, insert_rows, values_size
+from .bulk import create_rows, insert_rows, rows_from, rows_size
+from .common import CHANNELS, id_slices
 
 EXCHANGE_CHANNELS = CHANNELS + [
     ('meeting', "Meeting"),
@@ -187,13 +188,14 @@ class Exchange(ModelSQL, ModelView):
         cursor = transaction.connection.cursor()
         link, dunning = ExchangeInvoice.__table__(), Dunning.__table__()
         pairs = [[e.id, d] for e, d in pairs]
-        for sub_pairs in grouped_slice(pairs, values_size(2)):
-            rows = Values(list(sub_pairs))
+        for sub_pairs in grouped_slice(pairs, rows_size(2)):
+            rows, (exchange, dispatch) = rows_from(
+                ['INTEGER', 'INTEGER'], sub_pairs)
             query = rows.join(dunning,
-                condition=dunning.dispatch == rows.column2).select(
+                condition=dunning.dispatch == dispatch).select(
                 Literal(transaction.user), CurrentTimestamp(),
-                rows.column1, dunning.invoice,
-                order_by=[rows.column1, dunning.invoice])
+                exchange, dunning.invoice,
+                order_by=[exchange, dunning.invoice])
             cursor.execute(*link.insert([link.create_uid, link.create_date,
                         link.exchange, link.invoice], query))
 

@@ -19,9 +19,10 @@ from trytond.pyson import Eval, PYSONEncoder
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
+from .bulk import create_rows
 from .common import (
-    ID_BATCH_SIZE, browse, companies_to_run, company_country, create_rows,
-    preload, search_browse, to_date)
+    ID_BATCH_SIZE, browse, companies_to_run, company_country, preload,
+    search_browse, to_date)
 from .exceptions import DunningError
 from .penalty import no_penalties
 

@@ -20,9 +20,10 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .bulk import write_rows
 from .common import (
     ID_BATCH_SIZE, apply_types, browse, changed_values, company_country,
-    preload, set_changed_values, write_rows)
+    preload, set_changed_values)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few

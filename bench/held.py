@@ -63,7 +63,7 @@ def _insert_promises(pool, company, candidates, invoice_ids, day, settled):
     Promise = pool.get('account.invoice.dunning.promise')
     PromiseInvoice = pool.get(
         'account.invoice.dunning.promise-account.invoice')
-    from trytond.modules.account_invoice_dunning.common import insert_rows
+    from trytond.modules.account_invoice_dunning.bulk import insert_rows
     vlist = []
     for i, invoice_id in enumerate(invoice_ids):
         _, party, currency = candidates[invoice_id]
@@ -82,7 +82,7 @@ def _insert_disputes(pool, company, invoice_ids, day):
     "Open disputes of 10.00 of each invoice of invoice_ids"
     Dispute = pool.get('account.invoice.dunning.dispute')
     ModelData = pool.get('ir.model.data')
-    from trytond.modules.account_invoice_dunning.common import insert_rows
+    from trytond.modules.account_invoice_dunning.bulk import insert_rows
     objection = ModelData.get_id(
         'account_invoice_dunning', 'objection_price')
     insert_rows(Dispute, [{'company': company, 'invoice': i, 'amount': 10,
@@ -95,7 +95,7 @@ def _insert_plans(pool, company, candidates, invoice_ids, day, settled):
     other one with no grace when settled: broken by the run"""
     Plan = pool.get('account.invoice.dunning.plan')
     PlanInvoice = pool.get('account.invoice.dunning.plan-account.invoice')
-    from trytond.modules.account_invoice_dunning.common import insert_rows
+    from trytond.modules.account_invoice_dunning.bulk import insert_rows
     vlist = []
     for i, invoice_id in enumerate(invoice_ids):
         _, party, currency = candidates[invoice_id]

@@ -9,7 +9,7 @@ from decimal import Decimal
 from unittest.mock import patch
 
 from trytond import backend
-from trytond.modules.account_invoice_dunning import common
+from trytond.modules.account_invoice_dunning import bulk
 from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     activate_with_company, create_invoices, ignore_cache_queries)
@@ -117,5 +117,5 @@ class ProcessQueriesTestCase(unittest.TestCase):
     @with_transaction()
     def test_refreshed_values_written_without_update_from(self):
         "Each reminder its values, in a CASE (SQLite before 3.33)"
-        with patch.object(common, '_has_update_from', return_value=False):
+        with patch.object(bulk, '_has_update_from', return_value=False):
             self.check_refreshed_values_written()
