@@ -202,7 +202,8 @@ class Effectiveness(ModelSQL, ModelView):
         line = MoveLine.__table__()
         reconciliation = Reconciliation.__table__()
         where = ((invoice.type == 'out') & (invoice.state == 'paid')
-            & (invoice.company == company_id) & invoice.id.in_(invoices))
+            & (invoice.company == company_id)
+            & fields.SQL_OPERATORS['in'](invoice.id, invoices))
         paid = (Invoice.dunning_lines_from(invoice, line, where)
             .join(reconciliation,
                 condition=reconciliation.id == line.reconciliation)

@@ -122,7 +122,7 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
         action_ids = [i for i, in cursor]
         for sub_ids in id_slices(action_ids):
             cursor.execute(*report.update([report.model], [cls.__name__],
-                    where=report.action.in_(sub_ids)))
+                    where=fields.SQL_OPERATORS['in'](report.action, sub_ids)))
 
     @classmethod
     def group_key(cls, row):
@@ -192,7 +192,8 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
             cursor.execute(*dunning.select(dunning.dispatch,
                     Count(dunning.id), Sum(dunning.amount),
                     Sum(dunning.amount + penalties),
-                    where=dunning.dispatch.in_(sub_ids),
+                    where=fields.SQL_OPERATORS['in'](
+                        dunning.dispatch, sub_ids),
                     group_by=[dunning.dispatch]))
             for id_, count, amount, total in cursor:
                 values = {'invoice_count': count, 'amount': amount,

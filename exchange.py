@@ -366,7 +366,8 @@ class Dunning(metaclass=PoolMeta):
             cursor.execute(*relation.join(exchange,
                     condition=relation.exchange == exchange.id)
                 .select(relation.invoice, relation.exchange,
-                    where=relation.invoice.in_(sub_ids),
+                    where=fields.SQL_OPERATORS['in'](
+                        relation.invoice, sub_ids),
                     order_by=[exchange.date.desc, exchange.id.desc]))
             for invoice, exchange_id in cursor:
                 by_invoice.setdefault(invoice, []).append(exchange_id)
@@ -380,7 +381,7 @@ class Dunning(metaclass=PoolMeta):
         result = {}
         for sub_ids in id_slices({d.id for d in dispatches}):
             cursor.execute(*table.select(table.dispatch, table.invoice,
-                    where=table.dispatch.in_(sub_ids),
+                    where=fields.SQL_OPERATORS['in'](table.dispatch, sub_ids),
                     order_by=[table.dispatch, table.invoice]))
             for dispatch, invoice in cursor:
                 result.setdefault(dispatch, []).append(invoice)

@@ -248,7 +248,7 @@ class Invoice(
         result = set()
         for sub_ids in id_slices(invoice_ids):
             cursor.execute(*invoice.select(invoice.id,
-                    where=invoice.id.in_(sub_ids)
+                    where=fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
                     & (invoice.dunning_blocked == Literal(True))))
             result.update(i for i, in cursor)
         return result

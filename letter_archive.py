@@ -141,7 +141,7 @@ class LetterArchiveMixin:
             free = []
             for sub_ids in grouped_slice(ids):
                 query = table.select(table.id,
-                    where=table.id.in_(list(sub_ids))
+                    where=fields.SQL_OPERATORS['in'](table.id, list(sub_ids))
                     & (table.letter_format == Null))
                 query.for_ = For('UPDATE')
                 cursor.execute(*query)
@@ -210,11 +210,12 @@ class LetterArchiveMixin:
         for sub_ids in grouped_slice(candidates):
             sub_ids = list(sub_ids)
             cursor.execute(*table.select(table.letter_id,
-                    where=table.letter_id.in_(sub_ids)))
+                    where=fields.SQL_OPERATORS['in'](
+                        table.letter_id, sub_ids)))
             kept.update(i for i, in cursor)
             # Replaced letters are kept for the removal queue's retention
             cursor.execute(*queue.select(queue.file_id,
-                    where=queue.file_id.in_(sub_ids)
+                    where=fields.SQL_OPERATORS['in'](queue.file_id, sub_ids)
                     & (queue.model == cls.__name__)))
             kept.update(i for i, in cursor)
         orphans = sorted(set(candidates) - kept)

@@ -77,7 +77,7 @@ class Invoice(metaclass=PoolMeta):
         for sub_ids in slices:
             sub_where = where
             if sub_ids is not None:
-                sub_where &= invoice.id.in_(sub_ids)
+                sub_where &= fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
             cursor.execute(*invoice.select(invoice.id, where=sub_where))
             result.update(i for i, in cursor)
         return result

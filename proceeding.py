@@ -324,7 +324,8 @@ class Proceeding(Workflow, ModelSQL, ModelView):
         result = {}
         for sub_ids in id_slices(invoice_ids):
             cursor.execute(*cls._judgment_query(
-                    lambda invoice, _: invoice.id.in_(sub_ids)))
+                    lambda invoice, _: fields.SQL_OPERATORS['in'](
+                        invoice.id, sub_ids)))
             for invoice_id, date in cursor:
                 date = to_date(date)
                 result[invoice_id] = min(date, result.get(invoice_id, date))
