@@ -20,7 +20,7 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .common import BATCH_SIZE, browse
+from .common import BATCH_SIZE, browse, sqlite_variables
 
 # The parameters of one multi-row INSERT on SQLite: Tryton's
 # MAX_QUERY_PARAMS (200) bounds the depth of the expressions of an IN list,
@@ -125,13 +125,8 @@ def _insert_params(transaction):
     "The parameters one INSERT of the backend of transaction may take"
     if backend.name != 'sqlite':
         return backend.MAX_QUERY_PARAMS
-    try:
-        limit = transaction.connection.getlimit(
-            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    except AttributeError:
-        # Python before 3.11: the smallest limit of the SQLite builds
-        limit = 999
-    return max(min(limit, SQLITE_INSERT_PARAMS), backend.MAX_QUERY_PARAMS)
+    return max(min(sqlite_variables(), SQLITE_INSERT_PARAMS),
+        backend.MAX_QUERY_PARAMS)
 
 
 def values_size(width):

@@ -7,6 +7,7 @@ selections and the penalty waiver (the set-based writes: bulk.py)."""
 import datetime as dt
 import functools
 import re
+import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 
 import holidays
@@ -43,6 +44,8 @@ BATCH_SIZE = 200
 # Records browsed to carry their ids, their fields seldom read: shorter
 # lists, which cost less to browse
 ID_BATCH_SIZE = 25
+# The ids of an IN list of id_slices on SQLite (see id_slice_size)
+ID_SLICE_SIZE = 1000
 # Records read or written at once by the set-based computations
 # (penalties, classification): few queries, lists still short
 LARGE_BATCH_SIZE = 1000
@@ -83,9 +86,29 @@ def search_rec_names(clause, names):
 
 
 def id_slices(ids):
-    "Lists of ids small enough for an IN clause"
-    return (list(s) for s in grouped_slice(
-            list(ids), backend.MAX_QUERY_PARAMS // 2))
+    """Lists of ids small enough for an IN clause (two of them in a query,
+    with other parameters)"""
+    return (list(s) for s in grouped_slice(list(ids), id_slice_size()))
+
+
+def id_slice_size():
+    """The ids of a list of id_slices: on SQLite, whose IN lists are flat
+    (Tryton's MAX_QUERY_PARAMS, 200, bounds nested expressions), up to
+    ID_SLICE_SIZE within the variables the library allows"""
+    if backend.name != 'sqlite':
+        return backend.MAX_QUERY_PARAMS // 2
+    return max(min(ID_SLICE_SIZE, (sqlite_variables() - 100) // 2),
+        backend.MAX_QUERY_PARAMS // 2)
+
+
+def sqlite_variables():
+    "The parameters a query of the SQLite of the transaction may take"
+    try:
+        return Transaction().connection.getlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except AttributeError:
+        # Python before 3.11: the smallest limit of the SQLite builds
+        return 999
 
 
 def bound_index(column, bounds):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from unittest.mock import patch
 
 from trytond import backend
-from trytond.modules.account_invoice_dunning import bulk
+from trytond.modules.account_invoice_dunning import bulk, common
 from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     activate_with_company, create_invoices, ignore_cache_queries)
@@ -119,3 +119,18 @@ class ProcessQueriesTestCase(unittest.TestCase):
         "Each reminder its values, in a CASE (SQLite before 3.33)"
         with patch.object(bulk, '_has_update_from', return_value=False):
             self.check_refreshed_values_written()
+
+    def test_id_slices_within_sqlite_variables(self):
+        """The ids of an IN list: up to 1,000 on SQLite, fewer when its
+        library takes fewer parameters (999 on old builds), as many as
+        Tryton allows on PostgreSQL"""
+        if backend.name != 'sqlite':
+            self.assertEqual(common.id_slice_size(),
+                backend.MAX_QUERY_PARAMS // 2)
+            return
+        for variables, size in [(32766, 1000), (999, 449), (250, 100)]:
+            with patch.object(common, 'sqlite_variables',
+                    return_value=variables):
+                self.assertEqual(common.id_slice_size(), size)
+                self.assertEqual([len(s) for s in common.id_slices(
+                            range(size + 1))], [size, 1])
