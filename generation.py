@@ -21,8 +21,8 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .bulk import create_rows
 from .common import (
-    ID_BATCH_SIZE, browse, companies_to_run, company_country, preload,
-    search_browse, to_date)
+    ID_BATCH_SIZE, browse, collector_paused, companies_to_run, company_country,
+    preload, search_browse, to_date)
 from .exceptions import DunningError
 from .penalty import no_penalties
 
@@ -44,6 +44,7 @@ class DunningGenerationMixin:
     __slots__ = ()
 
     @classmethod
+    @collector_paused()
     def generate_dunnings(cls, date=None, companies=None, strict=True):
         """Create the draft reminders due on date for the companies and
         cancel those that no longer apply. Return the draft reminders.

@@ -22,8 +22,8 @@ from trytond.transaction import Transaction
 
 from .bulk import write_rows
 from .common import (
-    ID_BATCH_SIZE, apply_types, browse, changed_values, company_country,
-    preload, set_changed_values)
+    ID_BATCH_SIZE, apply_types, browse, changed_values, collector_paused,
+    company_country, preload, set_changed_values)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -53,7 +53,8 @@ class DunningProcessingMixin:
         # look through the ids of its browse
         records = {d.id: d for d in dunnings}
         for batch in cls._party_batches(by_party):
-            cls._process([records[i] for i in batch])
+            with collector_paused():
+                cls._process([records[i] for i in batch])
 
     @classmethod
     def _read_parties(cls, ids):

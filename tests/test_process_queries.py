@@ -4,6 +4,7 @@
 """Processing is set-based: its queries do not grow with the number of
 reminders (only with the number of letters, a dispatch each)."""
 import datetime as dt
+import gc
 import unittest
 from decimal import Decimal
 from unittest.mock import patch
@@ -134,3 +135,42 @@ class ProcessQueriesTestCase(unittest.TestCase):
                 self.assertEqual(common.id_slice_size(), size)
                 self.assertEqual([len(s) for s in common.id_slices(
                             range(size + 1))], [size, 1])
+
+    def test_collector_paused(self):
+        """The garbage collector is paused in a run and runs again after
+        the last of nested pauses; a collector disabled before stays so"""
+        self.assertTrue(gc.isenabled())
+        with common.collector_paused():
+            self.assertFalse(gc.isenabled())
+            with common.collector_paused():
+                self.assertFalse(gc.isenabled())
+            self.assertFalse(gc.isenabled())
+        self.assertTrue(gc.isenabled())
+        gc.disable()
+        try:
+            with common.collector_paused():
+                pass
+            self.assertFalse(gc.isenabled())
+        finally:
+            gc.enable()
+
+    @with_transaction()
+    def test_runs_pause_collector(self):
+        "Generation and each batch of processing run without the collector"
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, _ = create_invoices(2, parties=2)
+        seen = []
+        insert, process = Dunning._insert, Dunning._process
+
+        def spy(method):
+            def wrapper(*args, **kwargs):
+                seen.append(gc.isenabled())
+                return method(*args, **kwargs)
+            return wrapper
+        with set_company(company), \
+                patch.object(Dunning, '_insert', spy(insert)), \
+                patch.object(Dunning, '_process', spy(process)):
+            Dunning.process(Dunning.generate_dunnings(date=FIRST))
+        self.assertEqual(seen, [False, False])
+        self.assertTrue(gc.isenabled())
