@@ -20,7 +20,7 @@ from trytond.tools import slugify
 from trytond.transaction import Transaction
 
 from .bulk import create_rows
-from .common import CHANNELS, LETTER_CHANNELS, id_slices, search_rec_names
+from .common import CHANNELS, id_slices, search_rec_names
 from .dispatch_delivery import DispatchDeliveryMixin
 from .dispatch_email import DispatchEmailMixin
 from .invoice_copy import InvoiceCopyMixin
@@ -283,8 +283,3 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
             raise AccessError(gettext(
                     'account_invoice_dunning.msg_dispatch_copy'))
         return super().copy(dispatches, default=default)
-
-    @classmethod
-    def _letter_dispatches(cls, dispatches):
-        "The dispatches of dispatches that carry a letter"
-        return [d for d in dispatches if d.channel in LETTER_CHANNELS]

@@ -16,7 +16,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .common import PRINTED_CHANNELS, browse
+from .common import LETTER_CHANNELS, PRINTED_CHANNELS, browse
 from .dispatch_email import EMAIL_STATES
 from .letter_archive import letter_prefix, migrate_letter_store
 
@@ -153,12 +153,17 @@ class ReminderDispatchMixin:
         groups = Dispatch.group(dunnings, rows)
         dispatches = Dispatch.from_reminders(groups, rows)
         cls.write_sent(dispatches, groups)
-        Dispatch._archive_or_queue_letters(
-            Dispatch._letter_dispatches(dispatches))
-        Dispatch.queue_emails(dispatches)
-        Call.from_dispatches(dispatches)
+        # The channel of a dispatch is that of its reminders: known without
+        # reading the dispatches just created
+        channels = {d.id: rows[g[0].id]['channel']
+            for d, g in zip(dispatches, groups)}
+
+        def by_channel(names):
+            return [d for d in dispatches if channels[d.id] in names]
+        Dispatch._archive_or_queue_letters(by_channel(LETTER_CHANNELS))
+        Dispatch.queue_emails(by_channel({'email'}))
+        Call.from_dispatches(by_channel({'phone'}))
         # The letters are posted today; emails and calls are logged when
         # they leave and when made
-        Exchange.log_dispatches(
-            [d for d in dispatches if d.channel in PRINTED_CHANNELS])
+        Exchange.log_dispatches(by_channel(PRINTED_CHANNELS))
         return dispatches
