@@ -29,6 +29,8 @@ from .common import BATCH_SIZE, browse, sqlite_variables
 # most this many, and at most SQLITE_INSERT_ROWS rows
 SQLITE_INSERT_PARAMS = 10000
 SQLITE_INSERT_ROWS = 500
+# The parameters of a query beside the rows of its VALUES list
+OTHER_PARAMS = 100
 # The rows of a query that reads them from arrays on PostgreSQL (rows_from)
 ARRAY_ROWS = 10000
 # The rows of an UPDATE that writes a value a record in a CASE (write_rows
@@ -131,8 +133,8 @@ def _insert_params(transaction):
 
 def values_size(width):
     """The rows of width values that the VALUES list of one query (an
-    INSERT, an UPDATE ... FROM) may take"""
-    return max(_insert_params(Transaction()) // width, 1)
+    INSERT, an UPDATE ... FROM) may take, beside its other parameters"""
+    return max((_insert_params(Transaction()) - OTHER_PARAMS) // width, 1)
 
 
 def create_rows(Model, vlist, browse_size=BATCH_SIZE, **columns):
@@ -259,16 +261,16 @@ def _has_update_from():
 class _Unnest(Function):
     """UNNEST of PostgreSQL: arrays as the columns of a table, named by
     columns_definitions (names, without types)"""
-    __slots__ = ()
+    __slots__ = ('_names',)
     _function = 'UNNEST'
 
     @property
     def columns_definitions(self):
-        return ', '.join('"%s"' % n for n in self._columns_definitions)
+        return ', '.join('"%s"' % n for n in self._names)
 
     @columns_definitions.setter
     def columns_definitions(self, value):
-        self._columns_definitions = value
+        self._names = value
 
 
 def rows_size(width):

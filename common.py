@@ -19,7 +19,8 @@ from sql import Null
 from sql.conditionals import Case
 
 from trytond import backend
-from trytond.model import Model, fields
+from trytond.model import Model as TrytonModel
+from trytond.model import fields
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, sqlite_apply_types
@@ -116,8 +117,8 @@ def search_rec_names(clause, names):
 
 
 def id_slices(ids):
-    """Lists of ids small enough for an IN clause (two of them in a query,
-    with other parameters)"""
+    """Lists of ids small enough for an IN clause (up to three of them in a
+    query, with other parameters)"""
     return (list(s) for s in grouped_slice(list(ids), id_slice_size()))
 
 
@@ -127,7 +128,7 @@ def id_slice_size():
     ID_SLICE_SIZE within the variables the library allows"""
     if backend.name != 'sqlite':
         return backend.MAX_QUERY_PARAMS // 2
-    return max(min(ID_SLICE_SIZE, (sqlite_variables() - 100) // 2),
+    return max(min(ID_SLICE_SIZE, (sqlite_variables() - 100) // 3),
         backend.MAX_QUERY_PARAMS // 2)
 
 
@@ -278,7 +279,8 @@ def changed_values(record, names):
     for name in names:
         value = getattr(record._values, name, _UNSET)
         if value is not _UNSET:
-            values[name] = value.id if isinstance(value, Model) else value
+            values[name] = (
+                value.id if isinstance(value, TrytonModel) else value)
     return values
 
 

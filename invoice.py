@@ -329,7 +329,7 @@ class Invoice(
         debit, credit = invoice_debit_credit(line, invoice)
         where = cls.dunning_open_where(invoice, company_ids, invoice_ids)
         unreconciled = line.reconciliation == Null
-        if invoice_ids is not None:
+        if invoice_ids is not None and backend.name == 'sqlite':
             # From the invoices: with the index of the reconciliations,
             # SQLite reads all the unreconciled lines of the database
             unreconciled = Pos(line.reconciliation) == Null

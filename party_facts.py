@@ -29,9 +29,7 @@ class PartyFactsMixin:
         for the parties with a tax identifier, in one query"""
         pool = Pool()
         Identifier = pool.get('party.identifier')
-        # Read alone: the records would read every field of the parties
-        result = {p['id']: p['customer_type'] for p in cls.read(
-                [p.id for p in parties], ['customer_type'])}
+        result = {p.id: p.customer_type for p in parties}
         guess = [i for i, t in result.items() if not t]
         professionals = set()
         for sub_ids in grouped_slice(guess, backend.MAX_QUERY_PARAMS):

@@ -419,7 +419,8 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
         a module whose rules read more of them adds theirs"""
         return {'kind', 'customer_type', 'level', 'start', 'divisor', 'rate',
             'rate_table', 'margin', 'rate_rounding', 'floor_table',
-            'floor_multiplier', 'amount', 'currency', 'percentage'}
+            'floor_multiplier', 'amount', 'currency', 'percentage',
+            'brackets', 'scale_minimum', 'scale_maximum'}
 
     @classmethod
     def read_for_computation(cls, rules):

@@ -49,9 +49,10 @@ class DunningProcessingMixin:
         cls.lock(dunnings)
         companies, by_party = cls._read_parties([d.id for d in dunnings])
         cls.check_legal_mentions(Company.browse(sorted(companies)))
-        # The records given, not browsed again: an instance costs Tryton a
-        # look through the ids of its browse
-        records = {d.id: d for d in dunnings}
+        # The records given, not browsed again (an instance costs Tryton a
+        # look through the ids of its browse), but those the caller changed
+        # without saving: processed as stored
+        records = {d.id: cls(d.id) if d._values else d for d in dunnings}
         for batch in cls._party_batches(by_party):
             with collector_paused():
                 cls._process([records[i] for i in batch])
@@ -182,7 +183,8 @@ class DunningProcessingMixin:
         # The reminders that change the same fields, each its values (most
         # change only by the name of their level): an update a slice
         alike = defaultdict(lambda: ([], defaultdict(dict)))
-        names = cls.processing_columns()
+        names = [n for n in cls.processing_columns()
+            if n not in sent and n != 'dispatch']
         for dispatch, group in zip(dispatches, groups):
             for dunning in group:
                 changes = changed_values(dunning, names)

@@ -95,9 +95,11 @@ class ProcessQueriesTestCase(unittest.TestCase):
             table = Dunning.__table__()
             cursor = Transaction().connection.cursor()
             for i, dunning in enumerate(dunnings):
+                # The error back to none: a column of NULLs written
                 cursor.execute(*table.update(
-                        [table.amount, table.deadline, table.level_name],
-                        [Decimal(i + 1), None, None],
+                        [table.amount, table.deadline, table.level_name,
+                            table.penalty_error],
+                        [Decimal(i + 1), None, None, 'stale'],
                         where=table.id == dunning.id))
             Dunning.process(Dunning.browse(dunnings))
             dunnings = Dunning.browse(dunnings)
@@ -105,6 +107,7 @@ class ProcessQueriesTestCase(unittest.TestCase):
                 expected)
             self.assertEqual({d.state for d in dunnings}, {'done'})
             self.assertEqual({bool(d.level_name) for d in dunnings}, {True})
+            self.assertEqual({d.penalty_error for d in dunnings}, {None})
             # A letter for each customer, with its reminders
             for dunning in dunnings:
                 self.assertEqual(dunning.dispatch.party, dunning.party)
@@ -129,7 +132,7 @@ class ProcessQueriesTestCase(unittest.TestCase):
             self.assertEqual(common.id_slice_size(),
                 backend.MAX_QUERY_PARAMS // 2)
             return
-        for variables, size in [(32766, 1000), (999, 449), (250, 100)]:
+        for variables, size in [(32766, 1000), (999, 299), (250, 100)]:
             with patch.object(common, 'sqlite_variables',
                     return_value=variables):
                 self.assertEqual(common.id_slice_size(), size)
@@ -174,3 +177,21 @@ class ProcessQueriesTestCase(unittest.TestCase):
             Dunning.process(Dunning.generate_dunnings(date=FIRST))
         self.assertEqual(seen, [False, False])
         self.assertTrue(gc.isenabled())
+
+    @with_transaction()
+    def test_unsaved_changes_of_caller_left_out(self):
+        """A reminder the caller changed without saving is processed as
+        stored: its changes are neither written nor in the way"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, _ = create_invoices(2, parties=1)
+        with set_company(company):
+            dunnings = Dunning.generate_dunnings(date=FIRST)
+            amounts = {d.id: d.amount for d in dunnings}
+            changed = Dunning.browse(dunnings)
+            changed[0].state = 'cancelled'
+            changed[0].amount = Decimal('1.00')
+            Dunning.process(changed)
+            dunnings = Dunning.browse(dunnings)
+            self.assertEqual({d.state for d in dunnings}, {'done'})
+            self.assertEqual({d.id: d.amount for d in dunnings}, amounts)
