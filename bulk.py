@@ -246,10 +246,12 @@ def _update_rows(Model, records, values, by_record):
     types = ['INTEGER'] + [
         Model._fields[n].sql_type().base for n in record_names]
     for sub_ids in grouped_slice(ids, rows_size(len(types))):
+        sub_ids = list(sub_ids)
         rows, columns_of = rows_from(types, [[i] + per_record[i]
                 for i in sub_ids])
         cursor.execute(*table.update(columns, row + columns_of[1:],
-                from_=[rows], where=table.id == columns_of[0]))
+                from_=[rows], where=(table.id == columns_of[0])
+                & rows_index_hint(table.id, sub_ids)))
 
 
 def _has_update_from():
@@ -279,6 +281,17 @@ def rows_size(width):
     if backend.name == 'postgresql':
         return ARRAY_ROWS
     return values_size(width)
+
+
+def rows_index_hint(column, values):
+    """A condition of column on the values a query joins from rows_from, for
+    PostgreSQL: without it, it plans the join of the arrays by reading the
+    whole table (its row estimate of an UNNEST), each batch of a run
+    reading the rows of all the others (quadratic); SQLite looks each row
+    up by its index"""
+    if backend.name == 'postgresql':
+        return fields.SQL_OPERATORS['in'](column, list(values))
+    return Literal(True)
 
 
 def rows_from(types, rows):

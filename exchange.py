@@ -18,7 +18,8 @@ from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .bulk import create_rows, insert_rows, rows_from, rows_size
+from .bulk import (
+    create_rows, insert_rows, rows_from, rows_index_hint, rows_size)
 from .common import CHANNELS, id_slices
 
 EXCHANGE_CHANNELS = CHANNELS + [
@@ -189,12 +190,15 @@ class Exchange(ModelSQL, ModelView):
         link, dunning = ExchangeInvoice.__table__(), Dunning.__table__()
         pairs = [[e.id, d] for e, d in pairs]
         for sub_pairs in grouped_slice(pairs, rows_size(2)):
+            sub_pairs = list(sub_pairs)
             rows, (exchange, dispatch) = rows_from(
                 ['INTEGER', 'INTEGER'], sub_pairs)
             query = rows.join(dunning,
                 condition=dunning.dispatch == dispatch).select(
                 Literal(transaction.user), CurrentTimestamp(),
                 exchange, dunning.invoice,
+                where=rows_index_hint(
+                    dunning.dispatch, [d for _, d in sub_pairs]),
                 order_by=[exchange, dunning.invoice])
             cursor.execute(*link.insert([link.create_uid, link.create_date,
                         link.exchange, link.invoice], query))

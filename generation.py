@@ -21,7 +21,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .bulk import create_rows
 from .common import (
-    ID_BATCH_SIZE, browse, collector_paused, companies_to_run, company_country,
+    ID_BATCH_SIZE, browse, companies_to_run, company_country, objects_frozen,
     preload, search_browse, to_date)
 from .exceptions import DunningError
 from .penalty import no_penalties
@@ -44,7 +44,7 @@ class DunningGenerationMixin:
     __slots__ = ()
 
     @classmethod
-    @collector_paused()
+    @objects_frozen()
     def generate_dunnings(cls, date=None, companies=None, strict=True):
         """Create the draft reminders due on date for the companies and
         cancel those that no longer apply. Return the draft reminders.

@@ -20,7 +20,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .common import (
-    BATCH_SIZE, LETTER_CHANNELS, browse, collector_paused, companies_to_run,
+    BATCH_SIZE, LETTER_CHANNELS, browse, companies_to_run, objects_frozen,
     search_browse)
 
 # The time given to a trytond-worker to start a task it took before the
@@ -92,7 +92,7 @@ class LetterArchiveMixin:
             if not r.letter_format and r.channel in LETTER_CHANNELS]
         for sub_records in grouped_slice(records, BATCH_SIZE):
             sub_records = list(sub_records)
-            with collector_paused():
+            with objects_frozen():
                 letters = Letter.render_letters(sub_records)
             for record in sub_records:
                 record.letter_format, record.letter = letters[record.id]

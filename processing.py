@@ -22,8 +22,8 @@ from trytond.transaction import Transaction
 
 from .bulk import write_rows
 from .common import (
-    ID_BATCH_SIZE, apply_types, browse, changed_values, collector_paused,
-    company_country, preload, set_changed_values)
+    ID_BATCH_SIZE, apply_types, browse, changed_values, company_country,
+    objects_frozen, preload, set_changed_values)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -54,7 +54,7 @@ class DunningProcessingMixin:
         # without saving: processed as stored
         records = {d.id: cls(d.id) if d._values else d for d in dunnings}
         for batch in cls._party_batches(by_party):
-            with collector_paused():
+            with objects_frozen():
                 cls._process([records[i] for i in batch])
 
     @classmethod

@@ -139,27 +139,29 @@ class ProcessQueriesTestCase(unittest.TestCase):
                 self.assertEqual([len(s) for s in common.id_slices(
                             range(size + 1))], [size, 1])
 
-    def test_collector_paused(self):
-        """The garbage collector is paused in a run and runs again after
-        the last of nested pauses; a collector disabled before stays so"""
-        self.assertTrue(gc.isenabled())
-        with common.collector_paused():
-            self.assertFalse(gc.isenabled())
-            with common.collector_paused():
-                self.assertFalse(gc.isenabled())
-            self.assertFalse(gc.isenabled())
-        self.assertTrue(gc.isenabled())
-        gc.disable()
+    def test_objects_frozen(self):
+        """The objects made before a run are frozen during it and unfrozen
+        after the last of nested runs; those a server froze stay so"""
+        self.assertEqual(gc.get_freeze_count(), 0)
+        with common.objects_frozen():
+            frozen = gc.get_freeze_count()
+            self.assertGreater(frozen, 0)
+            with common.objects_frozen():
+                self.assertEqual(gc.get_freeze_count(), frozen)
+            self.assertEqual(gc.get_freeze_count(), frozen)
+        self.assertEqual(gc.get_freeze_count(), 0)
+        gc.freeze()
         try:
-            with common.collector_paused():
+            frozen = gc.get_freeze_count()
+            with common.objects_frozen():
                 pass
-            self.assertFalse(gc.isenabled())
+            self.assertEqual(gc.get_freeze_count(), frozen)
         finally:
-            gc.enable()
+            gc.unfreeze()
 
     @with_transaction()
-    def test_runs_pause_collector(self):
-        "Generation and each batch of processing run without the collector"
+    def test_runs_freeze_objects(self):
+        "Generation and each batch of processing run with objects frozen"
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
         company, _ = create_invoices(2, parties=2)
@@ -168,15 +170,15 @@ class ProcessQueriesTestCase(unittest.TestCase):
 
         def spy(method):
             def wrapper(*args, **kwargs):
-                seen.append(gc.isenabled())
+                seen.append(gc.get_freeze_count() > 0)
                 return method(*args, **kwargs)
             return wrapper
         with set_company(company), \
                 patch.object(Dunning, '_insert', spy(insert)), \
                 patch.object(Dunning, '_process', spy(process)):
             Dunning.process(Dunning.generate_dunnings(date=FIRST))
-        self.assertEqual(seen, [False, False])
-        self.assertTrue(gc.isenabled())
+        self.assertEqual(seen, [True, True])
+        self.assertEqual(gc.get_freeze_count(), 0)
 
     @with_transaction()
     def test_unsaved_changes_of_caller_left_out(self):
