@@ -20,7 +20,7 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .common import BATCH_SIZE, browse, sqlite_variables
+from .common import BATCH_SIZE, browse, id_slices, sqlite_variables
 
 # The parameters of one multi-row INSERT on SQLite: Tryton's
 # MAX_QUERY_PARAMS (200) bounds the depth of the expressions of an IN list,
@@ -77,6 +77,9 @@ def insert_rows(Model, vlist):
     names = sorted(set().union(*vlist)) if vlist else []
     columns = [table.create_uid, table.create_date] + [
         Column(table, n) for n in names]
+    formats = [(n, sql_formatter(Model._fields[n])) for n in names]
+    if backend.name == 'postgresql' and formats:
+        return _insert_arrays(Model, vlist, table, columns, formats)
     size = max(_insert_params(transaction) // len(columns), 1)
     if backend.name == 'sqlite':
         size = min(size, SQLITE_INSERT_ROWS)
@@ -84,15 +87,9 @@ def insert_rows(Model, vlist):
     if not returning and backend.name != 'sqlite':
         size = 1
     ids = []
-    # Most columns of a new row are empty: no formatting of None
-    formats = [(n, sql_formatter(Model._fields[n])) for n in names]
     now = CurrentTimestamp()
-    if backend.name == 'postgresql' and formats:
-        return _insert_arrays(Model, vlist, table, columns, formats)
     for sub_values in grouped_slice(vlist, size):
-        rows = [[transaction.user, now] + [
-                None if (value := v.get(n)) is None else sql_format(value)
-                for n, sql_format in formats]
+        rows = [[transaction.user, now] + _formatted(v, formats)
             for v in sub_values]
         if returning:
             cursor.execute(*table.insert(columns, rows, [table.id]))
@@ -104,6 +101,14 @@ def insert_rows(Model, vlist):
     return ids
 
 
+def _formatted(values, formats):
+    """The values of a row of insert_rows, formatted by the (name,
+    formatter) of formats; most columns of a new row are empty: no
+    formatting of None"""
+    return [None if (value := values.get(n)) is None else sql_format(value)
+        for n, sql_format in formats]
+
+
 def _insert_arrays(Model, vlist, table, columns, formats):
     """The INSERTs of insert_rows on PostgreSQL: the rows read from arrays
     (rows_from), by slices; return the ids"""
@@ -112,10 +117,8 @@ def _insert_arrays(Model, vlist, table, columns, formats):
     types = [Model._fields[n].sql_type().base for n, _ in formats]
     ids = []
     for sub_values in grouped_slice(vlist, ARRAY_ROWS):
-        rows, rows_columns = rows_from(types, [[
-                    None if (value := v.get(n)) is None else sql_format(value)
-                    for n, sql_format in formats]
-                for v in sub_values])
+        rows, rows_columns = rows_from(types,
+            [_formatted(v, formats) for v in sub_values])
         cursor.execute(*table.insert(columns, rows.select(
                     Literal(transaction.user), CurrentTimestamp(),
                     *rows_columns), [table.id]))
@@ -233,7 +236,7 @@ def _update_rows(Model, records, values, by_record):
         Model._fields[n].sql_format(values[n]) for n in names]
     ids = [r.id for r in records]
     if not record_names:
-        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
+        for sub_ids in id_slices(ids):
             cursor.execute(*table.update(columns, row,
                     where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
         return

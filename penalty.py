@@ -17,12 +17,10 @@ from trytond.model import (
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
-from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .common import (
-    CUSTOMER_TYPES, LARGE_BATCH_SIZE, browse, id_slices, preload,
-    round_half_up, to_date)
+    CUSTOMER_TYPES, browse, id_slices, preload, round_half_up, to_date)
 from .dispatch_delivery import PRESENTED
 from .exceptions import PenaltyError, PenaltyValidationError
 from .interest import (
@@ -481,12 +479,9 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
         RateTable = pool.get('account.invoice.dunning.rate')
         Dispute = pool.get('account.invoice.dunning.dispute')
         invoice_ids = list({requests[k][0].id for k in applicable})
-        customer_types = {}
-        for parties in grouped_slice(
-                sorted({facts[i].party for i in invoice_ids}),
-                LARGE_BATCH_SIZE):
-            customer_types.update(
-                Party.customer_types(browse(Party, list(parties))))
+        # browse slices the parties: a long list costs Tryton to browse
+        customer_types = Party.customer_types(browse(Party,
+                sorted({facts[i].party for i in invoice_ids})))
         lines, payments = Invoice.dunning_payment_history(invoice_ids)
         # No interest on what is disputed
         for invoice_id, amount in Dispute.excluded_amounts(
