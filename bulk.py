@@ -155,8 +155,9 @@ def create_rows(Model, vlist, browse_size=BATCH_SIZE, **columns):
     if not vlist:
         return []
     ModelAccess.check(Model.__name__, 'create')
+    given = set().union(*vlist)
     defaults = Model.default_get(
-        [n for n in stored_fields(Model) if n not in set().union(*vlist)],
+        [n for n in stored_fields(Model) if n not in given],
         with_rec_name=False)
     ids = insert_rows(Model, [
             {**defaults, **Model.preprocess_values('create', v), **columns}

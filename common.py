@@ -11,7 +11,7 @@ import gc
 import re
 import sqlite3
 import threading
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import holidays
 import phonenumbers
@@ -235,6 +235,27 @@ def company_country(company):
 def address_country(address):
     "The ISO code of the country of address, or None"
     return address.country.code if address and address.country else None
+
+
+def amount_rounder(currency):
+    """The rounding of currency.round as a function of an amount, quicker
+    for the thousands of amounts of a run: a quantize when the rounding of
+    currency is a power of ten (0.01, the same result), else currency.round
+    itself"""
+    exponent = _power_of_ten(currency.rounding)
+    if exponent is None:
+        return currency.round
+    return functools.partial(
+        Decimal.quantize, exp=exponent, rounding=ROUND_HALF_EVEN)
+
+
+@functools.lru_cache(maxsize=64)
+def _power_of_ten(rounding):
+    "rounding as a power of ten (Decimal('1E-2')), or None if it is not one"
+    if not rounding or rounding <= 0:
+        return None
+    power = Decimal(1).scaleb(rounding.adjusted())
+    return power if power == rounding else None
 
 
 def round_half_up(value, currency):

@@ -21,8 +21,8 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .bulk import create_rows
 from .common import (
-    ID_BATCH_SIZE, browse, companies_to_run, company_country, objects_frozen,
-    preload, search_browse, to_date)
+    ID_BATCH_SIZE, amount_rounder, browse, companies_to_run, company_country,
+    objects_frozen, preload, search_browse, to_date)
 from .exceptions import DunningError
 from .penalty import no_penalties
 
@@ -234,13 +234,11 @@ class DunningGenerationMixin:
         whose promise to pay or payment plan was broken since their last
         reminder; ladder: the levels and procedures of the run
         (_run_levels)"""
-        pool = Pool()
-        Currency = pool.get('currency.currency')
         levels, procedures = ladder or cls._run_levels(candidates, history)
-        currencies = {c.id: c for c in preload(Currency,
-                {c.currency for c in candidates.values()},
-                ['rounding', 'digits'])}
+        currencies = cls._run_currencies(candidates)
         party_overdue = cls._party_overdue(candidates, figures)
+        # The levels of each ladder, once for the run
+        ladders = {p.id: p.ladder for p in procedures.values()}
         resumed = resumed or {}
         to_create, keep = [], set()
         for invoice_id, candidate in candidates.items():
@@ -253,7 +251,8 @@ class DunningGenerationMixin:
                 last_level = levels[level_id]
             procedure = procedures[candidate.segment.id]
             level = procedure.next_level(last_level, date, invoice_figures,
-                sent=history.sent[invoice_id])
+                sent=history.sent[invoice_id],
+                ladder=ladders.get(procedure.id))
             if not level:
                 continue
             resumption = resumed.get(invoice_id)
@@ -272,6 +271,14 @@ class DunningGenerationMixin:
                 values.update(resumption or {})
                 to_create.append(values)
         return to_create, keep
+
+    @staticmethod
+    def _run_currencies(candidates):
+        "Return {id: currency} of the candidates, read once for the run"
+        Currency = Pool().get('currency.currency')
+        return {c.id: c for c in preload(Currency,
+                {c.currency for c in candidates.values()},
+                ['rounding', 'digits'])}
 
     @classmethod
     def _step_reminders(cls, date, candidates, figures, history, levels,
@@ -405,6 +412,7 @@ class DunningGenerationMixin:
     def _dunning_values(cls, invoice_id, candidate, currency, level, date,
             figures):
         "The values of a new reminder of level on date for an invoice"
+        round_ = amount_rounder(currency)
         return {
             'company': candidate.company,
             'invoice': invoice_id,
@@ -416,9 +424,9 @@ class DunningGenerationMixin:
             'channel': level.channel,
             'date': date,
             'due_date': figures.due_date,
-            'amount': currency.round(level.reminder_amount(figures)),
-            'remaining_amount': currency.round(figures.remaining),
-            'disputed_amount': currency.round(figures.disputed),
+            'amount': round_(level.reminder_amount(figures)),
+            'remaining_amount': round_(figures.remaining),
+            'disputed_amount': round_(figures.disputed),
             }
 
     @staticmethod

@@ -80,14 +80,15 @@ class Procedure(ModelSQL, ModelView):
             if level.plan_installment:
                 return level
 
-    def next_level(self, last_level, date, figures, sent=()):
+    def next_level(self, last_level, date, figures, sent=(), ladder=None):
         """Return the level to reach on date after last_level (or None)
 
         Only the level following the last one is considered: an invoice
         climbs one level per run. A pre-reminder (negative days) is skipped
         once the invoice is overdue, and so is a level already sent (the
-        ids of sent)."""
-        levels = self.ladder
+        ids of sent). ladder: the levels of self.ladder, when the caller
+        has them (a run, for thousands of invoices)."""
+        levels = self.ladder if ladder is None else ladder
         if last_level is None:
             following = levels
         elif last_level in levels:

@@ -22,8 +22,8 @@ from trytond.transaction import Transaction
 
 from .bulk import write_rows
 from .common import (
-    ID_BATCH_SIZE, apply_types, browse, changed_values, company_country,
-    objects_frozen, preload, set_changed_values)
+    ID_BATCH_SIZE, amount_rounder, apply_types, browse, changed_values,
+    company_country, objects_frozen, preload, set_changed_values)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -326,10 +326,11 @@ class DunningProcessingMixin:
             raise DunningError(gettext(
                     'account_invoice_dunning.msg_dunning_invoice_paid',
                     dunning=self.rec_name, invoice=self.invoice.rec_name))
+        round_ = amount_rounder(currency)
         values = {
-            'amount': currency.round(amount),
-            'remaining_amount': currency.round(figures.remaining),
-            'disputed_amount': currency.round(figures.disputed),
+            'amount': round_(amount),
+            'remaining_amount': round_(figures.remaining),
+            'disputed_amount': round_(figures.disputed),
             'due_date': figures.due_date,
             }
         if not row['deadline'] or row['deadline'] < figures.due_date:

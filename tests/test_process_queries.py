@@ -139,6 +139,25 @@ class ProcessQueriesTestCase(unittest.TestCase):
                 self.assertEqual([len(s) for s in common.id_slices(
                             range(size + 1))], [size, 1])
 
+    @with_transaction()
+    def test_amount_rounder(self):
+        """The amounts of a run are rounded as currency.round does: by a
+        quantize for a rounding of a power of ten, by currency.round for
+        another (0.05)"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        amounts = [Decimal(a) for a in ['2.345', '2.355', '-2.345', '0',
+                '0.30000000000000004', '1234567.891', '7']]
+        for rounding, quantized in [
+                ('0.01', True), ('1', True), ('0.001', True),
+                ('0.05', False)]:
+            currency = Currency(rounding=Decimal(rounding), digits=3)
+            round_ = common.amount_rounder(currency)
+            self.assertEqual(round_ == currency.round, not quantized)
+            for amount in amounts:
+                self.assertEqual(str(round_(amount)),
+                    str(currency.round(amount)), (rounding, amount))
+
     def test_objects_frozen(self):
         """The objects made before a run are frozen during it and unfrozen
         after the last of nested runs; those a server froze stay so"""
