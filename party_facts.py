@@ -4,11 +4,10 @@
 """What the run and the letters read of the customers, at once for many
 (a mixin of the party): their customer types, languages and countries."""
 from sql import Literal, Null, NullsFirst
+from sql.operators import Exists
 
-from trytond import backend
 from trytond.model import fields
 from trytond.pool import Pool
-from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .common import id_slices
@@ -26,20 +25,25 @@ class PartyFactsMixin:
     @classmethod
     def customer_types(cls, parties):
         """Return {party id: customer type}: the one set, else professional
-        for the parties with a tax identifier, in one query"""
+        for the parties with an active tax identifier, in a query a slice
+        of ids"""
         pool = Pool()
         Identifier = pool.get('party.identifier')
-        result = {p.id: p.customer_type for p in parties}
-        guess = [i for i, t in result.items() if not t]
-        professionals = set()
-        for sub_ids in grouped_slice(guess, backend.MAX_QUERY_PARAMS):
-            professionals.update(i.party.id for i in Identifier.search([
-                        ('party', 'in', list(sub_ids)),
-                        ('type', 'in', list(cls.tax_identifier_types())),
-                        ]))
-        for party_id in guess:
-            result[party_id] = ('professional' if party_id in professionals
-                else 'consumer')
+        party = cls.__table__()
+        identifier = Identifier.__table__()
+        cursor = Transaction().connection.cursor()
+        tax_identified = Exists(identifier.select(identifier.id,
+                where=(identifier.party == party.id)
+                & identifier.type.in_(list(cls.tax_identifier_types()))
+                & (identifier.active == Literal(True))))
+        result = {}
+        for sub_ids in id_slices([int(p) for p in parties]):
+            cursor.execute(*party.select(
+                    party.id, party.customer_type, tax_identified,
+                    where=fields.SQL_OPERATORS['in'](party.id, sub_ids)))
+            for party_id, customer_type, professional in cursor:
+                result[party_id] = customer_type or (
+                    'professional' if professional else 'consumer')
         return result
 
     @classmethod

@@ -13,8 +13,8 @@ from trytond.transaction import Transaction
 from .test_engine import MODULE
 
 
-class PartyLanguagesTestCase(unittest.TestCase):
-    "The language of each customer, read at once"
+class PartyFactsTestCase(unittest.TestCase):
+    "The languages and customer types of the customers, read at once"
 
     @classmethod
     def setUpClass(cls):
@@ -59,3 +59,36 @@ class PartyLanguagesTestCase(unittest.TestCase):
         with Transaction().set_context(company=first.id):
             self.assertEqual(Party.dunning_languages([both.id, own.id]),
                 {both.id: 'fr', own.id: 'fr'})
+
+    @with_transaction()
+    def test_customer_types(self):
+        """The customer type set on a party, else professional for a party
+        with an active tax identifier, consumer without (another kind of
+        identifier or an inactive one does not count)"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Identifier = pool.get('party.identifier')
+        names = ['Set professional', 'Set consumer', 'VAT', 'SIREN only',
+            'Inactive VAT', 'Nothing']
+        parties = Party.create([{'name': n} for n in names])
+        Party.write(parties[:1], {'customer_type': 'professional'})
+        Party.write(parties[1:2], {'customer_type': 'consumer'})
+        Identifier.create([
+                {'party': parties[1].id, 'type': 'fr_vat',
+                    'code': 'FR40303265045'},
+                {'party': parties[2].id, 'type': 'fr_vat',
+                    'code': 'FR40303265045'},
+                {'party': parties[3].id, 'type': 'fr_siren',
+                    'code': '323159715'},
+                {'party': parties[4].id, 'type': 'eu_vat',
+                    'code': 'FR40303265045', 'active': False},
+                ])
+        self.assertEqual(Party.customer_types(parties), {
+                parties[0].id: 'professional',
+                parties[1].id: 'consumer',
+                parties[2].id: 'professional',
+                parties[3].id: 'consumer',
+                parties[4].id: 'consumer',
+                parties[5].id: 'consumer',
+                })
+        self.assertEqual(Party.customer_type_of(parties[2]), 'professional')
