@@ -125,6 +125,15 @@ def letters_entry(step, results, median):
     if step.startswith('workers'):
         entry['workers'] = last.get('workers')
         entry['pending'] = last.get('pending')
+        # From the commit of processing to the last letter archived: the
+        # letters of the workers alone
+        queue = [r['after_commit_seconds'] for r in results
+            if 'after_commit_seconds' in r]
+        if queue:
+            entry['queue_seconds'] = round(statistics.median(queue), 3)
+            entry['queue_runs'] = [round(t, 3) for t in queue]
+            entry['queue_letters_per_second'] = round(
+                last.get('letters', 0) / entry['queue_seconds'], 1)
     else:
         entry['dunnings_on_letter'] = last.get('dunnings_on_letter')
         entry['render_seconds'] = statistics.median(
@@ -222,15 +231,38 @@ def print_different_work(summary):
                     core.get('invoices'), core.get('levels')))
 
 
+def print_workers_speedup(summary):
+    "The speed-up of (g) with each number of workers over one worker"
+    rates = {}
+    for step, row in summary.items():
+        entry = row.get('ours')
+        if step.startswith('workers') and entry and 'error' not in entry:
+            rates[entry['workers']] = (entry['letters_per_second'],
+                entry.get('queue_letters_per_second'))
+    if 1 not in rates:
+        return
+    for workers in sorted(rates):
+        if workers == 1:
+            continue
+        (whole, queue), (whole_1, queue_1) = rates[workers], rates[1]
+        print("speed-up with %d workers: %.2f processing included, %s "
+            "from the commit of processing" % (workers, whole / whole_1,
+                '%.2f' % (queue / queue_1) if queue and queue_1 else '-'))
+
+
 def print_letters(summary):
     "The letters per second of (g), then of (c)"
     for step, row in summary.items():
         entry = row.get('ours')
         if step.startswith('workers') and entry and 'error' not in entry:
             print("letters/s with %d trytond-worker process(es): %6.1f  "
-                "(%d letters for %d reminders, processing included)" % (
+                "(%d letters for %d reminders, processing included); "
+                "%6.1f from the commit of processing (%.2f s)" % (
                     entry['workers'], entry['letters_per_second'],
-                    entry['letters'], entry['reminders']))
+                    entry['letters'], entry['reminders'],
+                    entry.get('queue_letters_per_second') or 0,
+                    entry.get('queue_seconds') or 0))
+    print_workers_speedup(summary)
     if 'letters' in summary:
         row = summary['letters']
         rates = {}

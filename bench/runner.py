@@ -80,8 +80,11 @@ def time_step(transact, step, prepared, profile=None):
     try:
         result, attempts = transact(run, commit=step.commit)
         if step.after_commit:
+            clock['committed'] = time.perf_counter()
             result.update(transact(lambda: step.after_commit(result),
                     commit=False)[0])
+            # What ran after the commit alone (the workers' letters)
+            clock['after_commit'] = time.perf_counter() - clock['committed']
     except Exception as exception:
         import traceback
         traceback.print_exc(limit=-12)
@@ -98,6 +101,8 @@ def time_step(transact, step, prepared, profile=None):
     timing = dict(seconds=seconds, attempts=attempts, queries=own,
         rss_before_mb=round(rss_before, 1),
         peak_rss_mb=round(peak, 1))
+    if 'after_commit' in clock:
+        timing['after_commit_seconds'] = clock['after_commit']
     return info, result, timing
 
 

@@ -74,3 +74,29 @@ def test_no_ratio_without_work(bench):
     summary = report.summarize({'ours': {'process': [ours]},
             'core': {'process': [core]}}, ['process'])
     assert 'ratio_core_ours' not in summary['process']
+
+
+def test_workers_speedup(bench, capsys):
+    """(g): the letters per second of each number of workers, processing
+    included and from the commit of processing, and the speed-up of each
+    over one worker"""
+    report, steps = bench
+
+    def workers(count, seconds, queue_seconds):
+        return dict(result(seconds, [(1, 1)] * 30, steps), letters=12,
+            workers=count, pending=0, after_commit_seconds=queue_seconds)
+    summary = report.summarize({'ours': {
+                'workers1': [workers(1, 6., 4.), workers(1, 5., 3.),
+                    workers(1, 7., 5.)],
+                'workers2': [workers(2, 4., 2.), workers(2, 3., 2.)],
+                }}, ['workers1', 'workers2'])
+    one, two = summary['workers1']['ours'], summary['workers2']['ours']
+    assert one['letters_per_second'] == 2.
+    assert one['queue_seconds'] == 4.
+    assert one['queue_letters_per_second'] == 3.
+    assert two['queue_runs'] == [2., 2.]
+    assert two['queue_letters_per_second'] == 6.
+    report.print_workers_speedup(summary)
+    assert capsys.readouterr().out == (
+        "speed-up with 2 workers: 1.70 processing included, 2.00 from the "
+        "commit of processing\n")
