@@ -24,9 +24,9 @@ class PartyFactsMixin:
 
     @classmethod
     def customer_types(cls, parties):
-        """Return {party id: customer type}: the one set, else professional
-        for the parties with an active tax identifier, in a query a slice
-        of ids"""
+        """Return {party id: customer type} of parties (records or ids): the
+        one stored, else professional for the parties with an active tax
+        identifier, in a query a slice of ids"""
         pool = Pool()
         Identifier = pool.get('party.identifier')
         party = cls.__table__()

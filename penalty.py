@@ -19,8 +19,7 @@ from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 
-from .common import (
-    CUSTOMER_TYPES, browse, id_slices, preload, round_half_up, to_date)
+from .common import CUSTOMER_TYPES, id_slices, preload, round_half_up, to_date
 from .dispatch_delivery import PRESENTED
 from .exceptions import PenaltyError, PenaltyValidationError
 from .interest import (
@@ -479,9 +478,8 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
         RateTable = pool.get('account.invoice.dunning.rate')
         Dispute = pool.get('account.invoice.dunning.dispute')
         invoice_ids = list({requests[k][0].id for k in applicable})
-        # browse slices the parties: a long list costs Tryton to browse
-        customer_types = Party.customer_types(browse(Party,
-                sorted({facts[i].party for i in invoice_ids})))
+        customer_types = Party.customer_types(
+            sorted({facts[i].party for i in invoice_ids}))
         lines, payments = Invoice.dunning_payment_history(invoice_ids)
         # No interest on what is disputed
         for invoice_id, amount in Dispute.excluded_amounts(

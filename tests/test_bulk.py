@@ -59,8 +59,8 @@ class BulkTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_insert_rows_generic(self):
-        """The rows on a backend without arrays nor executemany: an INSERT
-        per slice with RETURNING, or a row at a time without"""
+        """The rows on a backend other than PostgreSQL and SQLite: an
+        INSERT per slice with RETURNING, or a row at a time without"""
         other = SimpleNamespace(
             name='other', MAX_QUERY_PARAMS=backend.MAX_QUERY_PARAMS)
         with patch.object(bulk, 'backend', other):
