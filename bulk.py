@@ -354,3 +354,16 @@ def stored_fields(Model):
                 fields.Many2Many))
         and n not in {'id', 'create_uid', 'create_date', 'write_uid',
             'write_date'}]
+
+
+def replan_grown_tables():
+    """Make PostgreSQL plan again the queries it cached for this connection,
+    those of the foreign key checks included: call it between the batches
+    of a run that fills tables it then refers to (the dispatches and the
+    exchanges of processing). PostgreSQL plans the check of a foreign key
+    once for the whole session; planned when the referenced table was
+    nearly empty (the first run of a database, of a company), it scans the
+    whole table for every row checked, and a run of thousands of reminders
+    takes a time that grows with the square of their number."""
+    if backend.name == 'postgresql':
+        Transaction().connection.cursor().execute('DISCARD PLANS')

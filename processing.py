@@ -20,7 +20,7 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .bulk import write_rows
+from .bulk import replan_grown_tables, write_rows
 from .common import (
     ID_BATCH_SIZE, amount_rounder, apply_types, browse, changed_values,
     company_country, objects_frozen, preload, set_changed_values)
@@ -56,6 +56,9 @@ class DunningProcessingMixin:
         for batch in cls._party_batches(by_party):
             with objects_frozen():
                 cls._process([records[i] for i in batch])
+            # The dispatches and exchanges it made are referred to by the
+            # next batches: their checks planned for their new size
+            replan_grown_tables()
 
     @classmethod
     def _read_parties(cls, ids):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from unittest.mock import patch
 
 from trytond import backend
-from trytond.modules.account_invoice_dunning import bulk, common
+from trytond.modules.account_invoice_dunning import bulk, common, processing
 from trytond.modules.account_invoice_dunning.exceptions import DunningError
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     activate_with_company, create_invoices, ignore_cache_queries)
@@ -62,6 +62,31 @@ class ProcessQueriesTestCase(unittest.TestCase):
                 counts.append(counter.count)
         # A query per reminder would add 36 queries
         self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
+
+    @with_transaction()
+    def test_plans_made_again_between_batches(self):
+        """On PostgreSQL, processing has the database plan its queries
+        again after each batch: the checks of the foreign keys to the
+        dispatches and exchanges it makes, planned on their empty tables,
+        would otherwise read them whole for each reminder"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        company, _ = create_invoices(6, parties=3)
+        statements = []
+
+        def record(query):
+            statements.append(query)
+            return False
+        with set_company(company), \
+                patch.object(processing, 'PROCESS_BATCH_SIZE', 2):
+            dunnings = Dunning.generate_dunnings(date=FIRST)
+            with QueryCounter(record):
+                Dunning.process(dunnings)
+            self.assertEqual(
+                {d.state for d in Dunning.browse(dunnings)}, {'done'})
+        # 3 batches of the 2 reminders of a customer
+        expected = 3 if backend.name == 'postgresql' else 0
+        self.assertEqual(statements.count('DISCARD PLANS'), expected)
 
     @with_transaction()
     def test_blocked_since_generation(self):
