@@ -15,10 +15,11 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import holidays
 import phonenumbers
-from sql import Null
+from sql import Column, Null
 from sql.conditionals import Case
 
 from trytond import backend
+from trytond.model import Index
 from trytond.model import Model as TrytonModel
 from trytond.model import fields
 from trytond.pool import Pool
@@ -53,6 +54,30 @@ ID_SLICE_SIZE = 1000
 # Records read or written at once by the set-based computations
 # (penalties, classification): few queries, lists still short
 LARGE_BATCH_SIZE = 1000
+
+
+class RelationIndexesMixin:
+    """A relation table (of Many2Many fields) with an index on each of its
+    links: Tryton indexes a Many2One only when its target has a One2Many of
+    it, and the invoices of an exchange, the exchanges of an invoice or the
+    links that an invoice deleted cascades to would be found by reading the
+    whole table"""
+    __slots__ = ()
+
+    @classmethod
+    def __setup_indexes__(cls):
+        super().__setup_indexes__()
+        table = cls.__table__()
+        cls._sql_indexes.update(
+            Index(table, (Column(table, name), Index.Range()))
+            for name in cls.relation_links())
+
+    @classmethod
+    def relation_links(cls):
+        "The names of the Many2One fields the relation links"
+        return sorted(name for name, field in cls._fields.items()
+            if isinstance(field, fields.Many2One)
+            and name not in {'create_uid', 'write_uid'})
 
 
 # The set-based steps running with the objects before them frozen

@@ -20,7 +20,7 @@ from trytond.transaction import Transaction
 
 from .bulk import (
     create_rows, insert_rows, rows_from, rows_index_hint, rows_size)
-from .common import CHANNELS, id_slices
+from .common import CHANNELS, RelationIndexesMixin, id_slices
 
 EXCHANGE_CHANNELS = CHANNELS + [
     ('meeting', "Meeting"),
@@ -309,7 +309,7 @@ class Exchange(ModelSQL, ModelView):
         return exchanges
 
 
-class ExchangeInvoice(ModelSQL):
+class ExchangeInvoice(RelationIndexesMixin, ModelSQL):
     "The invoices an exchange is about"
     __name__ = 'account.invoice.dunning.exchange-account.invoice'
     __string__ = 'Invoice Dunning Exchange - Invoice'

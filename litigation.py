@@ -12,7 +12,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
-from .common import browse, context_company_currency
+from .common import RelationIndexesMixin, browse, context_company_currency
 from .litigation_common import (
     AGENT_KINDS, PURSUED_STATES, LitigationError, LitigationWarning)
 
@@ -278,7 +278,7 @@ class LitigationFile(Workflow, ModelSQL, ModelView):
         cls.write(files, {'closed_on': Date.today()})
 
 
-class LitigationFileInvoice(ModelSQL):
+class LitigationFileInvoice(RelationIndexesMixin, ModelSQL):
     "Litigation File - Invoice"
     __name__ = 'account.invoice.dunning.litigation-account.invoice'
     __string__ = "Litigation File - Invoice"

@@ -19,7 +19,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import context_company_currency
+from .common import RelationIndexesMixin, context_company_currency
 from .exceptions import PlanError, PlanValidationError
 from .plan_accounting import PlanAccountingMixin
 from .plan_settlement import PlanSettlementMixin
@@ -491,7 +491,7 @@ class Installment(ModelSQL, ModelView):
                             plan=installment.plan.rec_name))
 
 
-class PlanInvoice(ModelSQL):
+class PlanInvoice(RelationIndexesMixin, ModelSQL):
     "The invoices of a payment plan"
     __name__ = 'account.invoice.dunning.plan-account.invoice'
     __string__ = 'Payment Plan - Invoice'

@@ -19,7 +19,9 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import apply_types, browse, context_company_currency, to_date
+from .common import (
+    RelationIndexesMixin, apply_types, browse, context_company_currency,
+    to_date)
 from .exceptions import PromiseValidationError
 
 STATES = [
@@ -400,7 +402,7 @@ class Promise(Workflow, ModelSQL, ModelView):
             Decimal(0))
 
 
-class PromiseInvoice(ModelSQL):
+class PromiseInvoice(RelationIndexesMixin, ModelSQL):
     "The invoices of a promise to pay"
     __name__ = 'account.invoice.dunning.promise-account.invoice'
     __string__ = 'Promise to Pay - Invoice'

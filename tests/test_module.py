@@ -3,10 +3,12 @@
 # license terms.
 from lxml import etree
 
+from trytond import backend
 from trytond.modules.account_invoice_dunning.tests.db_cache import activate_on
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 
 class AccountInvoiceDunningTestCase(CompanyTestMixin, ModuleTestCase):
@@ -45,6 +47,44 @@ class AccountInvoiceDunningTestCase(CompanyTestMixin, ModuleTestCase):
                     self.assertTrue(node.get('widget'),
                         msg="%s of %s (%s)" % (
                             node.get('name'), root.model, root.name))
+
+    @with_transaction()
+    def test_relation_links_indexed(self):
+        """Each link of the relation tables of the module (an exchange, a
+        promise, a plan, a litigation file and its invoices) leads an index
+        of the database: the relations are read from either side"""
+        pool = Pool()
+        relations = [Model for _, Model in pool.iterobject()
+            if '-' in Model.__name__
+            and Model.__name__.startswith('account.invoice.dunning.')]
+        self.assertEqual(len(relations), 4)
+        for Model in relations:
+            leading = leading_columns(Model._table)
+            links = Model.relation_links()
+            self.assertGreaterEqual(len(links), 2)
+            for name in links:
+                self.assertIn(name, leading,
+                    msg="%s of %s" % (name, Model.__name__))
+
+
+def leading_columns(table):
+    "The first column of each index of the table in the database"
+    cursor = Transaction().connection.cursor()
+    if backend.name == 'postgresql':
+        cursor.execute("SELECT a.attname FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indrelid "
+            "JOIN pg_attribute a ON a.attrelid = c.oid "
+            "AND a.attnum = i.indkey[0] "
+            "WHERE c.relname = %s", (table,))
+        return {name for name, in cursor}
+    cursor.execute('SELECT name FROM pragma_index_list(?)', (table,))
+    names = [name for name, in cursor]
+    result = set()
+    for name in names:
+        cursor.execute(
+            'SELECT name FROM pragma_index_info(?) WHERE seqno = 0', (name,))
+        result.update(column for column, in cursor)
+    return result
 
 
 del ModuleTestCase
