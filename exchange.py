@@ -158,18 +158,22 @@ class Exchange(ModelSQL, ModelView):
         own), with the invoices of their reminders; return the exchanges"""
         pool = Pool()
         Dispatch = pool.get('account.invoice.dunning.dispatch')
+        Level = pool.get('account.invoice.dunning.level')
         # Read at once, in the order of the dispatches
         values = {v['id']: v for v in Dispatch.read(
                 [d.id for d in dispatches], ['company', 'party', 'date',
-                    'channel', 'level_name', 'level.rec_name'])}
+                    'channel', 'level_name', 'level'])}
         dispatches = [values[d.id] for d in dispatches]
+        # The name of the level of the letter, else the level's own
+        levels = {l.id: l.rec_name for l in Level.browse(list(
+                    {d['level'] for d in dispatches if not d['level_name']}))}
         exchanges = create_rows(cls, [{
                     'company': d['company'],
                     'party': d['party'],
                     'date': date or d['date'],
                     'channel': d['channel'],
                     'direction': 'out',
-                    'summary': d['level_name'] or d['level.']['rec_name'],
+                    'summary': d['level_name'] or levels[d['level']],
                     'origin': '%s,%s' % (Dispatch.__name__, d['id']),
                     } for d in dispatches])
         cls._link_dispatch_invoices(

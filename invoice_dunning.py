@@ -171,14 +171,13 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
         # Tryton would check the constraints in Python, one OR per record
         if backend.name != 'sqlite':
             cls._sql_constraints += cls._exclude_constraints(table)
-        cls._sql_indexes.update({
-                Index(table,
-                    (table.invoice, Index.Range()),
-                    (table.state, Index.Equality(cardinality='low'))),
-                Index(table,
-                    (table.state, Index.Equality(cardinality='low')),
-                    where=table.state == 'draft'),
-                })
+        # The reminders of an invoice are found by the index Tryton makes
+        # for Invoice.dunnings: one on (invoice, state) beside it would only
+        # cost each insert and each transition of a reminder
+        cls._sql_indexes.add(
+            Index(table,
+                (table.state, Index.Equality(cardinality='low')),
+                where=table.state == 'draft'))
         cls._order = [
             ('date', 'DESC'),
             ('id', 'DESC'),

@@ -8,7 +8,7 @@ from collections import namedtuple
 from decimal import ROUND_CEILING, Decimal
 
 from sql import Literal, Null
-from sql.conditionals import Case
+from sql.conditionals import Case, Coalesce
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
@@ -353,17 +353,42 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
 
     @classmethod
     def reached_levels(cls, levels):
-        "Return the levels that at least one penalty rule reaches"
-        rules = cls.search([])
+        """Return the levels that at least one penalty rule reaches: of the
+        procedure of the rule or of its segment, not an installment of a
+        payment plan, and from the level of the rule when it has one"""
+        lowest = cls._lowest_reached_days()
 
-        def reaches(rule, level):
-            procedure = (rule.segment.procedure if rule.segment
-                else rule.procedure)
-            return (procedure == level.procedure
-                and not level.plan_installment
-                and (not rule.level or level.days >= rule.level.days))
-        return {level for level in levels
-            if any(reaches(r, level) for r in rules)}
+        def reached(level):
+            procedure = level.procedure.id
+            return (procedure in lowest and not level.plan_installment
+                and (lowest[procedure] is None
+                    or level.days >= lowest[procedure]))
+        return {level for level in levels if reached(level)}
+
+    @classmethod
+    def _lowest_reached_days(cls):
+        """Return {procedure id: the lowest delay of the levels its rules
+        reach, None for all}, read in a query over the rules the user sees:
+        each batch of a run asks"""
+        pool = Pool()
+        Segment = pool.get('account.invoice.dunning.segment')
+        Level = pool.get('account.invoice.dunning.level')
+        rule, segment = cls.__table__(), Segment.__table__()
+        level = Level.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*rule
+            .join(segment, 'LEFT', condition=segment.id == rule.segment)
+            .join(level, 'LEFT', condition=level.id == rule.level)
+            .select(Coalesce(segment.procedure, rule.procedure), level.days,
+                where=rule.id.in_(cls.search([], query=True))))
+        lowest = {}
+        for procedure, days in cursor:
+            if procedure not in lowest:
+                lowest[procedure] = days
+            elif lowest[procedure] is not None:
+                lowest[procedure] = (
+                    None if days is None else min(days, lowest[procedure]))
+        return lowest
 
     @classmethod
     def is_late(cls, lines, payments, date):

@@ -65,6 +65,9 @@ class AccountInvoiceDunningTestCase(CompanyTestMixin, ModuleTestCase):
             for name in links:
                 self.assertIn(name, leading,
                     msg="%s of %s" % (name, Model.__name__))
+        # The reminders of an invoice too, by the index of Invoice.dunnings
+        Dunning = pool.get('account.invoice.dunning')
+        self.assertIn('invoice', leading_columns(Dunning._table))
 
 
 def leading_columns(table):

@@ -211,6 +211,51 @@ class PenaltyTestCase(unittest.TestCase):
         self.assertEqual(penalties, (D(0), D(0), D(0), None))
 
     @with_transaction()
+    def test_reached_levels(self):
+        """The levels a rule reaches: of its procedure or of the procedure
+        of its segment, from its level (all without one), never the
+        installments of a payment plan, and of active rules only"""
+        pool = Pool()
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        Segment = pool.get('account.invoice.dunning.segment')
+        levels = {x: self._level(x) for x in [
+                'level_pre_reminder', 'level_first_reminder',
+                'level_second_reminder', 'level_formal_notice',
+                'level_installment', 'level_good_first',
+                'level_good_second']}
+        # The default rules start with the second reminder
+        self.assertEqual(Penalty.reached_levels(set(levels.values())), {
+                levels[x] for x in ['level_second_reminder',
+                    'level_formal_notice', 'level_good_second']})
+        # A segment of the good payers' procedure, a rule without level
+        segment, = Segment.create([{
+                    'name': "Slow",
+                    'procedure': levels['level_good_first'].procedure.id,
+                    }])
+        rule, = Penalty.create([{
+                    'segment': segment.id,
+                    'name': "Handling fee",
+                    'kind': 'fixed',
+                    'amount': D(5),
+                    }])
+        self.assertEqual(
+            Penalty.reached_levels({levels['level_good_first']}),
+            {levels['level_good_first']})
+        Penalty.write([rule], {'active': False})
+        self.assertEqual(
+            Penalty.reached_levels({levels['level_good_first']}), set())
+        # The standard procedure without its rules
+        standard = levels['level_second_reminder'].procedure
+        Penalty.write(Penalty.search([
+                    ['OR',
+                        ('procedure', '=', standard.id),
+                        ('segment.procedure', '=', standard.id),
+                        ],
+                    ]), {'active': False})
+        self.assertEqual(Penalty.reached_levels(set(levels.values())),
+            {levels['level_good_second']})
+
+    @with_transaction()
     def test_waived(self):
         "A waived invoice owes nothing, and the waiver records who"
         pool = Pool()
