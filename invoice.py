@@ -5,7 +5,7 @@
 from collections import defaultdict, namedtuple
 from decimal import Decimal
 
-from sql import Literal, Null, Query, Union
+from sql import Column, Lateral, Literal, Null, Query, Union
 from sql.aggregate import Max
 from sql.conditionals import Case, Coalesce
 from sql.operators import Pos
@@ -20,6 +20,9 @@ from trytond.transaction import Transaction
 from .common import PenaltyWaiverMixin, apply_types, id_slices, to_date
 from .invoice_penalty import InvoicePenaltyMixin
 
+# The LIMIT of a LATERAL subquery that no query reaches: PostgreSQL runs the
+# subquery for each row before it instead of joining its table
+LATERAL_LIMIT = 2 ** 31 - 1
 # Figures of an invoice at a date, in the invoice currency:
 # remaining: still to pay, overdue: unpaid part of the lines due by the date,
 # due_date: earliest due date not fully paid.
@@ -326,19 +329,22 @@ class Invoice(
         line = MoveLine.__table__()
         payment = InvoicePaymentLine.__table__()
         types = [None, 'DATE', 'NUMERIC', 'NUMERIC']
-        debit, credit = invoice_debit_credit(line, invoice)
         where = cls.dunning_open_where(invoice, company_ids, invoice_ids)
         unreconciled = line.reconciliation == Null
         if invoice_ids is not None and backend.name == 'sqlite':
             # From the invoices: with the index of the reconciliations,
             # SQLite reads all the unreconciled lines of the database
             unreconciled = Pos(line.reconciliation) == Null
+        debit, credit = invoice_debit_credit(line, invoice)
         due_date = Coalesce(line.maturity_date, invoice.invoice_date)
-        query = cls.dunning_lines_from(invoice, line, where).select(
-            invoice.id.as_('invoice'), due_date.as_('maturity_date'),
-            debit.as_('debit'), credit.as_('credit'),
-            where=unreconciled,
-            order_by=[invoice.id, due_date])
+        if invoice_ids is not None and backend.name == 'postgresql':
+            query = cls._dunning_unpaid_lines_lateral(invoice, where)
+        else:
+            query = cls.dunning_lines_from(invoice, line, where).select(
+                invoice.id.as_('invoice'), due_date.as_('maturity_date'),
+                debit.as_('debit'), credit.as_('credit'),
+                where=unreconciled,
+                order_by=[invoice.id, due_date])
         cursor.execute(*apply_types(query, types))
         lines = defaultdict(list)
         for invoice_id, maturity_date, line_debit, line_credit in cursor:
@@ -358,6 +364,38 @@ class Invoice(
         for invoice_id, _, line_debit, line_credit in cursor:
             payments[invoice_id] += line_amount(line_debit, line_credit)
         return lines, payments
+
+    @classmethod
+    def _dunning_unpaid_lines_lateral(cls, invoice, where):
+        """The query of the unreconciled lines of dunning_unpaid for the
+        invoices of where, on PostgreSQL: the lines of each move found by
+        the index of their move in a LATERAL subquery (its LIMIT keeps
+        PostgreSQL from making it a join), where the planner would read all
+        the unreconciled lines of the database for each slice of invoices
+        (a hash join)"""
+        pool = Pool()
+        MoveLine = pool.get('account.move.line')
+        line = MoveLine.__table__()
+        moves = cls.dunning_moves(invoice, where)
+        debit, credit = invoice_debit_credit(line, invoice)
+        unpaid = Lateral(line.select(
+                Coalesce(line.maturity_date, invoice.invoice_date).as_(
+                    'maturity_date'),
+                debit.as_('debit'), credit.as_('credit'),
+                where=(line.move == moves.move)
+                & (line.account == invoice.account)
+                & (line.reconciliation == Null),
+                limit=LATERAL_LIMIT))
+        # The columns of the alias of the LATERAL item (python-sql gives
+        # its subquery's by attribute)
+        due_date = Column(unpaid, 'maturity_date')
+        return (moves
+            .join(invoice, condition=invoice.id == moves.invoice)
+            .join(unpaid, 'CROSS')
+            .select(invoice.id.as_('invoice'), due_date.as_('maturity_date'),
+                Column(unpaid, 'debit').as_('debit'),
+                Column(unpaid, 'credit').as_('credit'),
+                order_by=[invoice.id, due_date]))
 
     @classmethod
     def dunning_payment_history(cls, invoice_ids):

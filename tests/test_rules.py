@@ -115,6 +115,37 @@ class RulesTestCase(unittest.TestCase):
                 for x in [invoice, other]),
             [1, 4])
 
+    @with_transaction()
+    def test_unpaid_lines_of_given_invoices(self):
+        """The unpaid lines and payments of given invoices (read from the
+        invoices: through a LATERAL subquery on PostgreSQL) are those of the
+        company's reading: the rescheduled terms of an invoice, not its
+        reconciled line; an invoice paid has none; the invoices not given
+        are left out"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        company, (rescheduled, paid, other) = create_invoices(
+            3, amount=1000)
+        self._reschedule(rescheduled, dt.date(2026, 2, 1),
+            [(D(400), dt.date(2026, 3, 1)), (D(600), dt.date(2026, 4, 1))])
+        self._pay(paid, dt.date(2026, 2, 2))
+        given = [rescheduled.id, paid.id]
+        all_lines, all_payments = Invoice.dunning_unpaid([company.id])
+        table = Invoice.__table__()
+        # A list of ids, or a query of ids
+        for invoice_ids in [given,
+                table.select(table.id, where=table.id.in_(given))]:
+            lines, payments = Invoice.dunning_unpaid(
+                [company.id], invoice_ids)
+            self.assertEqual(dict(lines), {rescheduled.id: [
+                        (dt.date(2026, 3, 1), D(400)),
+                        (dt.date(2026, 4, 1), D(600))]})
+            self.assertEqual(dict(lines),
+                {i: l for i, l in all_lines.items() if i in given})
+            self.assertEqual(dict(payments),
+                {i: p for i, p in all_payments.items() if i in given})
+        self.assertIn(other.id, all_lines)
+
     def _move(self, invoice, date, lines):
         "Create and post a move of invoice's company on date with lines"
         pool = Pool()
