@@ -60,8 +60,8 @@ class RelationIndexesMixin:
     """A relation table (of Many2Many fields) with an index on each of its
     links: Tryton indexes a Many2One only when its target has a One2Many of
     it, and the invoices of an exchange, the exchanges of an invoice or the
-    links that an invoice deleted cascades to would be found by reading the
-    whole table"""
+    links checked or deleted when an invoice is deleted would be found by
+    reading the whole table"""
     __slots__ = ()
 
     @classmethod

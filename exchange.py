@@ -165,7 +165,7 @@ class Exchange(ModelSQL, ModelView):
                     'channel', 'level_name', 'level'])}
         dispatches = [values[d.id] for d in dispatches]
         # The name of the level of the letter, else the level's own
-        levels = {l.id: l.rec_name for l in Level.browse(list(
+        levels = {level.id: level.rec_name for level in Level.browse(list(
                     {d['level'] for d in dispatches if not d['level_name']}))}
         exchanges = create_rows(cls, [{
                     'company': d['company'],

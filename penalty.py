@@ -367,9 +367,10 @@ class Penalty(sequence_ordered(), DeactivableMixin, CountryRuleMixin,
 
     @classmethod
     def _lowest_reached_days(cls):
-        """Return {procedure id: the lowest delay of the levels its rules
-        reach, None for all}, read in a query over the rules the user sees:
-        each batch of a run asks"""
+        """Return {procedure id: the lowest days of the levels its rules
+        start from, None when one has no level (all its levels)}, read in a
+        query over the rules the user sees (any order): each batch of a run
+        asks"""
         pool = Pool()
         Segment = pool.get('account.invoice.dunning.segment')
         Level = pool.get('account.invoice.dunning.level')

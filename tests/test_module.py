@@ -71,16 +71,18 @@ class AccountInvoiceDunningTestCase(CompanyTestMixin, ModuleTestCase):
 
 
 def leading_columns(table):
-    "The first column of each index of the table in the database"
+    """The first column of each index of the table in the database that
+    covers all its rows (not a partial index)"""
     cursor = Transaction().connection.cursor()
     if backend.name == 'postgresql':
         cursor.execute("SELECT a.attname FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indrelid "
             "JOIN pg_attribute a ON a.attrelid = c.oid "
             "AND a.attnum = i.indkey[0] "
-            "WHERE c.relname = %s", (table,))
+            "WHERE c.relname = %s AND i.indpred IS NULL", (table,))
         return {name for name, in cursor}
-    cursor.execute('SELECT name FROM pragma_index_list(?)', (table,))
+    cursor.execute(
+        'SELECT name FROM pragma_index_list(?) WHERE partial = 0', (table,))
     names = [name for name, in cursor]
     result = set()
     for name in names:

@@ -244,8 +244,22 @@ class PenaltyTestCase(unittest.TestCase):
         Penalty.write([rule], {'active': False})
         self.assertEqual(
             Penalty.reached_levels({levels['level_good_first']}), set())
-        # The standard procedure without its rules
+        # A rule from the pre-reminder (negative days) beside those from
+        # the second reminder: the lowest reaches all but the installments
         standard = levels['level_second_reminder'].procedure
+        Penalty.create([{
+                    'procedure': standard.id,
+                    'level': levels['level_pre_reminder'].id,
+                    'name': "Early fee",
+                    'kind': 'fixed',
+                    'amount': D(1),
+                    }])
+        self.assertLess(levels['level_pre_reminder'].days, 0)
+        self.assertEqual(Penalty.reached_levels(set(levels.values())), {
+                levels[x] for x in ['level_pre_reminder',
+                    'level_first_reminder', 'level_second_reminder',
+                    'level_formal_notice', 'level_good_second']})
+        # The standard procedure without its rules
         Penalty.write(Penalty.search([
                     ['OR',
                         ('procedure', '=', standard.id),
