@@ -24,7 +24,7 @@ from .common import (
     ID_BATCH_SIZE, amount_rounder, browse, companies_to_run, company_country,
     objects_frozen, preload, search_browse, to_date)
 from .exceptions import DunningError
-from .penalty import no_penalties
+from .penalty_computation import no_penalties
 
 # An invoice the run may remind: its company, party, currency and segment
 Candidate = namedtuple(
