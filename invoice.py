@@ -187,8 +187,15 @@ class Invoice(
         moves = cls.dunning_moves(invoice, where)
         return (moves
             .join(invoice, condition=invoice.id == moves.invoice)
-            .join(line, condition=(line.move == moves.move)
-                & (line.account == invoice.account)))
+            .join(line, condition=cls.dunning_line_of(
+                    line, invoice, moves.move)))
+
+    @staticmethod
+    def dunning_line_of(line, invoice, move):
+        """The SQL condition of a line (table line) that the invoice (table
+        invoice) asks to pay in the move (a column): of the invoice's
+        account in that move"""
+        return (line.move == move) & (line.account == invoice.account)
 
     @classmethod
     def dunning_lines_union(cls, select):
@@ -205,8 +212,8 @@ class Invoice(
         AdditionalMove = pool.get('account.invoice-additional-account.move')
         invoice, line = cls.__table__(), MoveLine.__table__()
         queries = [select(invoice, line, invoice.join(line,
-                    condition=(line.move == invoice.move)
-                    & (line.account == invoice.account)))]
+                    condition=cls.dunning_line_of(
+                        line, invoice, invoice.move)))]
         invoice, line = cls.__table__(), MoveLine.__table__()
         additional = AdditionalMove.__table__()
         moves = additional.select(additional.invoice.as_('invoice'),
@@ -216,8 +223,8 @@ class Invoice(
                 .join(moves, condition=(moves.invoice == invoice.id)
                     & ((invoice.move == Null)
                         | (moves.move != invoice.move)))
-                .join(line, condition=(line.move == moves.move)
-                    & (line.account == invoice.account))))
+                .join(line, condition=cls.dunning_line_of(
+                        line, invoice, moves.move))))
         return Union(*queries, all_=True)
 
     @classmethod
@@ -338,7 +345,9 @@ class Invoice(
         debit, credit = invoice_debit_credit(line, invoice)
         due_date = Coalesce(line.maturity_date, invoice.invoice_date)
         if invoice_ids is not None and backend.name == 'postgresql':
-            query = cls._dunning_unpaid_lines_lateral(invoice, where)
+            query = cls._dunning_unpaid_lines_lateral(invoice, line, where,
+                [due_date.as_('maturity_date'), debit.as_('debit'),
+                    credit.as_('credit')])
         else:
             query = cls.dunning_lines_from(invoice, line, where).select(
                 invoice.id.as_('invoice'), due_date.as_('maturity_date'),
@@ -366,35 +375,28 @@ class Invoice(
         return lines, payments
 
     @classmethod
-    def _dunning_unpaid_lines_lateral(cls, invoice, where):
+    def _dunning_unpaid_lines_lateral(cls, invoice, line, where, columns):
         """The query of the unreconciled lines of dunning_unpaid for the
-        invoices of where, on PostgreSQL: the lines of each move found by
-        the index of their move in a LATERAL subquery (its LIMIT keeps
-        PostgreSQL from making it a join), where the planner would read all
-        the unreconciled lines of the database for each slice of invoices
-        (a hash join)"""
-        pool = Pool()
-        MoveLine = pool.get('account.move.line')
-        line = MoveLine.__table__()
+        invoices of where, on PostgreSQL: the columns (maturity_date, debit
+        and credit, of the tables invoice and line) of the lines of each
+        move found by the index of their move in a LATERAL subquery (its
+        LIMIT keeps PostgreSQL from making it a join), where the planner
+        would read all the unreconciled lines of the database for each
+        slice of invoices (a hash join)"""
         moves = cls.dunning_moves(invoice, where)
-        debit, credit = invoice_debit_credit(line, invoice)
-        unpaid = Lateral(line.select(
-                Coalesce(line.maturity_date, invoice.invoice_date).as_(
-                    'maturity_date'),
-                debit.as_('debit'), credit.as_('credit'),
-                where=(line.move == moves.move)
-                & (line.account == invoice.account)
+        unpaid = Lateral(line.select(*columns,
+                where=cls.dunning_line_of(line, invoice, moves.move)
                 & (line.reconciliation == Null),
                 limit=LATERAL_LIMIT))
         # The columns of the alias of the LATERAL item (python-sql gives
         # its subquery's by attribute)
-        due_date = Column(unpaid, 'maturity_date')
+        due_date, debit, credit = (Column(unpaid, n)
+            for n in ['maturity_date', 'debit', 'credit'])
         return (moves
             .join(invoice, condition=invoice.id == moves.invoice)
             .join(unpaid, 'CROSS')
             .select(invoice.id.as_('invoice'), due_date.as_('maturity_date'),
-                Column(unpaid, 'debit').as_('debit'),
-                Column(unpaid, 'credit').as_('credit'),
+                debit.as_('debit'), credit.as_('credit'),
                 order_by=[invoice.id, due_date]))
 
     @classmethod

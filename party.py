@@ -319,8 +319,8 @@ class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
         invoice = Invoice.__table__()
         line = MoveLine.__table__()
         query = (invoice
-            .join(line, condition=(line.move == invoice.move)
-                & (line.account == invoice.account))
+            .join(line, condition=Invoice.dunning_line_of(
+                    line, invoice, invoice.move))
             .select(
                 invoice.party.as_('party'),
                 Sum(line.debit - line.credit).as_('sales'),
