@@ -163,18 +163,19 @@ def serve_demo(folder):
     config_file = web.write_config(os.path.join(folder, 'trytond.conf'),
         data, listen='127.0.0.1:%d' % port, web_root=web_root)
     url = 'http://127.0.0.1:%d/' % port
-    with start_trytond(config_file,
-            os.path.join(folder, 'trytond.log')) as server:
+    log = os.path.join(folder, 'trytond.log')
+    with start_trytond(config_file, log) as server:
         web.wait_until_up(url, server, timeout=120)
         yield types.SimpleNamespace(url=url, database=database, today=today,
-            config=config_file)
+            config=config_file, log=log)
 
 
 @contextlib.contextmanager
-def web_client(folder, url, screenshots):
+def web_client(folder, url, screenshots, server_log=None):
     """Headless Chromium (in folder, stopped with all its processes
     whatever happens) on the web client at url: yield the Client of a new
-    page; on an error, a screenshot of the page and its errors"""
+    page; on an error, a screenshot of the page, its errors, the dialogs it
+    shows and the end of the server's log (server_log)"""
     check_chromium()
     from playwright.sync_api import sync_playwright
     profile = os.path.join(folder, 'chromium')
@@ -199,9 +200,22 @@ def web_client(folder, url, screenshots):
             except Exception:
                 client.shot('failure')
                 print("Errors of the page:\n" + '\n'.join(errors))
+                print_failure_context(page, server_log)
                 raise
         finally:
             browser.close()
+
+
+def print_failure_context(page, server_log):
+    "Print the dialogs page shows and the end of the server's log"
+    try:
+        dialogs = page.locator('.modal-dialog:visible').all_inner_texts()
+    except Exception as exception:
+        dialogs = ['(unreadable: %s)' % exception]
+    print("Dialogs shown:\n" + '\n---\n'.join(dialogs))
+    if server_log and os.path.exists(server_log):
+        with open(server_log, errors='replace') as fp:
+            print("End of the server's log:\n" + fp.read()[-8000:])
 
 
 def query(database, sql, *args):
@@ -437,3 +451,26 @@ class Client:
             '.form [data-field-name="%s"] input, '
             '.form input[name="%s"], .form input#%s' % (name, name, name)
             ).first
+
+    def fill(self, entry, text):
+        """Type text in entry and leave it, again until it holds text: the
+        client may still be writing the defaults of a form or a wizard that
+        it is loading (on a busy machine) over what was typed"""
+        deadline = time.monotonic() + TIMEOUT / 1000
+        while True:
+            entry.fill(text)
+            entry.press('Tab')
+            self.idle()
+            if entry.input_value() == text:
+                return
+            assert time.monotonic() < deadline, (
+                "The entry shows %r, not %r" % (entry.input_value(), text))
+
+    def wait_default(self, entry):
+        """Wait until entry shows a value: the defaults of its form or
+        wizard are loaded (the client shows its busy sign only after a
+        while, so idle does not say it)"""
+        deadline = time.monotonic() + TIMEOUT / 1000
+        while not entry.input_value():
+            assert time.monotonic() < deadline, "The entry stays empty"
+            self.page.wait_for_timeout(100)

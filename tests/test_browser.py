@@ -39,7 +39,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_dunning_in_web_client(demo_web, tmp_path, screenshots):
-    with web_client(str(tmp_path), demo_web.url, screenshots) as client:
+    with web_client(str(tmp_path), demo_web.url, screenshots,
+            demo_web.log) as client:
         run_dunning(client, demo_web.database, demo_web.today, screenshots)
 
 
@@ -74,8 +75,10 @@ def create_reminders(client, today):
     dialog = client.modal()
     dialog.wait_for(timeout=TIMEOUT)
     assert 'Create Invoice Dunnings' in dialog.inner_text()
+    client.wait_default(dialog.locator('input[name="date"]').first)
     client.shot('create-wizard')
     dialog.locator('button', has_text='Create').click()
+    dialog.wait_for(state='detached', timeout=TIMEOUT)
     client.idle()
     client.page.locator('#tabs .nav-tabs, #tabs').get_by_text(
         'Invoice Reminders (%s)' % today.isoformat()).first.wait_for(
@@ -339,8 +342,7 @@ def promise_in_a_call(client, database, today):
     client.idle()
     date = client.field('promise_date')
     date.wait_for(timeout=TIMEOUT)
-    date.fill(promised.strftime('%m/%d/%Y'))
-    date.press('Tab')
+    client.fill(date, promised.strftime('%m/%d/%Y'))
     amount = client.tab().locator(
         '.form input[name="promise_amount"]:visible').first
     amount.fill('100')
@@ -371,9 +373,10 @@ def reminders_of(client, database, date, invoice_id):
     dialog = client.modal()
     dialog.wait_for(timeout=TIMEOUT)
     entry = dialog.locator('input[name="date"]').first
-    entry.fill(date.strftime('%m/%d/%Y'))
-    entry.press('Tab')
+    client.wait_default(entry)
+    client.fill(entry, date.strftime('%m/%d/%Y'))
     dialog.locator('button', has_text='Create').click()
+    dialog.wait_for(state='detached', timeout=TIMEOUT)
     client.idle()
     client.page.locator('#tabs .nav-tabs, #tabs').get_by_text(
         'Invoice Reminders (%s)' % date.isoformat()).first.wait_for(

@@ -91,7 +91,8 @@ GRAPH_DATA = """(title) => {
 
 
 def test_board_in_web_client(demo_web, tmp_path, screenshots):
-    with web_client(str(tmp_path), demo_web.url, screenshots) as client:
+    with web_client(str(tmp_path), demo_web.url, screenshots,
+            demo_web.log) as client:
         # The four graphs at once
         client.page.set_viewport_size({'width': 1920, 'height': 1300})
         client.login('admin', 'admin')

@@ -72,7 +72,8 @@ with Transaction().start(database, admin.id, readonly=True):
 
 def test_receivership_in_web_client(demo_web, tmp_path, screenshots):
     receivership = find_receivership(demo_web)
-    with web_client(str(tmp_path), demo_web.url, screenshots) as client:
+    with web_client(str(tmp_path), demo_web.url, screenshots,
+            demo_web.log) as client:
         client.login('admin', 'admin')
         client.shot('home')
         claims_to_declare(client, receivership)
