@@ -24,7 +24,6 @@ from .common import (
     ID_BATCH_SIZE, amount_rounder, browse, companies_to_run, company_country,
     objects_frozen, preload, search_browse, to_date)
 from .exceptions import DunningError
-from .penalty_computation import no_penalties
 
 # An invoice the run may remind: its company, party, currency and segment
 Candidate = namedtuple(
@@ -461,23 +460,17 @@ class DunningGenerationMixin:
         Invoice = pool.get('account.invoice')
         Penalty = pool.get('account.invoice.dunning.penalty')
         levels = cls._levels_of(vlist)
-        reached = Penalty.reached_levels(set(levels.values()))
-        charged = [i for i, v in enumerate(vlist)
-            if levels[v['level']] in reached]
+        currencies = {c.id: c for c in Currency.browse(
+                list({v['currency'] for v in vlist}))}
         # For their ids: the computation reads the invoices by SQL
         invoices = {i.id: i for i in browse(Invoice,
-                [vlist[i]['invoice'] for i in charged], size=ID_BATCH_SIZE)}
-        penalties = Penalty.compute_penalties({
-                i: (invoices[vlist[i]['invoice']], levels[vlist[i]['level']],
-                    vlist[i]['date'], vlist[i]['amount'])
-                for i in charged})
-        nothing = {}
+                list({v['invoice'] for v in vlist}), size=ID_BATCH_SIZE)}
+        penalties = Penalty.compute_reached_penalties({
+                i: (invoices[v['invoice']], levels[v['level']], v['date'],
+                    v['amount'])
+                for i, v in enumerate(vlist)},
+            {i: currencies[v['currency']] for i, v in enumerate(vlist)})
         for i, values in enumerate(vlist):
-            if i not in penalties:
-                currency = values['currency']
-                if currency not in nothing:
-                    nothing[currency] = no_penalties(Currency(currency))
-                penalties[i] = nothing[currency]
             values.update(cls._penalty_values(penalties[i]))
 
     @staticmethod

@@ -133,6 +133,23 @@ class PenaltyComputationMixin:
         return result
 
     @classmethod
+    def compute_reached_penalties(cls, requests, currencies):
+        """Return {key: Penalties} for requests as compute_penalties: those
+        of the requests whose level a penalty rule reaches (reached_levels)
+        computed; the others, most of a day's reminders, owe nothing in
+        their currency ({key: currency}) and cost no query"""
+        reached = cls.reached_levels({r[1] for r in requests.values()})
+        result = cls.compute_penalties({k: r for k, r in requests.items()
+                if r[1] in reached})
+        nothing = {}
+        for key in requests.keys() - result.keys():
+            currency = currencies[key]
+            if currency not in nothing:
+                nothing[currency] = no_penalties(currency)
+            result[key] = nothing[currency]
+        return result
+
+    @classmethod
     def computation_fields(cls):
         """The fields of a rule that the computation reads for each invoice:
         a module whose rules read more of them adds theirs"""

@@ -226,7 +226,8 @@ class DunningProcessingMixin:
         levels = {l.id: l for l in Level.read_for_run(
                 {r['level'] for r in rows.values()})}
         currencies = {c.id: c for c in preload(Currency,
-                {r['currency'] for r in rows.values()}, ['rounding'])}
+                {r['currency'] for r in rows.values()},
+                ['digits', 'rounding'])}
         valid, amounts = [], {}
         by_key = defaultdict(list)
         for dunning in cls.check_history(dunnings, strict=strict, rows=rows):
@@ -250,7 +251,8 @@ class DunningProcessingMixin:
                 if amount is not None:
                     amounts[dunning.id] = amount
                     valid.append(dunning)
-        penalties = cls._refreshed_penalties(valid, rows, levels, amounts)
+        penalties = cls._refreshed_penalties(
+            valid, rows, levels, currencies, amounts)
         level_names = cls._level_names(valid, rows)
         for dunning in valid:
             row = rows[dunning.id]
@@ -261,9 +263,10 @@ class DunningProcessingMixin:
             errors={i: p.error for i, p in penalties.items()})
 
     @classmethod
-    def _refreshed_penalties(cls, dunnings, rows, levels, amounts):
+    def _refreshed_penalties(cls, dunnings, rows, levels, currencies,
+            amounts):
         """The penalties of the reminders on their refreshed amounts
-        ({dunning id: amount})"""
+        ({dunning id: amount}), with the levels and currencies by id"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Penalty = pool.get('account.invoice.dunning.penalty')
@@ -276,7 +279,8 @@ class DunningProcessingMixin:
             row = rows[dunning.id]
             requests[dunning.id] = (invoices[row['invoice']],
                 levels[row['level']], row['date'], amounts[dunning.id])
-        return Penalty.compute_penalties(requests)
+        return Penalty.compute_reached_penalties(requests,
+            {d.id: currencies[rows[d.id]['currency']] for d in dunnings})
 
     def _refresh_row(self, row, facts, strict):
         """Refresh the amounts of the reminder of row (its processing_rows)

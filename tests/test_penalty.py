@@ -270,6 +270,40 @@ class PenaltyTestCase(unittest.TestCase):
             {levels['level_good_second']})
 
     @with_transaction()
+    def test_penalties_computed_at_reached_levels_only(self):
+        """Generation and processing compute the penalties of the reminders
+        whose level a rule reaches (from the second reminder): the first
+        reminders owe nothing, in their currency, without being computed"""
+        pool = Pool()
+        Dunning = pool.get('account.invoice.dunning')
+        Party = pool.get('party.party')
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        company, invoices = create_invoices(2)
+        Party.write([i.party for i in invoices],
+            {'customer_type': 'professional'})
+        with set_company(company), unittest.mock.patch.object(Penalty,
+                'compute_penalties',
+                wraps=Penalty.compute_penalties) as compute:
+            for date, level, computed in [
+                    (dt.date(2026, 2, 11), "First Reminder", []),
+                    (dt.date(2026, 2, 25), "Second Reminder",
+                        [i.id for i in invoices])]:
+                compute.reset_mock()
+                dunnings = Dunning.generate_dunnings(date=date)
+                Dunning.process(dunnings)
+                self.assertEqual({d.level.name for d in dunnings}, {level})
+                # Once in generation, once in processing
+                for call in compute.call_args_list:
+                    self.assertEqual(
+                        sorted(r[0].id for r in call.args[0].values()),
+                        computed)
+                self.assertEqual(len(compute.call_args_list), 2)
+                indemnity = D(40) if computed else D(0)
+                self.assertEqual(
+                    [d.indemnity_amount for d in Dunning.browse(dunnings)],
+                    [indemnity.quantize(D('0.01'))] * 2)
+
+    @with_transaction()
     def test_waived(self):
         "A waived invoice owes nothing, and the waiver records who"
         pool = Pool()
