@@ -137,7 +137,10 @@ class PenaltyComputationMixin:
         """Return {key: Penalties} for requests as compute_penalties: those
         of the requests whose level a penalty rule reaches (reached_levels)
         computed; the others, most of a day's reminders, owe nothing in
-        their currency ({key: currency}) and cost no query"""
+        their currency ({key: currency}): one query for the levels, none
+        for the reminders owing nothing"""
+        if not requests:
+            return {}
         reached = cls.reached_levels({r[1] for r in requests.values()})
         result = cls.compute_penalties({k: r for k, r in requests.items()
                 if r[1] in reached})

@@ -198,9 +198,10 @@ def web_client(folder, url, screenshots, server_log=None):
             try:
                 yield client
             except Exception:
-                client.shot('failure')
+                # Printed first: the screenshot waits for the client
                 print("Errors of the page:\n" + '\n'.join(errors))
                 print_failure_context(page, server_log)
+                client.shot('failure')
                 raise
         finally:
             browser.close()
@@ -214,8 +215,10 @@ def print_failure_context(page, server_log):
         dialogs = ['(unreadable: %s)' % exception]
     print("Dialogs shown:\n" + '\n---\n'.join(dialogs))
     if server_log and os.path.exists(server_log):
-        with open(server_log, errors='replace') as fp:
-            print("End of the server's log:\n" + fp.read()[-8000:])
+        with open(server_log, 'rb') as fp:
+            fp.seek(max(0, os.path.getsize(server_log) - 8000))
+            print("End of the server's log:\n"
+                + fp.read().decode(errors='replace'))
 
 
 def query(database, sql, *args):
@@ -453,9 +456,10 @@ class Client:
             ).first
 
     def fill(self, entry, text):
-        """Type text in entry and leave it, again until it holds text: the
-        client may still be writing the defaults of a form or a wizard that
-        it is loading (on a busy machine) over what was typed"""
+        """Type text in entry and leave it, again until it holds text (a
+        retry: what closes the race with the defaults of a wizard that
+        the client writes over the inputs after showing it is
+        wait_default first)"""
         deadline = time.monotonic() + TIMEOUT / 1000
         while True:
             entry.fill(text)

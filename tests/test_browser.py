@@ -78,11 +78,19 @@ def create_reminders(client, today):
     client.wait_default(dialog.locator('input[name="date"]').first)
     client.shot('create-wizard')
     dialog.locator('button', has_text='Create').click()
-    dialog.wait_for(state='detached', timeout=TIMEOUT)
+    wizard_closed(client)
     client.idle()
     client.page.locator('#tabs .nav-tabs, #tabs').get_by_text(
         'Invoice Reminders (%s)' % today.isoformat()).first.wait_for(
         timeout=TIMEOUT)
+
+
+def wizard_closed(client):
+    """Wait until the wizard Create Invoice Dunnings closes (an error it
+    shows keeps it open)"""
+    client.page.locator('.modal-dialog',
+        has_text='Create Invoice Dunnings').first.wait_for(
+        state='hidden', timeout=TIMEOUT)
 
 
 def check_todays_reminders(client, database, today):
@@ -376,7 +384,7 @@ def reminders_of(client, database, date, invoice_id):
     client.wait_default(entry)
     client.fill(entry, date.strftime('%m/%d/%Y'))
     dialog.locator('button', has_text='Create').click()
-    dialog.wait_for(state='detached', timeout=TIMEOUT)
+    wizard_closed(client)
     client.idle()
     client.page.locator('#tabs .nav-tabs, #tabs').get_by_text(
         'Invoice Reminders (%s)' % date.isoformat()).first.wait_for(

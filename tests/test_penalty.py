@@ -284,24 +284,47 @@ class PenaltyTestCase(unittest.TestCase):
         with set_company(company), unittest.mock.patch.object(Penalty,
                 'compute_penalties',
                 wraps=Penalty.compute_penalties) as compute:
-            for date, level, computed in [
-                    (dt.date(2026, 2, 11), "First Reminder", []),
+            for date, level, computed, indemnity in [
+                    (dt.date(2026, 2, 11), "First Reminder", [], '0.00'),
                     (dt.date(2026, 2, 25), "Second Reminder",
-                        [i.id for i in invoices])]:
+                        sorted(i.id for i in invoices) * 2, '40.00')]:
                 compute.reset_mock()
                 dunnings = Dunning.generate_dunnings(date=date)
                 Dunning.process(dunnings)
                 self.assertEqual({d.level.name for d in dunnings}, {level})
-                # Once in generation, once in processing
-                for call in compute.call_args_list:
-                    self.assertEqual(
-                        sorted(r[0].id for r in call.args[0].values()),
-                        computed)
-                self.assertEqual(len(compute.call_args_list), 2)
-                indemnity = D(40) if computed else D(0)
-                self.assertEqual(
-                    [d.indemnity_amount for d in Dunning.browse(dunnings)],
-                    [indemnity.quantize(D('0.01'))] * 2)
+                # Each invoice in generation, then in processing
+                self.assertEqual(sorted(r[0].id
+                        for call in compute.call_args_list
+                        for r in call.args[0].values()), sorted(computed))
+                self.assertEqual([str(d.indemnity_amount)
+                        for d in Dunning.browse(dunnings)], [indemnity] * 2)
+
+    @with_transaction()
+    def test_reached_penalties_in_their_currency(self):
+        """A reminder at a level no rule reaches owes nothing in the
+        currency given for it; one at a level reached is computed"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Party = pool.get('party.party')
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        company, invoices = create_invoices(2)
+        Party.write([i.party for i in invoices],
+            {'customer_type': 'professional'})
+        yen, = Currency.create([{'name': "Yen", 'code': 'JPY',
+                    'symbol': "Y", 'digits': 0, 'rounding': D(1)}])
+        date = dt.date(2026, 3, 25)
+        with set_company(company):
+            penalties = Penalty.compute_reached_penalties({
+                    'first': (invoices[0],
+                        self._level('level_first_reminder'), date, D(100)),
+                    'second': (invoices[1],
+                        self._level('level_second_reminder'), date,
+                        D(100))},
+                {'first': yen, 'second': invoices[1].currency})
+        self.assertEqual([str(a) for a in penalties['first']],
+            ['0', '0', '0', 'None'])
+        self.assertEqual(str(penalties['second'].indemnity), '40.00')
+        self.assertEqual(Penalty.compute_reached_penalties({}, {}), {})
 
     @with_transaction()
     def test_waived(self):
