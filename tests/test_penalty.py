@@ -269,6 +269,15 @@ class PenaltyTestCase(unittest.TestCase):
         self.assertEqual(Penalty.reached_levels(set(levels.values())),
             {levels['level_good_second']})
 
+    @staticmethod
+    def _professional_invoices(count):
+        "A company and count invoices of as many professional customers"
+        Party = Pool().get('party.party')
+        company, invoices = create_invoices(count)
+        Party.write([i.party for i in invoices],
+            {'customer_type': 'professional'})
+        return company, invoices
+
     @with_transaction()
     def test_penalties_computed_at_reached_levels_only(self):
         """Generation and processing compute the penalties of the reminders
@@ -276,11 +285,8 @@ class PenaltyTestCase(unittest.TestCase):
         reminders owe nothing, in their currency, without being computed"""
         pool = Pool()
         Dunning = pool.get('account.invoice.dunning')
-        Party = pool.get('party.party')
         Penalty = pool.get('account.invoice.dunning.penalty')
-        company, invoices = create_invoices(2)
-        Party.write([i.party for i in invoices],
-            {'customer_type': 'professional'})
+        company, invoices = self._professional_invoices(2)
         with set_company(company), unittest.mock.patch.object(Penalty,
                 'compute_penalties',
                 wraps=Penalty.compute_penalties) as compute:
@@ -305,11 +311,8 @@ class PenaltyTestCase(unittest.TestCase):
         currency given for it; one at a level reached is computed"""
         pool = Pool()
         Currency = pool.get('currency.currency')
-        Party = pool.get('party.party')
         Penalty = pool.get('account.invoice.dunning.penalty')
-        company, invoices = create_invoices(2)
-        Party.write([i.party for i in invoices],
-            {'customer_type': 'professional'})
+        company, invoices = self._professional_invoices(2)
         yen, = Currency.create([{'name': "Yen", 'code': 'JPY',
                     'symbol': "Y", 'digits': 0, 'rounding': D(1)}])
         date = dt.date(2026, 3, 25)
