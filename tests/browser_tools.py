@@ -460,21 +460,17 @@ class Client:
         retry: what closes the race with the defaults of a wizard that
         the client writes over the inputs after showing it is
         wait_default first)"""
-        deadline = time.monotonic() + TIMEOUT / 1000
-        while True:
+        def typed():
             entry.fill(text)
             entry.press('Tab')
             self.idle()
-            if entry.input_value() == text:
-                return
-            assert time.monotonic() < deadline, (
-                "The entry shows %r, not %r" % (entry.input_value(), text))
+            return entry.input_value() == text
+        assert process.wait_for(typed, TIMEOUT / 1000), (
+            "The entry shows %r, not %r" % (entry.input_value(), text))
 
     def wait_default(self, entry):
         """Wait until entry shows a value: the defaults of its form or
         wizard are loaded (the client shows its busy sign only after a
         while, so idle does not say it)"""
-        deadline = time.monotonic() + TIMEOUT / 1000
-        while not entry.input_value():
-            assert time.monotonic() < deadline, "The entry stays empty"
-            self.page.wait_for_timeout(100)
+        assert process.wait_for(entry.input_value, TIMEOUT / 1000), (
+            "The entry stays empty")

@@ -68,29 +68,29 @@ def log_in(client):
     client.shot('menu-invoice-dunnings')
 
 
-def create_reminders(client, today):
-    "Creates today's reminders with the wizard"
+def create_reminders(client, date, typed=False):
+    """Create the reminders of date with the wizard, its date typed when
+    typed (else its default, today's), and wait for their tab"""
     client.open_menu(
         ['Financial', 'Invoice Dunnings', 'Create Invoice Dunnings'])
     dialog = client.modal()
     dialog.wait_for(timeout=TIMEOUT)
     assert 'Create Invoice Dunnings' in dialog.inner_text()
-    client.wait_default(dialog.locator('input[name="date"]').first)
-    client.shot('create-wizard')
+    entry = dialog.locator('input[name="date"]').first
+    client.wait_default(entry)
+    if typed:
+        client.fill(entry, date.strftime('%m/%d/%Y'))
+    else:
+        client.shot('create-wizard')
     dialog.locator('button', has_text='Create').click()
-    wizard_closed(client)
-    client.idle()
-    client.page.locator('#tabs .nav-tabs, #tabs').get_by_text(
-        'Invoice Reminders (%s)' % today.isoformat()).first.wait_for(
-        timeout=TIMEOUT)
-
-
-def wizard_closed(client):
-    """Wait until the wizard Create Invoice Dunnings closes (an error it
-    shows keeps it open)"""
+    # The wizard itself closed (an error it shows keeps it open)
     client.page.locator('.modal-dialog',
         has_text='Create Invoice Dunnings').first.wait_for(
         state='hidden', timeout=TIMEOUT)
+    client.idle()
+    client.page.locator('#tabs .nav-tabs, #tabs').get_by_text(
+        'Invoice Reminders (%s)' % date.isoformat()).first.wait_for(
+        timeout=TIMEOUT)
 
 
 def check_todays_reminders(client, database, today):
@@ -376,19 +376,7 @@ def promise_in_a_call(client, database, today):
 def reminders_of(client, database, date, invoice_id):
     """Create the reminders of date with the wizard; return the numbers of
     the invoice of invoice_id among those listed"""
-    client.open_menu(
-        ['Financial', 'Invoice Dunnings', 'Create Invoice Dunnings'])
-    dialog = client.modal()
-    dialog.wait_for(timeout=TIMEOUT)
-    entry = dialog.locator('input[name="date"]').first
-    client.wait_default(entry)
-    client.fill(entry, date.strftime('%m/%d/%Y'))
-    dialog.locator('button', has_text='Create').click()
-    wizard_closed(client)
-    client.idle()
-    client.page.locator('#tabs .nav-tabs, #tabs').get_by_text(
-        'Invoice Reminders (%s)' % date.isoformat()).first.wait_for(
-        timeout=TIMEOUT)
+    create_reminders(client, date, typed=True)
     # Those made for date, and those of the days before still right
     drafts = query(database, 'SELECT COUNT(*) FROM account_invoice_dunning '
         "WHERE state = 'draft'")[0][0]
