@@ -14,6 +14,10 @@ import threading
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import holidays
+# The registry of the holidays package imports every country on first use
+# (a tenth of a second): once when the server loads the module, not in the
+# first run of the reminders of each process
+import holidays.countries  # noqa: F401
 import phonenumbers
 from sql import Column, Null
 from sql.conditionals import Case
@@ -285,8 +289,14 @@ def _power_of_ten(rounding):
 
 def round_half_up(value, currency):
     "Round value half up to the digits of currency"
-    exp = Decimal(1).scaleb(-currency.digits)
-    return Decimal(value).quantize(exp, rounding=ROUND_HALF_UP)
+    return Decimal(value).quantize(
+        _digits_exponent(currency.digits), rounding=ROUND_HALF_UP)
+
+
+@functools.lru_cache(maxsize=16)
+def _digits_exponent(digits):
+    "The exponent of a quantize to digits decimal places (Decimal('1E-2'))"
+    return Decimal(1).scaleb(-digits)
 
 
 def to_date(value):

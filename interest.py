@@ -8,6 +8,7 @@ day after the due date (or another start), split at 30 June and 31 December
 so that each half-year takes its own annual rate, lowered by each payment
 from its date; full precision, rounded once at the end by the caller."""
 import datetime as dt
+import functools
 from decimal import Decimal
 
 
@@ -66,16 +67,27 @@ def compute_interest(lines, payments, start, end, annual_rate,
     if end <= start:
         return interest
     for begin, stop, base in outstanding_periods(lines, payments, start, end):
-        while begin < stop:
-            boundary = min(next_half_year(begin + dt.timedelta(days=1))
-                - dt.timedelta(days=1), stop)
-            # The days from begin (excluded) to boundary (included) all
-            # belong to the half-year of the day after begin
-            rate = annual_rate(half_year_start(begin + dt.timedelta(days=1)))
-            days = (boundary - begin).days
+        for half_year, days in half_year_days(begin, stop):
+            rate = annual_rate(half_year)
             interest += base * Decimal(rate) * days / Decimal(divisor)
-            begin = boundary
     return interest
+
+
+@functools.lru_cache(maxsize=4096)
+def half_year_days(begin, stop):
+    """The days from begin (excluded) to stop (included) by half-year:
+    ((first day of the half-year, days in it), ...); the invoices of a run
+    share a few due dates and dates: each is split once"""
+    result = []
+    while begin < stop:
+        boundary = min(next_half_year(begin + dt.timedelta(days=1))
+            - dt.timedelta(days=1), stop)
+        # The days from begin (excluded) to boundary (included) all belong
+        # to the half-year of the day after begin
+        result.append((half_year_start(begin + dt.timedelta(days=1)),
+                (boundary - begin).days))
+        begin = boundary
+    return tuple(result)
 
 
 def reduce_lines(lines, amount):

@@ -284,7 +284,17 @@ class Penalty(sequence_ordered(), DeactivableMixin, PenaltyComputationMixin,
 
     def fixed_amount(self, currency, date):
         """The fixed amount in currency, converted at date from the currency
-        of the rule (euros when empty) when it is another one"""
+        of the rule (euros when empty) when it is another one; once a rule,
+        currency and date in a computation (its context's _fixed_amounts)"""
+        amounts = Transaction().context.get('_fixed_amounts')
+        if amounts is None:
+            return self._fixed_amount(currency, date)
+        key = (self.id, currency.id, date)
+        if key not in amounts:
+            amounts[key] = self._fixed_amount(currency, date)
+        return amounts[key]
+
+    def _fixed_amount(self, currency, date):
         return self._convert(self.amount or 0, currency, date)
 
     def _convert(self, amount, currency, date, reverse=False):

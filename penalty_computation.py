@@ -172,31 +172,34 @@ class PenaltyComputationMixin:
     @classmethod
     def _applicable_rules(cls, requests, facts):
         """Return the keys of the requests that owe nothing (as a dict) and
-        {key: rules} of the others"""
+        {key: rules} of the others: the same tuple of rules for the
+        invoices of a procedure, segment, level and country"""
         pool = Pool()
         Party = pool.get('party.party')
         # Levels that no rule reaches cost nothing: most first reminders
         reachable = cls.reached_levels({r[1] for r in requests.values()})
         nothing = {k: None for k, r in requests.items()
             if r[1] not in reachable}
-        requests = {k: r for k, r in requests.items() if k not in nothing}
+        # The invoice of each request, its id read once
+        requests = {k: (r[0].id, r[1]) for k, r in requests.items()
+            if k not in nothing}
         segments = Party.dunning_segments_of({
-                (facts[r[0].id].party, facts[r[0].id].company)
-                for r in requests.values()})
+                (facts[i].party, facts[i].company)
+                for i, _ in requests.values()})
         countries = cls.customer_countries(
-            {r[0].id: facts[r[0].id] for r in requests.values()})
+            {i: facts[i] for i, _ in requests.values()})
         rules_cache, applicable = {}, {}
-        for key, (invoice, level, _, _) in requests.items():
-            invoice_facts = facts[invoice.id]
+        for key, (invoice_id, level) in requests.items():
+            invoice_facts = facts[invoice_id]
             segment = segments[invoice_facts.party, invoice_facts.company]
-            country = countries[invoice.id]
+            country = countries[invoice_id]
             cache_key = (level.procedure.id, segment.id if segment else None,
                 level.id, country)
             if cache_key not in rules_cache:
-                rules_cache[cache_key] = cls.read_for_computation([r
-                        for r in cls.rules_of(
-                            level.procedure, segment, country)
-                        if r.applies_to(r.customer_type, level)])
+                rules_cache[cache_key] = tuple(cls.read_for_computation([r
+                            for r in cls.rules_of(
+                                level.procedure, segment, country)
+                            if r.applies_to(r.customer_type, level)]))
             rules = rules_cache[cache_key]
             if not rules or cls.waived(invoice_facts, segment):
                 nothing[key] = None
@@ -219,7 +222,9 @@ class PenaltyComputationMixin:
         Party = pool.get('party.party')
         RateTable = pool.get('account.invoice.dunning.rate')
         Dispute = pool.get('account.invoice.dunning.dispute')
-        invoice_ids = list({requests[k][0].id for k in applicable})
+        # The invoice of each request, its id read once
+        request_invoices = {k: requests[k][0].id for k in applicable}
+        invoice_ids = list(set(request_invoices.values()))
         customer_types = Party.customer_types(
             sorted({facts[i].party for i in invoice_ids}))
         lines, payments = Invoice.dunning_payment_history(invoice_ids)
@@ -233,23 +238,26 @@ class PenaltyComputationMixin:
             for t in RateTable.search([])}
         applies = {}
         result = {}
-        with Transaction().set_context(
-                _rate_values=rate_values, _annual_rates={}):
+        with Transaction().set_context(_rate_values=rate_values,
+                _annual_rates={}, _fixed_amounts={}):
             for key, rules in applicable.items():
-                invoice, level, date, overdue = requests[key]
-                invoice_facts = facts[invoice.id]
+                invoice_id = request_invoices[key]
+                _, level, date, overdue = requests[key]
+                invoice_facts = facts[invoice_id]
                 currency = currencies[invoice_facts.currency]
                 customer_type = customer_types[invoice_facts.party]
-                rules_key = (tuple(rules), customer_type, level)
+                # rules: one tuple for the invoices of the same rules,
+                # known by its identity (applicable keeps it alive)
+                rules_key = (id(rules), customer_type, level.id)
                 if rules_key not in applies:
                     applies[rules_key] = [r for r in rules
                         if r.applies_to(customer_type, level)]
                 try:
                     result[key] = cls._penalties_of(
                         applies[rules_key], invoice_facts, currency, date,
-                        overdue, lines.get(invoice.id, []),
-                        payments.get(invoice.id, []),
-                        notices.get(invoice.id))
+                        overdue, lines.get(invoice_id, []),
+                        payments.get(invoice_id, []),
+                        notices.get(invoice_id))
                 except UserError as exception:
                     # A missing rate or a bad rule stops this invoice's
                     # penalties only: the reminder says why

@@ -16,7 +16,7 @@ from trytond.modules.account_invoice_dunning.common import round_half_up
 from trytond.modules.account_invoice_dunning.exceptions import (
     PenaltyValidationError)
 from trytond.modules.account_invoice_dunning.interest import (
-    compute_interest, half_year_start, next_half_year)
+    compute_interest, half_year_days, half_year_start, next_half_year)
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     MODULE, QueryCounter, activate_with_company, create_invoices,
     ignore_cache_queries, pay_invoice)
@@ -37,6 +37,18 @@ class InterestTestCase(unittest.TestCase):
             dt.date(2026, 7, 1))
         self.assertEqual(next_half_year(dt.date(2026, 12, 31)),
             dt.date(2027, 1, 1))
+
+    def test_half_year_days(self):
+        "The days after a date up to another, split at each half-year"
+        self.assertEqual(half_year_days(
+                dt.date(2026, 6, 20), dt.date(2026, 7, 10)),
+            ((dt.date(2026, 1, 1), 10), (dt.date(2026, 7, 1), 10)))
+        # The day after 30 June is in the second half-year
+        self.assertEqual(half_year_days(
+                dt.date(2026, 6, 30), dt.date(2027, 1, 2)),
+            ((dt.date(2026, 7, 1), 184), (dt.date(2027, 1, 1), 2)))
+        self.assertEqual(half_year_days(
+                dt.date(2026, 3, 1), dt.date(2026, 3, 1)), ())
 
     def test_days_count_from_the_day_after_due_date(self):
         # 365.00 at 10 % for 1 day is exactly 0.10
@@ -200,6 +212,32 @@ class PenaltyTestCase(unittest.TestCase):
             counts.append(counter.count)
         # A query per invoice would add 36 queries
         self.assertLessEqual(abs(counts[2] - counts[1]), 2, counts)
+
+    @with_transaction()
+    def test_fixed_amount_once_a_computation(self):
+        """The fixed indemnity of invoices of the same date and currency is
+        converted once in a computation, again in the next one"""
+        pool = Pool()
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        level = self._level('level_second_reminder')
+        company, invoices = self._professional_invoices(3)
+        calls = []
+        fixed_amount = Penalty._fixed_amount
+
+        def counted(rule, currency, date):
+            calls.append((rule.id, currency.id, date))
+            return fixed_amount(rule, currency, date)
+        with set_company(company), unittest.mock.patch.object(
+                Penalty, '_fixed_amount', counted):
+            for computation in [1, 2]:
+                penalties = Penalty.compute_penalties({i.id: (
+                            i, level, dt.date(2026, 3, 25), D(0))
+                        for i in invoices})
+                self.assertEqual(
+                    [str(p.indemnity) for p in penalties.values()],
+                    ['40.00'] * 3)
+                self.assertEqual(len(calls), computation)
+        self.assertEqual(calls[0], calls[1])
 
     @with_transaction()
     def test_not_shown_before_its_level(self):
