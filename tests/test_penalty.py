@@ -240,6 +240,26 @@ class PenaltyTestCase(unittest.TestCase):
         self.assertEqual(calls[0], calls[1])
 
     @with_transaction()
+    def test_fixed_amount_error_for_each_invoice(self):
+        """A fixed indemnity that can not be converted (no euro currency
+        for a rule without currency) is zero with the error for each
+        invoice, the error not kept as an amount"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        level = self._level('level_second_reminder')
+        company, invoices = self._professional_invoices(2)
+        Currency.write([invoices[0].currency], {'code': 'XEU'})
+        with set_company(company):
+            penalties = Penalty.compute_penalties({i.id: (
+                        i, level, dt.date(2026, 3, 25), D(0))
+                    for i in invoices})
+        self.assertEqual(len(penalties), 2)
+        for penalty in penalties.values():
+            self.assertEqual(str(penalty.indemnity), '0.00')
+            self.assertIn('EUR', penalty.error)
+
+    @with_transaction()
     def test_not_shown_before_its_level(self):
         "The default penalties start with the second reminder"
         company, invoice = self._invoice(dt.date(2026, 1, 5), 1200)
