@@ -57,10 +57,23 @@ def summarize(runs, steps):
             if same_work(row['ours'], row['core']):
                 row['ratio_core_ours'] = round(
                     row['core']['seconds'] / row['ours']['seconds'], 2)
+                row.update(paired_ratios(row['ours'], row['core']))
             else:
                 row['different_work'] = True
         summary[step] = row
     return summary
+
+
+def paired_ratios(ours, core):
+    """The ratio of each run of core to the run of ours of the same repeat
+    (run just before it) and their median: steadier than the ratio of the
+    medians when the machine's speed changes from one repeat to the next"""
+    pairs = list(zip(ours.get('runs') or [], core.get('runs') or []))
+    if len(pairs) < 2 or not all(o for o, _ in pairs):
+        return {}
+    ratios = [round(c / o, 2) for o, c in pairs]
+    return {'paired_ratios': ratios,
+        'paired_ratio_core_ours': round(statistics.median(ratios), 2)}
 
 
 def same_work(ours, core):
@@ -197,6 +210,7 @@ def print_table(summary, args, meta):
                 fmt(core.get('peak_rss_mb'), '%.0f MB'),
                 ours.get('queries', '-')))
     print_failures(summary)
+    print_paired_ratios(summary)
     print_different_work(summary)
     print_letters(summary)
     print_emails(summary)
@@ -217,6 +231,15 @@ def print_failures(summary):
         for e in row.values() if isinstance(e, dict) and 'workaround' in e}
     for workaround in workarounds:
         print("WORKAROUND: %s" % workaround)
+
+
+def print_paired_ratios(summary):
+    "The ratio of each repeat's runs, beside the ratio of the medians"
+    for step, row in summary.items():
+        if 'paired_ratios' in row:
+            print("%s: core/ours run by run %s, median %.2f" % (
+                    step, ', '.join('%.2f' % r for r in row['paired_ratios']),
+                    row['paired_ratio_core_ours']))
 
 
 def print_different_work(summary):

@@ -43,6 +43,49 @@ def test_ratio_of_same_work(bench):
     assert 'different_work' not in summary['generate']
 
 
+def test_paired_ratios(bench, capsys):
+    """Each run of core against the run of ours of the same repeat: a
+    machine twice as fast in the last repeat changes the ratio of the
+    medians, not the ratio of each repeat"""
+    report, steps = bench
+    pairs = [(1, 1), (2, 1)]
+
+    def runs(*seconds):
+        return [result(s, pairs, steps) for s in seconds]
+    summary = report.summarize({
+            'ours': {'escalate': runs(2., 2., 1.)},
+            'core': {'escalate': runs(20., 20., 10.)},
+            }, ['escalate'])
+    row = summary['escalate']
+    assert row['ratio_core_ours'] == 10.
+    assert row['paired_ratios'] == [10., 10., 10.]
+    assert row['paired_ratio_core_ours'] == 10.
+    # The machine's speed changed between the repeats: the medians pair
+    # ours's 2 s with core's 20 s (10); the repeats say 5, 15 and 20
+    summary = report.summarize({
+            'ours': {'escalate': runs(2., 2., 1.)},
+            'core': {'escalate': runs(10., 30., 20.)},
+            }, ['escalate'])
+    row = summary['escalate']
+    assert row['ratio_core_ours'] == 10.
+    assert row['paired_ratios'] == [5., 15., 20.]
+    assert row['paired_ratio_core_ours'] == 15.
+    report.print_paired_ratios(summary)
+    assert capsys.readouterr().out == (
+        "escalate: core/ours run by run 5.00, 15.00, 20.00, median 15.00\n")
+
+
+def test_no_paired_ratios_of_one_run(bench):
+    "One run of each: the ratio of the medians only"
+    report, steps = bench
+    summary = report.summarize({
+            'ours': {'generate': [result(1., [(1, 1)], steps)]},
+            'core': {'generate': [result(3., [(1, 1)], steps)]},
+            }, ['generate'])
+    assert summary['generate']['ratio_core_ours'] == 3.
+    assert 'paired_ratios' not in summary['generate']
+
+
 @pytest.mark.parametrize('core_pairs', [
         # Another invoice, the same count
         [(1, 1), (2, 1), (4, 2)],
