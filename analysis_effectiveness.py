@@ -20,7 +20,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .analysis import AnalysisContext
-from .common import CHANNELS
+from .common import CHANNELS, in_ids
 
 # The window of the reminders by default: the days up to the date
 WINDOW_DAYS = 90
@@ -203,7 +203,7 @@ class Effectiveness(ModelSQL, ModelView):
         reconciliation = Reconciliation.__table__()
         where = ((invoice.type == 'out') & (invoice.state == 'paid')
             & (invoice.company == company_id)
-            & fields.SQL_OPERATORS['in'](invoice.id, invoices))
+            & in_ids(invoice.id, invoices))
         paid = (Invoice.dunning_lines_from(invoice, line, where)
             .join(reconciliation,
                 condition=reconciliation.id == line.reconciliation)

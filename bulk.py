@@ -20,7 +20,8 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .common import BATCH_SIZE, browse, id_slices, sqlite_variables
+from .common import (
+    BATCH_SIZE, browse, id_slices, in_ids, sql_array, sqlite_variables)
 
 # The parameters of one multi-row INSERT on SQLite: Tryton's
 # MAX_QUERY_PARAMS (200) bounds the depth of the expressions of an IN list,
@@ -239,7 +240,7 @@ def _update_rows(Model, records, values, by_record):
     if not record_names:
         for sub_ids in id_slices(ids):
             cursor.execute(*table.update(columns, row,
-                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
+                    where=in_ids(table.id, sub_ids)))
         return
     formats = [sql_formatter(Model._fields[n]) for n in record_names]
     per_record = {i: [f(by_record[n][i]) for n, f in zip(record_names,
@@ -294,24 +295,32 @@ def rows_index_hint(column, values):
     reading the rows of all the others (quadratic); SQLite looks each row
     up by its index"""
     if backend.name == 'postgresql':
-        return fields.SQL_OPERATORS['in'](column, list(values))
+        return in_ids(column, list(values))
     return Literal(True)
 
 
 def rows_from(types, rows):
     """A FROM item of rows (lists of values of the SQL types) and its
     columns: on PostgreSQL the arrays of the columns unnested, a parameter a
-    column (the database parses a VALUES list of thousands of parameters
-    longer than it runs it); elsewhere a VALUES list"""
+    column given as the text of the array (the database parses a VALUES
+    list of thousands of parameters longer than it runs it, and psycopg
+    dumps a list element by element: common.sql_array); elsewhere a VALUES
+    list"""
     if backend.name == 'postgresql':
         names = ['c%s' % k for k in range(len(types))]
-        table = _Unnest(*(Cast(list(values), type_ + '[]')
+        table = _Unnest(*(Cast(_array_param(values), type_ + '[]')
                 for type_, values in zip(types, zip(*rows))),
             columns_definitions=names)
         return table, [Column(table, n) for n in names]
     table = Values([list(r) for r in rows])
     return table, [Column(table, 'column%s' % (k + 1))
         for k in range(len(types))]
+
+
+def _array_param(values):
+    "The parameter of an array of values: its text, else the list"
+    text = sql_array(values)
+    return list(values) if text is None else text
 
 
 def _update_rows_case(table, columns, row, per_record):
@@ -326,7 +335,7 @@ def _update_rows_case(table, columns, row, per_record):
                     Case(*((table.id == i, per_record[i][k])
                         for i in sub_ids))
                     for k in range(count)],
-                where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
+                where=in_ids(table.id, sub_ids)))
 
 
 def _split_by_record(args, by_record):

@@ -19,8 +19,9 @@ import holidays
 # first run of the reminders of each process
 import holidays.countries  # noqa: F401
 import phonenumbers
-from sql import Column, Null
+from sql import Cast, Column, Expression, Null, Query
 from sql.conditionals import Case
+from sql.operators import Any, Equal
 
 from trytond import backend
 from trytond.model import Index
@@ -165,6 +166,68 @@ def id_slice_size():
         backend.MAX_QUERY_PARAMS // 2)
 
 
+class _AnyOf(Any):
+    "ANY of an array expression, in parentheses (python-sql omits them)"
+    __slots__ = ()
+
+    def _format(self, operand, param=None):
+        return '(%s)' % super()._format(operand, param=param)
+
+
+def in_ids(column, ids):
+    """The condition column IN ids, for an integer column (ids, foreign
+    keys): on PostgreSQL column = ANY of an INTEGER array given as its text
+    (sql_array)
+
+    Given the list, psycopg sends an array of the smallest integer type
+    that holds its numbers (smallint under 32,768), dumping each in Python;
+    and the server, which can not hash the integer = smallint comparison,
+    searches the whole array for each row a scan filters (5,600 ids over
+    4,500 rows: 110 ms instead of 1)."""
+    if (backend.name == 'postgresql'
+            and not isinstance(ids, (Query, Expression))):
+        ids = list(ids)
+        text = sql_array(ids)
+        if text is not None:
+            return Equal(column, _AnyOf(Cast(text, 'INTEGER[]')))
+    return fields.SQL_OPERATORS['in'](column, ids)
+
+
+# The text of the values of each Python type in a PostgreSQL array; the
+# texts of these types have no character that must be quoted there
+_ARRAY_TEXTS = {
+    int: str,
+    Decimal: str,
+    float: repr,
+    dt.date: dt.date.isoformat,
+    dt.datetime: dt.datetime.isoformat,
+    bool: lambda value: 't' if value else 'f',
+    }
+
+
+def sql_array(values):
+    """The text of the PostgreSQL array of values (numbers, dates, naive
+    date-times, strings, booleans, None), to cast to the array's type; None
+    when a value is of another type
+
+    psycopg dumps a list element by element in Python, about as long as
+    the server takes to insert the rows of the arrays of a bulk insert."""
+    texts = []
+    for value in values:
+        kind = type(value)
+        if value is None:
+            texts.append('NULL')
+        elif kind is str:
+            texts.append('"%s"' % value.replace('\\', '\\\\').replace(
+                    '"', '\\"'))
+        elif kind in _ARRAY_TEXTS and not (
+                kind is dt.datetime and value.tzinfo is not None):
+            texts.append(_ARRAY_TEXTS[kind](value))
+        else:
+            return None
+    return '{%s}' % ','.join(texts)
+
+
 def sqlite_variables():
     "The parameters a query of the SQLite of the transaction may take"
     try:
@@ -291,6 +354,14 @@ def round_half_up(value, currency):
     "Round value half up to the digits of currency"
     return Decimal(value).quantize(
         _digits_exponent(currency.digits), rounding=ROUND_HALF_UP)
+
+
+def half_up_rounder(currency):
+    """round_half_up to the digits of currency as a function of a value,
+    the digits read once for the amounts of a computation"""
+    exponent = _digits_exponent(currency.digits)
+    return lambda value: Decimal(value).quantize(
+        exponent, rounding=ROUND_HALF_UP)
 
 
 @functools.lru_cache(maxsize=16)

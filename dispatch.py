@@ -20,7 +20,7 @@ from trytond.tools import slugify
 from trytond.transaction import Transaction
 
 from .bulk import create_rows
-from .common import CHANNELS, id_slices, search_rec_names
+from .common import CHANNELS, id_slices, in_ids, search_rec_names
 from .dispatch_delivery import DispatchDeliveryMixin
 from .dispatch_email import DispatchEmailMixin
 from .invoice_copy import InvoiceCopyMixin
@@ -122,7 +122,7 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
         action_ids = [i for i, in cursor]
         for sub_ids in id_slices(action_ids):
             cursor.execute(*report.update([report.model], [cls.__name__],
-                    where=fields.SQL_OPERATORS['in'](report.action, sub_ids)))
+                    where=in_ids(report.action, sub_ids)))
 
     @classmethod
     def group_key(cls, row):
@@ -192,7 +192,7 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
             cursor.execute(*dunning.select(dunning.dispatch,
                     Count(dunning.id), Sum(dunning.amount),
                     Sum(dunning.amount + penalties),
-                    where=fields.SQL_OPERATORS['in'](
+                    where=in_ids(
                         dunning.dispatch, sub_ids),
                     group_by=[dunning.dispatch]))
             for id_, count, amount, total in cursor:

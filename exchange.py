@@ -20,7 +20,7 @@ from trytond.transaction import Transaction
 
 from .bulk import (
     create_rows, insert_rows, rows_from, rows_index_hint, rows_size)
-from .common import CHANNELS, RelationIndexesMixin, id_slices
+from .common import CHANNELS, RelationIndexesMixin, id_slices, in_ids
 
 EXCHANGE_CHANNELS = CHANNELS + [
     ('meeting', "Meeting"),
@@ -374,7 +374,7 @@ class Dunning(metaclass=PoolMeta):
             cursor.execute(*relation.join(exchange,
                     condition=relation.exchange == exchange.id)
                 .select(relation.invoice, relation.exchange,
-                    where=fields.SQL_OPERATORS['in'](
+                    where=in_ids(
                         relation.invoice, sub_ids),
                     order_by=[exchange.date.desc, exchange.id.desc]))
             for invoice, exchange_id in cursor:
@@ -389,7 +389,7 @@ class Dunning(metaclass=PoolMeta):
         result = {}
         for sub_ids in id_slices({d.id for d in dispatches}):
             cursor.execute(*table.select(table.dispatch, table.invoice,
-                    where=fields.SQL_OPERATORS['in'](table.dispatch, sub_ids),
+                    where=in_ids(table.dispatch, sub_ids),
                     order_by=[table.dispatch, table.invoice]))
             for dispatch, invoice in cursor:
                 result.setdefault(dispatch, []).append(invoice)

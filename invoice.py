@@ -17,7 +17,7 @@ from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import PenaltyWaiverMixin, apply_types, id_slices, to_date
+from .common import PenaltyWaiverMixin, apply_types, id_slices, in_ids, to_date
 from .invoice_penalty import InvoicePenaltyMixin
 
 # The LIMIT of a LATERAL subquery that no query reaches: PostgreSQL runs the
@@ -102,7 +102,7 @@ class Invoice(
         latest = Dunning.__table__()
         where = dunning.state == 'done'
         if invoice_ids is not None:
-            where &= fields.SQL_OPERATORS['in'](dunning.invoice, invoice_ids)
+            where &= in_ids(dunning.invoice, invoice_ids)
         last = latest.select(
             latest.invoice, Max(latest.date).as_('date'),
             where=latest.state == 'done', group_by=[latest.invoice])
@@ -234,7 +234,7 @@ class Invoice(
             & (invoice.state == 'posted')
             & invoice.company.in_([int(c) for c in company_ids]))
         if invoice_ids is not None:
-            where &= fields.SQL_OPERATORS['in'](invoice.id, invoice_ids)
+            where &= in_ids(invoice.id, invoice_ids)
         return where
 
     @classmethod
@@ -258,7 +258,7 @@ class Invoice(
         result = set()
         for sub_ids in id_slices(invoice_ids):
             cursor.execute(*invoice.select(invoice.id,
-                    where=fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
+                    where=in_ids(invoice.id, sub_ids)
                     & (invoice.dunning_blocked == Literal(True))))
             result.update(i for i, in cursor)
         return result
@@ -415,7 +415,7 @@ class Invoice(
         else:
             slices = id_slices(invoice_ids)
         for sub_ids in slices:
-            where = fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
+            where = in_ids(invoice.id, sub_ids)
             debit, credit = invoice_debit_credit(line, invoice)
             to_pay = cls.dunning_lines_from(invoice, line, where).select(
                 invoice.id.as_('invoice'), line.id.as_('line'),
@@ -478,8 +478,7 @@ class Invoice(
             .select(
                 invoice.id.as_('invoice'), other.id.as_('line'),
                 *columns, other.reconciliation.as_('reconciliation'),
-                where=fields.SQL_OPERATORS['in'](
-                    payment.invoice, invoice_ids)))
+                where=in_ids(payment.invoice, invoice_ids)))
         query = Union(reconciled, unreconciled)
         query = query.select(query.invoice.as_('invoice'),
             query.line.as_('line'), query.date.as_('date'),
@@ -522,7 +521,7 @@ class Invoice(
                     invoice.currency, invoice.dunning_penalty_waived,
                     party.dunning_penalty_waived, invoice.invoice_date,
                     country.code,
-                    where=fields.SQL_OPERATORS['in'](invoice.id, sub_ids)))
+                    where=in_ids(invoice.id, sub_ids)))
             for (invoice_id, party_id, company_id, currency_id, waived,
                     party_waived, invoice_date, country_code) in cursor:
                 result[invoice_id] = InvoiceFacts(party_id, company_id,

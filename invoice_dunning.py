@@ -19,7 +19,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, company_country, search_rec_names
+from .common import CHANNELS, company_country, in_ids, search_rec_names
 from .exceptions import DunningValidationError
 from .generation import DunningGenerationMixin
 from .processing import DunningProcessingMixin
@@ -311,7 +311,7 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
                 invoice_ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.select(
                     table.invoice, table.id, table.date,
-                    where=fields.SQL_OPERATORS['in'](table.invoice, sub_ids)
+                    where=in_ids(table.invoice, sub_ids)
                     & (table.state == 'done'),
                     order_by=[table.date.asc, table.id.asc]))
             for invoice_id, id_, date in cursor:

@@ -20,8 +20,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .common import (
-    BATCH_SIZE, LETTER_CHANNELS, browse, companies_to_run, objects_frozen,
-    search_browse)
+    BATCH_SIZE, LETTER_CHANNELS, browse, companies_to_run, in_ids,
+    objects_frozen, search_browse)
 
 # The time given to a trytond-worker to start a task it took before the
 # letters of its reminders are archived again (a running task is known by
@@ -143,7 +143,7 @@ class LetterArchiveMixin:
             free = []
             for sub_ids in grouped_slice(ids):
                 query = table.select(table.id,
-                    where=fields.SQL_OPERATORS['in'](table.id, list(sub_ids))
+                    where=in_ids(table.id, list(sub_ids))
                     & (table.letter_format == Null))
                 query.for_ = For('UPDATE')
                 cursor.execute(*query)

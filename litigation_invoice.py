@@ -13,7 +13,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import id_slices
+from .common import id_slices, in_ids
 from .litigation_common import AGENT_KINDS, LITIGATION_STATES, PURSUED_STATES
 
 
@@ -77,7 +77,7 @@ class Invoice(metaclass=PoolMeta):
         for sub_ids in slices:
             sub_where = where
             if sub_ids is not None:
-                sub_where &= fields.SQL_OPERATORS['in'](invoice.id, sub_ids)
+                sub_where &= in_ids(invoice.id, sub_ids)
             cursor.execute(*invoice.select(invoice.id, where=sub_where))
             result.update(i for i, in cursor)
         return result

@@ -21,7 +21,7 @@ from trytond.transaction import Transaction
 
 from .common import (
     CUSTOMER_TYPES, PenaltyWaiverMixin, apply_types, companies_to_run,
-    id_slices, to_date)
+    id_slices, in_ids, preload, to_date)
 from .party_facts import PartyFactsMixin
 
 # The payment behaviour of a party over a window of days
@@ -238,7 +238,7 @@ class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
     def _party_where(column, party_ids):
         if party_ids is None:
             return Literal(True)
-        return fields.SQL_OPERATORS['in'](column, list(party_ids))
+        return in_ids(column, list(party_ids))
 
     @classmethod
     def _behaviour_invoices(cls, company_id, start, date, party_ids):
@@ -423,7 +423,7 @@ class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
                     condition=segment.id == party_segment.dunning_segment)
                 .select(party_segment.party, party_segment.company,
                     segment.id,
-                    where=fields.SQL_OPERATORS['in'](
+                    where=in_ids(
                         party_segment.party, sub_ids)
                     & (segment.active == Literal(True))))
             own.update(((p, c), s) for p, c, s in cursor)
@@ -432,9 +432,15 @@ class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
         for company in {c for _, c in pairs}:
             default = config.get_multivalue(
                 'default_dunning_segment', company=company)
-            defaults[company] = default if default and default.active else None
-        segments = {s.id: s for s in Segment.browse(list(set(own.values())))}
-        return {(p, c): segments[own[p, c]] if (p, c) in own else defaults[c]
+            defaults[company] = (
+                default.id if default and default.active else None)
+        # A few segments for thousands of pairs, read once with the fields
+        # a run reads for each invoice
+        segments = {s.id: s for s in preload(Segment,
+                set(own.values()) | {s for s in defaults.values() if s},
+                Segment.run_fields())}
+        return {(p, c): segments[own[p, c]] if (p, c) in own
+            else segments.get(defaults[c])
             for p, c in pairs}
 
     @classmethod

@@ -6,11 +6,10 @@
 from sql import Literal, Null, NullsFirst
 from sql.operators import Exists
 
-from trytond.model import fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .common import id_slices
+from .common import id_slices, in_ids
 
 
 class PartyFactsMixin:
@@ -40,7 +39,7 @@ class PartyFactsMixin:
         for sub_ids in id_slices([int(p) for p in parties]):
             cursor.execute(*party.select(
                     party.id, party.customer_type, tax_identified,
-                    where=fields.SQL_OPERATORS['in'](party.id, sub_ids)))
+                    where=in_ids(party.id, sub_ids)))
             for party_id, customer_type, professional in cursor:
                 result[party_id] = customer_type or (
                     'professional' if professional else 'consumer')
@@ -64,7 +63,7 @@ class PartyFactsMixin:
         for sub_ids in id_slices(party_ids):
             cursor.execute(*table.select(
                     table.party, table.company, table.lang,
-                    where=fields.SQL_OPERATORS['in'](table.party, sub_ids)
+                    where=in_ids(table.party, sub_ids)
                     & ((table.company == company_id)
                         | (table.company == Null)),
                     order_by=[table.id]))
@@ -97,7 +96,7 @@ class PartyFactsMixin:
             cursor.execute(*address
                 .join(country, condition=country.id == address.country)
                 .select(address.party, country.code,
-                    where=fields.SQL_OPERATORS['in'](address.party, sub_ids)
+                    where=in_ids(address.party, sub_ids)
                     & (address.active == Literal(True)),
                     order_by=[address.party, NullsFirst(address.sequence),
                         address.id]))

@@ -11,11 +11,11 @@ from sql import Literal, Null
 from sql.conditionals import Case, Coalesce
 
 from trytond.exceptions import UserError
-from trytond.model import fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .common import id_slices, preload, round_half_up, to_date
+from .common import (
+    half_up_rounder, id_slices, in_ids, preload, round_half_up, to_date)
 from .dispatch_delivery import PRESENTED
 from .interest import overdue_principal, reduce_lines
 from .penalty_country import rules_of_country
@@ -272,20 +272,21 @@ class PenaltyComputationMixin:
         interest = indemnity = fee = Decimal(0)
         if cls.is_late(lines, payments, date):
             for rule in rules:
-                if rule.kind == 'interest':
+                kind = rule.kind
+                if kind == 'interest':
                     interest += rule.interest(
                         lines, payments, date, notice_date)
-                elif rule.kind == 'fixed':
+                elif kind == 'fixed':
                     indemnity += rule.fixed_amount(
                         currency, facts.invoice_date)
-                elif rule.kind == 'scale':
+                elif kind == 'scale':
                     indemnity += rule.scale_amount(
                         overdue_principal(lines, payments, date), currency,
                         facts.invoice_date)
-                elif rule.kind == 'percentage':
+                elif kind == 'percentage':
                     fee += overdue * (rule.percentage or 0)
-        return Penalties(*(round_half_up(v, currency)
-                for v in (interest, indemnity, fee)))
+        round_ = half_up_rounder(currency)
+        return Penalties(round_(interest), round_(indemnity), round_(fee))
 
     @classmethod
     def _formal_notice_dates(cls, invoice_ids):
@@ -311,7 +312,7 @@ class PenaltyComputationMixin:
                 .join(dispatch, 'LEFT',
                     condition=dispatch.id == dunning.dispatch)
                 .select(dunning.invoice, date,
-                    where=fields.SQL_OPERATORS['in'](dunning.invoice, sub_ids)
+                    where=in_ids(dunning.invoice, sub_ids)
                     & (dunning.state == 'done')
                     & (level.formal_notice == Literal(True)),
                     order_by=[dunning.date.desc]))

@@ -14,7 +14,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import CHANNELS, add_business_days, preload
+from .common import CHANNELS, add_business_days, in_ids, preload
 from .exceptions import LevelValidationError
 
 # The bounds of the days of a level and of its payment delay
@@ -295,7 +295,7 @@ class Level(sequence_ordered(), ModelSQL, ModelView):
         result = set()
         for sub_ids in grouped_slice([l.id for l in levels]):
             cursor.execute(*dunning.select(dunning.level,
-                    where=fields.SQL_OPERATORS['in'](dunning.level, sub_ids)
+                    where=in_ids(dunning.level, sub_ids)
                     & (dunning.state == 'done'),
                     group_by=[dunning.level]))
             result.update(r for r, in cursor)

@@ -15,7 +15,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .common import browse, id_slices, to_date
+from .common import browse, id_slices, in_ids, to_date
 from .litigation_config import litigation_delay
 
 KINDS = [
@@ -324,7 +324,7 @@ class Proceeding(Workflow, ModelSQL, ModelView):
         result = {}
         for sub_ids in id_slices(invoice_ids):
             cursor.execute(*cls._judgment_query(
-                    lambda invoice, _: fields.SQL_OPERATORS['in'](
+                    lambda invoice, _: in_ids(
                         invoice.id, sub_ids)))
             for invoice_id, date in cursor:
                 date = to_date(date)

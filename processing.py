@@ -15,7 +15,7 @@ from sql.operators import Concat
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelView, fields
+from trytond.model import ModelView
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -23,7 +23,7 @@ from trytond.transaction import Transaction
 from .bulk import replan_grown_tables, write_rows
 from .common import (
     ID_BATCH_SIZE, amount_rounder, apply_types, browse, changed_values,
-    company_country, objects_frozen, preload, set_changed_values)
+    company_country, in_ids, objects_frozen, preload, set_changed_values)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -69,7 +69,7 @@ class DunningProcessingMixin:
         companies, by_party = set(), defaultdict(list)
         for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.select(table.company, table.party, table.id,
-                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
+                    where=in_ids(table.id, sub_ids)))
             for company, party, id_ in cursor:
                 companies.add(company)
                 by_party[party].append(id_)
@@ -135,7 +135,7 @@ class DunningProcessingMixin:
                             Cast(table.id, Log.resource.sql_type().base)),
                         *(Literal(Log._fields[n].sql_format(values[n]))
                             for n in names),
-                        where=fields.SQL_OPERATORS['in'](table.id, sub_ids),
+                        where=in_ids(table.id, sub_ids),
                         order_by=table.id)))
 
     @classmethod
@@ -170,7 +170,7 @@ class DunningProcessingMixin:
         for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
             query = table.select(table.id.as_('id'),
                 *(Column(table, n).as_(n) for n in names),
-                where=fields.SQL_OPERATORS['in'](table.id, sub_ids))
+                where=in_ids(table.id, sub_ids))
             cursor.execute(*apply_types(query, types))
             for row in cursor:
                 rows[row[0]] = dict(zip(names, row[1:]))
@@ -384,7 +384,7 @@ class DunningProcessingMixin:
                 backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.select(
                     table.invoice, table.id,
-                    where=fields.SQL_OPERATORS['in'](table.invoice, sub_ids)
+                    where=in_ids(table.invoice, sub_ids)
                     & (table.state == 'done')))
             for invoice_id, id_ in cursor:
                 sent[invoice_id].append(id_)

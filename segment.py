@@ -91,6 +91,13 @@ class Segment(PenaltyWaiverMixin, sequence_ordered(), DeactivableMixin,
         readonly=True)
 
     @classmethod
+    def run_fields(cls):
+        """The fields of a segment that a run reads for each invoice (the
+        penalties waived by the segment): a module whose rules read more of
+        them adds theirs"""
+        return {'procedure', 'dunning_penalty_waived'}
+
+    @classmethod
     def default_automatic(cls):
         return False
 

@@ -2,13 +2,17 @@
 # top level of this repository contains the full copyright notices and
 # license terms.
 """The rows inserted in sets (bulk.insert_rows): each its id, in order,
-whatever the path of the backend"""
+whatever the path of the backend; the arrays and id lists given to
+PostgreSQL as their text (common.sql_array, common.in_ids)"""
+import datetime as dt
 import unittest
+from decimal import Decimal
 from types import SimpleNamespace
 from unittest.mock import patch
 
 from trytond import backend
 from trytond.modules.account_invoice_dunning import bulk
+from trytond.modules.account_invoice_dunning.common import in_ids, sql_array
 from trytond.modules.account_invoice_dunning.tests.test_engine import (
     activate_with_company)
 from trytond.pool import Pool
@@ -65,3 +69,56 @@ class BulkTestCase(unittest.TestCase):
             name='other', MAX_QUERY_PARAMS=backend.MAX_QUERY_PARAMS)
         with patch.object(bulk, 'backend', other):
             self.check_insert_rows(7)
+
+    @with_transaction()
+    def test_insert_rows_texts(self):
+        """Texts are stored as they are, whatever they hold: on PostgreSQL
+        the column goes as the text of an array (common.sql_array), where
+        quotes, back-slashes, commas, braces and "NULL" are special"""
+        pool = Pool()
+        Group = pool.get('res.group')
+        names = ['a "quoted" name', 'back\\slash\\', 'comma, {braces}',
+            'NULL', '', "l'apostrophe", 'ünïcode €']
+        ids = bulk.insert_rows(Group, [{'name': n} for n in names])
+        self.assertEqual([g.name for g in Group.browse(ids)], names)
+
+    def test_sql_array(self):
+        """The text of a PostgreSQL array of values, or None when a value
+        has a type it does not write"""
+        self.assertEqual(sql_array([1, None, 40000]), '{1,NULL,40000}')
+        self.assertEqual(sql_array([]), '{}')
+        self.assertEqual(
+            sql_array(['a"b', 'c\\d', 'NULL', None, '', 'x,{y}']),
+            '{"a\\"b","c\\\\d","NULL",NULL,"","x,{y}"}')
+        self.assertEqual(sql_array([Decimal('1.20'), True, False,
+                    dt.date(2026, 1, 2), dt.datetime(2026, 1, 2, 3, 4, 5)]),
+            '{1.20,t,f,2026-01-02,2026-01-02T03:04:05}')
+        self.assertIsNone(sql_array([1, b'bytes']))
+        self.assertIsNone(sql_array([dt.datetime(
+                        2026, 1, 2, tzinfo=dt.timezone.utc)]))
+
+    @with_transaction()
+    def test_in_ids(self):
+        """in_ids finds the rows of the ids given, small and large numbers
+        mixed, in a list, a set or a query; none of no id. On PostgreSQL the
+        ids are an INTEGER array, which the server hashes in a filter"""
+        pool = Pool()
+        Group = pool.get('res.group')
+        table = Group.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = bulk.insert_rows(Group, [{'name': 'In %d' % i}
+                for i in range(3)])
+
+        def selected(ids):
+            cursor.execute(*table.select(table.id,
+                    where=in_ids(table.id, ids)))
+            return sorted(i for i, in cursor)
+        self.assertEqual(selected(ids + [40000, 2 ** 31 - 1]), sorted(ids))
+        self.assertEqual(selected(set(ids[:2])), sorted(ids[:2]))
+        self.assertEqual(selected([]), [])
+        self.assertEqual(selected(table.select(table.id,
+                    where=table.id == ids[0])), [ids[0]])
+        if backend.name == 'postgresql':
+            self.assertIn('ANY (CAST(', str(in_ids(table.id, ids)))
+            self.assertEqual(in_ids(table.id, ids).params[-1],
+                sql_array(ids))
