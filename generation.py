@@ -457,17 +457,13 @@ class DunningGenerationMixin:
         cost nothing"""
         pool = Pool()
         Currency = pool.get('currency.currency')
-        Invoice = pool.get('account.invoice')
         Penalty = pool.get('account.invoice.dunning.penalty')
         levels = cls._levels_of(vlist)
         currencies = {c.id: c for c in Currency.browse(
                 list({v['currency'] for v in vlist}))}
-        # For their ids: the computation reads the invoices by SQL
-        invoices = {i.id: i for i in browse(Invoice,
-                list({v['invoice'] for v in vlist}), size=ID_BATCH_SIZE)}
+        # The invoices by id: records only for the penalties computed
         penalties = Penalty.compute_reached_penalties({
-                i: (invoices[v['invoice']], levels[v['level']], v['date'],
-                    v['amount'])
+                i: (v['invoice'], levels[v['level']], v['date'], v['amount'])
                 for i, v in enumerate(vlist)},
             {i: currencies[v['currency']] for i, v in enumerate(vlist)})
         for i, values in enumerate(vlist):

@@ -15,7 +15,8 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .common import (
-    half_up_rounder, id_slices, in_ids, preload, round_half_up, to_date)
+    ID_BATCH_SIZE, browse, half_up_rounder, id_slices, in_ids, preload,
+    round_half_up, to_date)
 from .dispatch_delivery import PRESENTED
 from .interest import overdue_principal, reduce_lines
 from .penalty_country import rules_of_country
@@ -138,12 +139,23 @@ class PenaltyComputationMixin:
         of the requests whose level a penalty rule reaches (reached_levels)
         computed; the others, most of a day's reminders, owe nothing in
         their currency ({key: currency}): one query for the levels, none
-        for the reminders owing nothing"""
+        for the reminders owing nothing. The invoice of a request may be
+        given by its id: the records are made for the requests computed
+        only."""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
         if not requests:
             return {}
         reached = cls.reached_levels({r[1] for r in requests.values()})
-        result = cls.compute_penalties({k: r for k, r in requests.items()
-                if r[1] in reached})
+        computed = {k: r for k, r in requests.items() if r[1] in reached}
+        # Records for the invoices given by id, browsed together
+        invoice_ids = {
+            r[0] for r in computed.values() if isinstance(r[0], int)}
+        invoices = {i.id: i for i in browse(
+                Invoice, list(invoice_ids), size=ID_BATCH_SIZE)}
+        result = cls.compute_penalties({
+                k: (invoices[r[0]] if isinstance(r[0], int) else r[0], *r[1:])
+                for k, r in computed.items()})
         nothing = {}
         for key in requests.keys() - result.keys():
             currency = currencies[key]
