@@ -388,6 +388,38 @@ class PenaltyTestCase(unittest.TestCase):
         self.assertEqual(Penalty.compute_reached_penalties({}, {}), {})
 
     @with_transaction()
+    def test_reached_penalties_of_invoice_ids(self):
+        """The invoices of the requests given by id owe what their records
+        owe; the computation gets records, made only for the requests of a
+        level a rule reaches (generation gives the ids of the thousands of
+        first reminders of a day, which need none)"""
+        pool = Pool()
+        Penalty = pool.get('account.invoice.dunning.penalty')
+        company, invoices = self._professional_invoices(2)
+        date = dt.date(2026, 3, 25)
+        first = self._level('level_first_reminder')
+        second = self._level('level_second_reminder')
+        currencies = {k: invoices[0].currency for k in range(3)}
+        with set_company(company), unittest.mock.patch.object(Penalty,
+                'compute_penalties',
+                wraps=Penalty.compute_penalties) as compute:
+            by_record = Penalty.compute_reached_penalties({
+                    0: (invoices[0], second, date, D(100)),
+                    1: (invoices[1], second, date, D(100)),
+                    2: (invoices[1], first, date, D(100))}, currencies)
+            compute.reset_mock()
+            by_id = Penalty.compute_reached_penalties({
+                    0: (invoices[0].id, second, date, D(100)),
+                    1: (invoices[1], second, date, D(100)),
+                    2: (invoices[1].id, first, date, D(100))}, currencies)
+        self.assertEqual(by_id, by_record)
+        self.assertEqual(str(by_id[0].indemnity), '40.00')
+        computed, = compute.call_args_list
+        self.assertEqual(
+            {k: r[0] for k, r in computed.args[0].items()},
+            {0: invoices[0], 1: invoices[1]})
+
+    @with_transaction()
     def test_waived(self):
         "A waived invoice owes nothing, and the waiver records who"
         pool = Pool()
