@@ -212,20 +212,32 @@ def sql_array(values):
 
     psycopg dumps a list element by element in Python, about as long as
     the server takes to insert the rows of the arrays of a bulk insert."""
-    texts = []
-    for value in values:
-        kind = type(value)
-        if value is None:
-            texts.append('NULL')
-        elif kind is str:
-            texts.append('"%s"' % value.replace('\\', '\\\\').replace(
-                    '"', '\\"'))
-        elif kind in _ARRAY_TEXTS and not (
-                kind is dt.datetime and value.tzinfo is not None):
-            texts.append(_ARRAY_TEXTS[kind](value))
-        else:
+    if not isinstance(values, (list, tuple)):
+        values = list(values)
+    kinds = set(map(type, values))
+    nulls = type(None) in kinds
+    kinds.discard(type(None))
+    if len(kinds) > 1:
+        # Mixed types (integers and decimals): each value its own text
+        texts = [sql_array((v,)) for v in values]
+        if None in texts:
             return None
-    return '{%s}' % ','.join(texts)
+        return '{%s}' % ','.join(t[1:-1] for t in texts)
+    # A column of one type (most): one text function for all its values
+    kind = kinds.pop() if kinds else int
+    text = _quoted_array_text if kind is str else _ARRAY_TEXTS.get(kind)
+    if text is None or (kind is dt.datetime
+            and any(v is not None and v.tzinfo is not None for v in values)):
+        return None
+    if nulls:
+        return '{%s}' % ','.join(
+            'NULL' if v is None else text(v) for v in values)
+    return '{%s}' % ','.join(map(text, values))
+
+
+def _quoted_array_text(value):
+    "A string in a PostgreSQL array: quoted, its quotes and back-slashes too"
+    return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
 
 
 def sqlite_variables():

@@ -93,7 +93,11 @@ class BulkTestCase(unittest.TestCase):
         self.assertEqual(sql_array([Decimal('1.20'), True, False,
                     dt.date(2026, 1, 2), dt.datetime(2026, 1, 2, 3, 4, 5)]),
             '{1.20,t,f,2026-01-02,2026-01-02T03:04:05}')
+        self.assertEqual(sql_array((1, Decimal('2.5'), None, 'a')),
+            '{1,2.5,NULL,"a"}')
+        self.assertEqual(sql_array(iter([None, None])), '{NULL,NULL}')
         self.assertIsNone(sql_array([1, b'bytes']))
+        self.assertIsNone(sql_array([b'bytes']))
         self.assertIsNone(sql_array([dt.datetime(
                         2026, 1, 2, tzinfo=dt.timezone.utc)]))
 
