@@ -224,15 +224,23 @@ def sql_array(values):
             return None
         return '{%s}' % ','.join(t[1:-1] for t in texts)
     # A column of one type (most): one text function for all its values
-    kind = kinds.pop() if kinds else int
-    text = _quoted_array_text if kind is str else _ARRAY_TEXTS.get(kind)
-    if text is None or (kind is dt.datetime
-            and any(v is not None and v.tzinfo is not None for v in values)):
+    text = _array_text(kinds.pop() if kinds else int, values)
+    if text is None:
         return None
     if nulls:
         return '{%s}' % ','.join(
             'NULL' if v is None else text(v) for v in values)
     return '{%s}' % ','.join(map(text, values))
+
+
+def _array_text(kind, values):
+    "The text of the values of kind in an array, as a function, or None"
+    if kind is str:
+        return _quoted_array_text
+    if kind is dt.datetime and any(
+            v is not None and v.tzinfo is not None for v in values):
+        return None
+    return _ARRAY_TEXTS.get(kind)
 
 
 def _quoted_array_text(value):
