@@ -21,7 +21,7 @@ import holidays.countries  # noqa: F401
 import phonenumbers
 from sql import Cast, Column, Expression, Null, Query
 from sql.conditionals import Case
-from sql.operators import Any, Equal
+from sql.operators import All, Any, Equal, NotEqual
 
 from trytond import backend
 from trytond.model import Index
@@ -174,6 +174,22 @@ class _AnyOf(Any):
         return '(%s)' % super()._format(operand, param=param)
 
 
+class _AllOf(All):
+    "ALL of an array expression, in parentheses (python-sql omits them)"
+    __slots__ = ()
+
+    def _format(self, operand, param=None):
+        return '(%s)' % super()._format(operand, param=param)
+
+
+class _InArray(Equal):
+    "column = ANY(array), whose negation is column != ALL(array): NOT IN"
+    __slots__ = ()
+
+    def __invert__(self):
+        return NotEqual(self.left, _AllOf(self.right.operand))
+
+
 def in_ids(column, ids):
     """The condition column IN ids, for an integer column (ids, foreign
     keys): on PostgreSQL column = ANY of an INTEGER array given as its text
@@ -187,9 +203,9 @@ def in_ids(column, ids):
     if (backend.name == 'postgresql'
             and not isinstance(ids, (Query, Expression))):
         ids = list(ids)
-        text = sql_array(ids)
-        if text is not None:
-            return Equal(column, _AnyOf(Cast(text, 'INTEGER[]')))
+        # Integers only: other values keep Tryton's condition
+        if all(type(i) is int for i in ids):
+            return _InArray(column, _AnyOf(Cast(sql_array(ids), 'INTEGER[]')))
     return fields.SQL_OPERATORS['in'](column, ids)
 
 
@@ -198,7 +214,6 @@ def in_ids(column, ids):
 _ARRAY_TEXTS = {
     int: str,
     Decimal: str,
-    float: repr,
     dt.date: dt.date.isoformat,
     dt.datetime: dt.datetime.isoformat,
     bool: lambda value: 't' if value else 'f',
@@ -206,9 +221,10 @@ _ARRAY_TEXTS = {
 
 
 def sql_array(values):
-    """The text of the PostgreSQL array of values (numbers, dates, naive
-    date-times, strings, booleans, None), to cast to the array's type; None
-    when a value is of another type
+    """The text of the PostgreSQL array of values (integers, decimals,
+    dates, naive date-times, strings, booleans, None), to cast to the
+    array's type; None when a value is of another type (floats: psycopg's
+    float8 converts to NUMERIC as the database does)
 
     psycopg dumps a list element by element in Python, about as long as
     the server takes to insert the rows of the arrays of a bulk insert."""

@@ -17,7 +17,7 @@ from trytond.modules.company.model import CompanyValueMixin
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .common import (
     CUSTOMER_TYPES, PenaltyWaiverMixin, apply_types, companies_to_run,
@@ -436,9 +436,12 @@ class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
                 default.id if default and default.active else None)
         # A few segments for thousands of pairs, read once with the fields
         # a run reads for each invoice
-        segments = {s.id: s for s in preload(Segment,
-                set(own.values()) | {s for s in defaults.values() if s},
-                Segment.run_fields())}
+        # Read as the browsed records were: the rules read the segments
+        # whatever the user may read
+        with without_check_access():
+            segments = {s.id: s for s in preload(Segment,
+                    set(own.values()) | {s for s in defaults.values() if s},
+                    Segment.run_fields())}
         return {(p, c): segments[own[p, c]] if (p, c) in own
             else segments.get(defaults[c])
             for p, c in pairs}

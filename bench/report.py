@@ -68,8 +68,10 @@ def paired_ratios(ours, core):
     """The ratio of each run of core to the run of ours of the same repeat
     (run just before it) and their median: steadier than the ratio of the
     medians when the machine's speed changes from one repeat to the next"""
-    pairs = list(zip(ours.get('runs') or [], core.get('runs') or []))
-    if len(pairs) < 2 or not all(o for o, _ in pairs):
+    ours_runs, core_runs = ours.get('runs') or [], core.get('runs') or []
+    pairs = list(zip(ours_runs, core_runs))
+    if (len(pairs) < 2 or len(ours_runs) != len(core_runs)
+            or not all(o for o, _ in pairs)):
         return {}
     ratios = [round(c / o, 2) for o, c in pairs]
     return {'paired_ratios': ratios,

@@ -75,6 +75,18 @@ def test_paired_ratios(bench, capsys):
         "escalate: core/ours run by run 5.00, 15.00, 20.00, median 15.00\n")
 
 
+def test_no_paired_ratios_of_other_runs(bench):
+    "A module with fewer runs than the other (a failed run): no pairing"
+    report, steps = bench
+    pairs = [(1, 1)]
+    summary = report.summarize({
+            'ours': {'generate': [result(1., pairs, steps)] * 3},
+            'core': {'generate': [result(3., pairs, steps)] * 2},
+            }, ['generate'])
+    assert summary['generate']['ratio_core_ours'] == 3.
+    assert 'paired_ratios' not in summary['generate']
+
+
 def test_no_paired_ratios_of_one_run(bench):
     "One run of each: the ratio of the medians only"
     report, steps = bench

@@ -98,6 +98,8 @@ class BulkTestCase(unittest.TestCase):
         self.assertEqual(sql_array(iter([None, None])), '{NULL,NULL}')
         self.assertIsNone(sql_array([1, b'bytes']))
         self.assertIsNone(sql_array([b'bytes']))
+        # Floats go as psycopg sends them (float8)
+        self.assertIsNone(sql_array([0.5]))
         self.assertIsNone(sql_array([dt.datetime(
                         2026, 1, 2, tzinfo=dt.timezone.utc)]))
 
@@ -122,6 +124,10 @@ class BulkTestCase(unittest.TestCase):
         self.assertEqual(selected([]), [])
         self.assertEqual(selected(table.select(table.id,
                     where=table.id == ids[0])), [ids[0]])
+        # Its negation is NOT IN
+        cursor.execute(*table.select(table.id,
+                where=~in_ids(table.id, ids[:1]) & in_ids(table.id, ids)))
+        self.assertEqual(sorted(i for i, in cursor), sorted(ids[1:]))
         if backend.name == 'postgresql':
             self.assertIn('ANY (CAST(', str(in_ids(table.id, ids)))
             self.assertEqual(in_ids(table.id, ids).params[-1],
