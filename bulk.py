@@ -295,7 +295,7 @@ def rows_index_hint(column, values):
     reading the rows of all the others (quadratic); SQLite looks each row
     up by its index"""
     if backend.name == 'postgresql':
-        return in_ids(column, list(values))
+        return in_ids(column, values)
     return Literal(True)
 
 

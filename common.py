@@ -166,20 +166,22 @@ def id_slice_size():
         backend.MAX_QUERY_PARAMS // 2)
 
 
-class _AnyOf(Any):
-    "ANY of an array expression, in parentheses (python-sql omits them)"
+class _ArrayExpression:
+    "An array operator of an expression, in parentheses: python-sql omits them"
     __slots__ = ()
 
     def _format(self, operand, param=None):
         return '(%s)' % super()._format(operand, param=param)
 
 
-class _AllOf(All):
-    "ALL of an array expression, in parentheses (python-sql omits them)"
+class _AnyOf(_ArrayExpression, Any):
+    "ANY of an array expression"
     __slots__ = ()
 
-    def _format(self, operand, param=None):
-        return '(%s)' % super()._format(operand, param=param)
+
+class _AllOf(_ArrayExpression, All):
+    "ALL of an array expression"
+    __slots__ = ()
 
 
 class _InArray(Equal):
@@ -388,8 +390,7 @@ def _power_of_ten(rounding):
 
 def round_half_up(value, currency):
     "Round value half up to the digits of currency"
-    return Decimal(value).quantize(
-        _digits_exponent(currency.digits), rounding=ROUND_HALF_UP)
+    return half_up_rounder(currency)(value)
 
 
 def half_up_rounder(currency):

@@ -192,8 +192,7 @@ class Dispatch(DispatchDeliveryMixin, DispatchEmailMixin, InvoiceCopyMixin,
             cursor.execute(*dunning.select(dunning.dispatch,
                     Count(dunning.id), Sum(dunning.amount),
                     Sum(dunning.amount + penalties),
-                    where=in_ids(
-                        dunning.dispatch, sub_ids),
+                    where=in_ids(dunning.dispatch, sub_ids),
                     group_by=[dunning.dispatch]))
             for id_, count, amount, total in cursor:
                 values = {'invoice_count': count, 'amount': amount,

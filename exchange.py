@@ -374,8 +374,7 @@ class Dunning(metaclass=PoolMeta):
             cursor.execute(*relation.join(exchange,
                     condition=relation.exchange == exchange.id)
                 .select(relation.invoice, relation.exchange,
-                    where=in_ids(
-                        relation.invoice, sub_ids),
+                    where=in_ids(relation.invoice, sub_ids),
                     order_by=[exchange.date.desc, exchange.id.desc]))
             for invoice, exchange_id in cursor:
                 by_invoice.setdefault(invoice, []).append(exchange_id)

@@ -143,7 +143,7 @@ class LetterArchiveMixin:
             free = []
             for sub_ids in grouped_slice(ids):
                 query = table.select(table.id,
-                    where=in_ids(table.id, list(sub_ids))
+                    where=in_ids(table.id, sub_ids)
                     & (table.letter_format == Null))
                 query.for_ = For('UPDATE')
                 cursor.execute(*query)

@@ -238,7 +238,7 @@ class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
     def _party_where(column, party_ids):
         if party_ids is None:
             return Literal(True)
-        return in_ids(column, list(party_ids))
+        return in_ids(column, party_ids)
 
     @classmethod
     def _behaviour_invoices(cls, company_id, start, date, party_ids):
@@ -423,8 +423,7 @@ class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
                     condition=segment.id == party_segment.dunning_segment)
                 .select(party_segment.party, party_segment.company,
                     segment.id,
-                    where=in_ids(
-                        party_segment.party, sub_ids)
+                    where=in_ids(party_segment.party, sub_ids)
                     & (segment.active == Literal(True))))
             own.update(((p, c), s) for p, c, s in cursor)
         config = Configuration(1)
@@ -435,9 +434,8 @@ class Party(PartyFactsMixin, PenaltyWaiverMixin, metaclass=PoolMeta):
             defaults[company] = (
                 default.id if default and default.active else None)
         # A few segments for thousands of pairs, read once with the fields
-        # a run reads for each invoice
-        # Read as the browsed records were: the rules read the segments
-        # whatever the user may read
+        # a run reads for each invoice, whatever the user may read (as the
+        # browsed records were)
         with without_check_access():
             segments = {s.id: s for s in preload(Segment,
                     set(own.values()) | {s for s in defaults.values() if s},

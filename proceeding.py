@@ -324,8 +324,7 @@ class Proceeding(Workflow, ModelSQL, ModelView):
         result = {}
         for sub_ids in id_slices(invoice_ids):
             cursor.execute(*cls._judgment_query(
-                    lambda invoice, _: in_ids(
-                        invoice.id, sub_ids)))
+                    lambda invoice, _: in_ids(invoice.id, sub_ids)))
             for invoice_id, date in cursor:
                 date = to_date(date)
                 result[invoice_id] = min(date, result.get(invoice_id, date))
