@@ -63,6 +63,17 @@ def sql_formatter(field):
         value if type(value) is as_is else sql_format(value))
 
 
+def formatted_column(field, values):
+    """The values (None for empty) of field formatted for the database: a
+    column of thousands of values formatted at once, the values of the type
+    the database takes passed as they are"""
+    as_is = _SQL_AS_IS.get(field._type)
+    if as_is is not None and set(map(type, values)) <= {as_is, type(None)}:
+        return values
+    sql_format = field.sql_format
+    return [None if v is None else sql_format(v) for v in values]
+
+
 def insert_rows(Model, vlist):
     """Insert the rows of vlist (the values of stored fields, complete and
     consistent by construction: no default, no validation) in the table of
@@ -78,9 +89,8 @@ def insert_rows(Model, vlist):
     names = sorted(set().union(*vlist)) if vlist else []
     columns = [table.create_uid, table.create_date] + [
         Column(table, n) for n in names]
-    formats = [(n, sql_formatter(Model._fields[n])) for n in names]
-    if backend.name == 'postgresql' and formats:
-        return _insert_arrays(Model, vlist, table, columns, formats)
+    if backend.name == 'postgresql' and names:
+        return _insert_arrays(Model, vlist, table, columns, names)
     size = max(_insert_params(transaction) // len(columns), 1)
     if backend.name == 'sqlite':
         size = min(size, SQLITE_INSERT_ROWS)
@@ -90,8 +100,9 @@ def insert_rows(Model, vlist):
     ids = []
     now = CurrentTimestamp()
     for sub_values in grouped_slice(vlist, size):
-        rows = [[transaction.user, now] + _formatted(v, formats)
-            for v in sub_values]
+        sub_values = list(sub_values)
+        rows = [[transaction.user, now, *r] for r in zip(
+                *_formatted_columns(Model, names, sub_values))]
         if returning:
             cursor.execute(*table.insert(columns, rows, [table.id]))
             ids.extend(r for r, in cursor)
@@ -102,24 +113,23 @@ def insert_rows(Model, vlist):
     return ids
 
 
-def _formatted(values, formats):
-    """The values of a row of insert_rows, formatted by the (name,
-    formatter) of formats; most columns of a new row are empty: no
-    formatting of None"""
-    return [None if (value := values.get(n)) is None else sql_format(value)
-        for n, sql_format in formats]
+def _formatted_columns(Model, names, vlist):
+    """The columns of the values of vlist for the fields of names, formatted
+    (formatted_column); most columns of new rows are empty"""
+    return [formatted_column(Model._fields[n], [v.get(n) for v in vlist])
+        for n in names]
 
 
-def _insert_arrays(Model, vlist, table, columns, formats):
+def _insert_arrays(Model, vlist, table, columns, names):
     """The INSERTs of insert_rows on PostgreSQL: the rows read from arrays
-    (rows_from), by slices; return the ids"""
+    (columns_from), by slices; return the ids"""
     transaction = Transaction()
     cursor = transaction.connection.cursor()
-    types = [Model._fields[n].sql_type().base for n, _ in formats]
+    types = [Model._fields[n].sql_type().base for n in names]
     ids = []
     for sub_values in grouped_slice(vlist, ARRAY_ROWS):
-        rows, rows_columns = rows_from(types,
-            [_formatted(v, formats) for v in sub_values])
+        rows, rows_columns = columns_from(types,
+            _formatted_columns(Model, names, list(sub_values)))
         cursor.execute(*table.insert(columns, rows.select(
                     Literal(transaction.user), CurrentTimestamp(),
                     *rows_columns), [table.id]))
@@ -301,20 +311,29 @@ def rows_index_hint(column, values):
 
 def rows_from(types, rows):
     """A FROM item of rows (lists of values of the SQL types) and its
-    columns: on PostgreSQL the arrays of the columns unnested, a parameter a
-    column given as the text of the array (the database parses a VALUES
-    list of thousands of parameters longer than it runs it, and psycopg
-    dumps a list element by element: common.sql_array); elsewhere a VALUES
-    list"""
+    columns: on PostgreSQL the arrays of the columns unnested (see
+    columns_from); elsewhere a VALUES list"""
     if backend.name == 'postgresql':
-        names = ['c%s' % k for k in range(len(types))]
-        table = _Unnest(*(Cast(_array_param(values), type_ + '[]')
-                for type_, values in zip(types, zip(*rows))),
-            columns_definitions=names)
-        return table, [Column(table, n) for n in names]
+        return columns_from(types, list(zip(*rows)) or [()] * len(types))
     table = Values([list(r) for r in rows])
     return table, [Column(table, 'column%s' % (k + 1))
         for k in range(len(types))]
+
+
+def columns_from(types, columns):
+    """A FROM item of the rows of columns (lists of values of the SQL types,
+    as long) and its columns: on PostgreSQL the arrays of the columns
+    unnested, a parameter a column given as the text of the array (the
+    database parses a VALUES list of thousands of parameters longer than it
+    runs it, and psycopg dumps a list element by element:
+    common.sql_array); elsewhere a VALUES list"""
+    if backend.name != 'postgresql':
+        return rows_from(types, zip(*columns))
+    names = ['c%s' % k for k in range(len(types))]
+    table = _Unnest(*(Cast(_array_param(values), type_ + '[]')
+            for type_, values in zip(types, columns)),
+        columns_definitions=names)
+    return table, [Column(table, n) for n in names]
 
 
 def _array_param(values):

@@ -22,7 +22,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 from .bulk import create_rows
 from .common import (
     ID_BATCH_SIZE, amount_rounder, browse, companies_to_run, company_country,
-    objects_frozen, preload, search_browse, to_date)
+    fetched, objects_frozen, preload, search_browse, to_date)
 from .exceptions import DunningError
 
 # An invoice the run may remind: its company, party, currency and segment
@@ -192,7 +192,7 @@ class DunningGenerationMixin:
                 order_by=[table.date.asc, table.id.asc]))
         history = History({}, {}, defaultdict(set), set(), defaultdict(set))
         for (invoice_id, id_, level, date, state, plan, due_date,
-                step) in cursor:
+                step) in fetched(cursor):
             due_date = to_date(due_date)
             if state == 'draft':
                 history.drafts[invoice_id] = Draft(

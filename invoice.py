@@ -17,7 +17,8 @@ from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .common import PenaltyWaiverMixin, apply_types, id_slices, in_ids, to_date
+from .common import (
+    PenaltyWaiverMixin, apply_types, fetched, id_slices, in_ids, to_date)
 from .invoice_penalty import InvoicePenaltyMixin
 
 # The LIMIT of a LATERAL subquery that no query reaches: PostgreSQL runs the
@@ -248,7 +249,7 @@ class Invoice(
                 where=cls.dunning_open_where(invoice, company_ids)
                 & (Coalesce(invoice.dunning_blocked, False)
                     == Literal(False))))
-        return {r[0]: r[1:] for r in cursor}
+        return {r[0]: r[1:] for r in fetched(cursor)}
 
     @classmethod
     def dunning_blocked_ids(cls, invoice_ids):
@@ -356,7 +357,8 @@ class Invoice(
                 order_by=[invoice.id, due_date])
         cursor.execute(*apply_types(query, types))
         lines = defaultdict(list)
-        for invoice_id, maturity_date, line_debit, line_credit in cursor:
+        for (invoice_id, maturity_date, line_debit,
+                line_credit) in fetched(cursor):
             lines[invoice_id].append(
                 (maturity_date, line_amount(line_debit, line_credit)))
         query = (payment
@@ -370,7 +372,7 @@ class Invoice(
         cursor.execute(*apply_types(query, types))
         # Summed in Python: SQLite sums with floats
         payments = defaultdict(Decimal)
-        for invoice_id, _, line_debit, line_credit in cursor:
+        for invoice_id, _, line_debit, line_credit in fetched(cursor):
             payments[invoice_id] += line_amount(line_debit, line_credit)
         return lines, payments
 
@@ -437,7 +439,8 @@ class Invoice(
         cursor.execute(*apply_types(query, [None, None, 'DATE', 'NUMERIC',
                     'NUMERIC']))
         paid_lines = set()
-        for invoice_id, line_id, date, debit, credit in cursor:
+        for (invoice_id, line_id, date, debit,
+                credit) in fetched(cursor):
             paid_lines.add(line_id)
             lines[invoice_id].append((date, line_amount(debit, credit)))
         return paid_lines
@@ -488,7 +491,7 @@ class Invoice(
                     'NUMERIC', None]))
         seen = set()
         for (invoice_id, line_id, date, debit, credit,
-                reconciliation) in cursor:
+                reconciliation) in fetched(cursor):
             if (reconciliation is not None or line_id in paid_lines
                     or (invoice_id, line_id) in seen):
                 continue
@@ -523,7 +526,8 @@ class Invoice(
                     country.code,
                     where=in_ids(invoice.id, sub_ids)))
             for (invoice_id, party_id, company_id, currency_id, waived,
-                    party_waived, invoice_date, country_code) in cursor:
+                    party_waived, invoice_date,
+                    country_code) in fetched(cursor):
                 result[invoice_id] = InvoiceFacts(party_id, company_id,
                     currency_id, bool(waived), bool(party_waived),
                     to_date(invoice_date), country_code or None)

@@ -377,7 +377,8 @@ class Dunning(DunningGenerationMixin, DunningProcessingMixin,
     def preprocess_values(cls, mode, values):
         values = super().preprocess_values(mode, values)
         if mode == 'create' and (values.get('state', 'draft') != 'draft'
-                or any(values.get(n) for n in cls._processing_fields())):
+                or any(values[n] for n in (
+                        values.keys() & cls._processing_fields()))):
             # Whoever creates it, a reminder starts in draft with no letter
             raise AccessError(gettext(
                     'account_invoice_dunning.msg_dunning_create_processed'))

@@ -63,6 +63,14 @@ class PenaltyComputationMixin:
         return {level for level in levels if reached(level)}
 
     @classmethod
+    def _reached_level_ids(cls, requests):
+        """The ids of the levels of requests ({key: (invoice, level, ...)})
+        that a penalty rule reaches (reached_levels): the thousands of
+        requests of a run share a few levels, each looked at once by id"""
+        levels = {r[1].id: r[1] for r in requests.values()}
+        return {l.id for l in cls.reached_levels(levels.values())}
+
+    @classmethod
     def _lowest_reached_days(cls):
         """Return {procedure id: the lowest days of the levels its rules
         start from, None when one has no level (all its levels)}, read in a
@@ -146,8 +154,8 @@ class PenaltyComputationMixin:
         Invoice = pool.get('account.invoice')
         if not requests:
             return {}
-        reached = cls.reached_levels({r[1] for r in requests.values()})
-        computed = {k: r for k, r in requests.items() if r[1] in reached}
+        reached = cls._reached_level_ids(requests)
+        computed = {k: r for k, r in requests.items() if r[1].id in reached}
         # Records for the invoices given by id, browsed together
         invoice_ids = {
             r[0] for r in computed.values() if isinstance(r[0], int)}
@@ -156,12 +164,13 @@ class PenaltyComputationMixin:
         result = cls.compute_penalties({
                 k: (invoices[r[0]] if isinstance(r[0], int) else r[0], *r[1:])
                 for k, r in computed.items()})
+        # By currency id: the records of thousands of requests not hashed
         nothing = {}
         for key in requests.keys() - result.keys():
             currency = currencies[key]
-            if currency not in nothing:
-                nothing[currency] = no_penalties(currency)
-            result[key] = nothing[currency]
+            if currency.id not in nothing:
+                nothing[currency.id] = no_penalties(currency)
+            result[key] = nothing[currency.id]
         return result
 
     @classmethod
@@ -189,9 +198,9 @@ class PenaltyComputationMixin:
         pool = Pool()
         Party = pool.get('party.party')
         # Levels that no rule reaches cost nothing: most first reminders
-        reachable = cls.reached_levels({r[1] for r in requests.values()})
+        reachable = cls._reached_level_ids(requests)
         nothing = {k: None for k, r in requests.items()
-            if r[1] not in reachable}
+            if r[1].id not in reachable}
         # The invoice of each request, its id read once
         requests = {k: (r[0].id, r[1]) for k, r in requests.items()
             if k not in nothing}
