@@ -11,6 +11,7 @@ import gc
 import re
 import sqlite3
 import threading
+from array import array
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import holidays
@@ -21,7 +22,7 @@ import holidays.countries  # noqa: F401
 import phonenumbers
 from sql import Cast, Column, Expression, Null, Query
 from sql.conditionals import Case
-from sql.operators import All, Any, Equal, NotEqual
+from sql.operators import All, Any, Equal, In, NotEqual
 
 from trytond import backend
 from trytond.model import Index
@@ -212,14 +213,20 @@ def in_ids(column, ids):
     that holds its numbers (smallint under 32,768), dumping each in Python;
     and the server, which can not hash the integer = smallint comparison,
     searches the whole array for each row a scan filters (5,600 ids over
-    4,500 rows: 110 ms instead of 1)."""
-    if (backend.name == 'postgresql'
-            and not isinstance(ids, (Query, Expression))):
-        ids = list(ids)
-        # Integers only: other values keep Tryton's condition
-        if all(type(i) is int for i in ids):
-            return _InArray(column, _AnyOf(Cast(sql_array(ids), 'INTEGER[]')))
-    return fields.SQL_OPERATORS['in'](column, ids)
+    4,500 rows: 110 ms instead of 1).
+
+    Elsewhere an IN list of the ids as an array of integers, which
+    python-sql writes and passes at once (a list, it formats each of its
+    values: a millisecond a thousand ids, for each query)."""
+    if isinstance(ids, (Query, Expression)):
+        return fields.SQL_OPERATORS['in'](column, ids)
+    ids = list(ids)
+    # Integers only: other values keep Tryton's condition
+    if not all(type(i) is int for i in ids):
+        return fields.SQL_OPERATORS['in'](column, ids)
+    if backend.name == 'postgresql':
+        return _InArray(column, _AnyOf(Cast(sql_array(ids), 'INTEGER[]')))
+    return In(column, array('q', ids))
 
 
 # The text of the values of each Python type in a PostgreSQL array; the

@@ -6,6 +6,7 @@ whatever the path of the backend; the arrays and id lists given to
 PostgreSQL as their text (common.sql_array, common.in_ids)"""
 import datetime as dt
 import unittest
+from array import array
 from decimal import Decimal
 from types import SimpleNamespace
 from unittest.mock import patch
@@ -132,3 +133,9 @@ class BulkTestCase(unittest.TestCase):
             self.assertIn('ANY (CAST(', str(in_ids(table.id, ids)))
             self.assertEqual(in_ids(table.id, ids).params[-1],
                 sql_array(ids))
+        else:
+            # An array of integers, which python-sql writes at once
+            self.assertIsInstance(in_ids(table.id, ids).right, array)
+            self.assertEqual(in_ids(table.id, ids).params, tuple(ids))
+            # Other values keep Tryton's condition
+            self.assertEqual(in_ids(table.id, ['1']).right, ['1'])
