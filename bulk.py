@@ -10,7 +10,7 @@ import sqlite3
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Cast, Column, Literal, Values
+from sql import Cast, Column, Literal, Select, Values
 from sql.conditionals import Case
 from sql.functions import CurrentTimestamp, Function
 
@@ -23,13 +23,12 @@ from trytond.transaction import Transaction, without_check_access
 from .common import (
     BATCH_SIZE, browse, id_slices, in_ids, sql_array, sqlite_variables)
 
-# The parameters of one multi-row INSERT on SQLite: Tryton's
-# MAX_QUERY_PARAMS (200) bounds the depth of the expressions of an IN list,
-# which the rows of VALUES do not nest: up to the variables the SQLite
-# library allows (999 before 3.32, 32,766 after, more in some builds), at
-# most this many, and at most SQLITE_INSERT_ROWS rows
+# The parameters of a VALUES list of many rows on SQLite (an UPDATE ...
+# FROM): Tryton's MAX_QUERY_PARAMS (200) bounds the depth of the
+# expressions of an IN list, which the rows of VALUES do not nest: up to
+# the variables the SQLite library allows (999 before 3.32, 32,766 after,
+# more in some builds), at most this many
 SQLITE_INSERT_PARAMS = 10000
-SQLITE_INSERT_ROWS = 500
 # The parameters of a query beside the rows of its VALUES list
 OTHER_PARAMS = 100
 # The rows of a query that reads them from arrays on PostgreSQL (rows_from)
@@ -91,11 +90,11 @@ def insert_rows(Model, vlist):
         Column(table, n) for n in names]
     if backend.name == 'postgresql' and names:
         return _insert_arrays(Model, vlist, table, columns, names)
+    if backend.name == 'sqlite' and vlist:
+        return _insert_many(Model, vlist, table, columns, names)
     size = max(_insert_params(transaction) // len(columns), 1)
-    if backend.name == 'sqlite':
-        size = min(size, SQLITE_INSERT_ROWS)
     returning = database.has_returning()
-    if not returning and backend.name != 'sqlite':
+    if not returning:
         size = 1
     ids = []
     now = CurrentTimestamp()
@@ -118,6 +117,26 @@ def _formatted_columns(Model, names, vlist):
     (formatted_column); most columns of new rows are empty"""
     return [formatted_column(Model._fields[n], [v.get(n) for v in vlist])
         for n in names]
+
+
+def _insert_many(Model, vlist, table, columns, names):
+    """The INSERT of insert_rows on SQLite: one statement run for each row
+    (executemany, which binds the values of the rows in C, where python-sql
+    writes and passes the values of a VALUES list of many rows one by one,
+    and SQLite bounds their number); the creation date read once. One
+    writer at a time, each new id one more than the largest: the ids are
+    consecutive, up to the last one SQLite gives."""
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    cursor.execute(*Select([CurrentTimestamp()]))
+    now, = cursor.fetchone()
+    rows = [(transaction.user, now, *r) for r in zip(
+            *_formatted_columns(Model, names, vlist))]
+    query, _ = tuple(table.insert(columns, [rows[0]]))
+    cursor.executemany(query, rows)
+    cursor.execute('SELECT last_insert_rowid()')
+    last_id, = cursor.fetchone()
+    return list(range(last_id - len(rows) + 1, last_id + 1))
 
 
 def _insert_arrays(Model, vlist, table, columns, names):

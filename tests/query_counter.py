@@ -42,12 +42,20 @@ class _CountingCursor:
         self._cursor = cursor
         self._counter = counter
 
-    def execute(self, *args, **kwargs):
-        if self._counter.ignore and self._counter.ignore(str(args[0])):
+    def _count(self, query):
+        if self._counter.ignore and self._counter.ignore(query):
             self._counter.ignored += 1
         else:
             self._counter.count += 1
+
+    def execute(self, *args, **kwargs):
+        self._count(str(args[0]))
         return self._cursor.execute(*args, **kwargs)
+
+    def executemany(self, *args, **kwargs):
+        "One statement run for many rows (an INSERT on SQLite): one query"
+        self._count(str(args[0]))
+        return self._cursor.executemany(*args, **kwargs)
 
     def __enter__(self):
         self._cursor.__enter__()

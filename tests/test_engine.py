@@ -421,12 +421,9 @@ def ignore_cache_queries(query):
 
 def ignore_run_queries(query):
     """The queries a run may make more or fewer of with the same work:
-    those of the caches, and on SQLite the inserts of the reminders, by
-    slices of the parameters the library takes (PostgreSQL inserts them
-    all in one query)"""
-    return ignore_cache_queries(query) or (
-        backend.name == 'sqlite'
-        and query.startswith('INSERT INTO "account_invoice_dunning"'))
+    those of the caches (the reminders are inserted in one query on both
+    backends)"""
+    return ignore_cache_queries(query)
 
 
 def run_in_transaction(func, before_commit=None):
