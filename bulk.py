@@ -76,40 +76,19 @@ def formatted_column(field, values):
 def insert_rows(Model, vlist):
     """Insert the rows of vlist (the values of stored fields, complete and
     consistent by construction: no default, no validation) in the table of
-    Model in a few queries and return their ids, in order
-
-    Without RETURNING, SQLite gives the rows of one insert consecutive ids
-    (one writer at a time, each new id one more than the largest): the ids
-    end at the last one it returns."""
-    transaction = Transaction()
-    database = transaction.database
-    cursor = transaction.connection.cursor()
+    Model in a few queries and return their ids, in order"""
+    if not vlist:
+        return []
     table = Model.__table__()
-    names = sorted(set().union(*vlist)) if vlist else []
+    names = sorted(set().union(*vlist))
     columns = [table.create_uid, table.create_date] + [
         Column(table, n) for n in names]
     if backend.name == 'postgresql' and names:
         return _insert_arrays(Model, vlist, table, columns, names)
-    if backend.name == 'sqlite' and vlist:
-        return _insert_many(Model, vlist, table, columns, names)
-    size = max(_insert_params(transaction) // len(columns), 1)
-    returning = database.has_returning()
-    if not returning:
-        size = 1
-    ids = []
-    now = CurrentTimestamp()
-    for sub_values in grouped_slice(vlist, size):
-        sub_values = list(sub_values)
-        rows = [[transaction.user, now, *r] for r in zip(
-                *_formatted_columns(Model, names, sub_values))]
-        if returning:
-            cursor.execute(*table.insert(columns, rows, [table.id]))
-            ids.extend(r for r, in cursor)
-        else:
-            cursor.execute(*table.insert(columns, rows))
-            last_id = database.lastid(cursor)
-            ids.extend(range(last_id - len(rows) + 1, last_id + 1))
-    return ids
+    values = _formatted_columns(Model, names, vlist)
+    if backend.name == 'sqlite' and _one_statement():
+        return _insert_many(table, columns, values, len(vlist))
+    return _insert_values(table, columns, values, len(vlist))
 
 
 def _formatted_columns(Model, names, vlist):
@@ -119,24 +98,62 @@ def _formatted_columns(Model, names, vlist):
         for n in names]
 
 
-def _insert_many(Model, vlist, table, columns, names):
+def _rows(now, values, count):
+    "The count rows of the columns of values, with their creation"
+    user = Transaction().user
+    return [(user, now, *r)
+        for r in (zip(*values) if values else [()] * count)]
+
+
+def _one_statement():
+    """Whether SQLite inserts the rows by one statement run for each row:
+    in a transaction (autocommit would commit each row, and another
+    connection could insert between them)"""
+    return Transaction().connection.isolation_level is not None
+
+
+def _insert_many(table, columns, values, count):
     """The INSERT of insert_rows on SQLite: one statement run for each row
     (executemany, which binds the values of the rows in C, where python-sql
     writes and passes the values of a VALUES list of many rows one by one,
     and SQLite bounds their number); the creation date read once. One
     writer at a time, each new id one more than the largest: the ids are
     consecutive, up to the last one SQLite gives."""
-    transaction = Transaction()
-    cursor = transaction.connection.cursor()
+    cursor = Transaction().connection.cursor()
     cursor.execute(*Select([CurrentTimestamp()]))
     now, = cursor.fetchone()
-    rows = [(transaction.user, now, *r) for r in zip(
-            *_formatted_columns(Model, names, vlist))]
+    rows = _rows(now, values, count)
     query, _ = tuple(table.insert(columns, [rows[0]]))
     cursor.executemany(query, rows)
     cursor.execute('SELECT last_insert_rowid()')
     last_id, = cursor.fetchone()
-    return list(range(last_id - len(rows) + 1, last_id + 1))
+    return list(range(last_id - count + 1, last_id + 1))
+
+
+def _insert_values(table, columns, values, count):
+    """The INSERTs of insert_rows by VALUES lists of rows: with RETURNING
+    or on SQLite (one writer at a time, each new id one more than the
+    largest: the ids of an insert are consecutive, up to the last one it
+    gives) by slices of the parameters a query takes, else a row at a
+    time"""
+    transaction = Transaction()
+    database = transaction.database
+    cursor = transaction.connection.cursor()
+    size = max(_insert_params(transaction) // len(columns), 1)
+    returning = database.has_returning()
+    if not returning and backend.name != 'sqlite':
+        size = 1
+    ids = []
+    for rows in grouped_slice(_rows(CurrentTimestamp(), values, count), size):
+        rows = [list(r) for r in rows]
+        if returning:
+            cursor.execute(*table.insert(columns, rows, [table.id]))
+            ids.extend(r for r, in cursor)
+        else:
+            cursor.execute(*table.insert(columns, rows))
+            last_id = database.lastid(cursor)
+            ids.extend(range(last_id - len(rows) + 1, last_id + 1))
+    return ids
 
 
 def _insert_arrays(Model, vlist, table, columns, names):

@@ -71,6 +71,31 @@ class BulkTestCase(unittest.TestCase):
             self.insert_queries)
 
     @with_transaction()
+    def test_insert_rows_without_values(self):
+        """Rows without values: each its id and its creation"""
+        pool = Pool()
+        Session = pool.get('ir.session.wizard')
+        ids = bulk.insert_rows(Session, [{}, {}, {'data': '{}'}])
+        self.assertEqual(len(set(ids)), 3)
+        sessions = Session.browse(ids)
+        self.assertEqual([s.data for s in sessions], [None, None, '{}'])
+        self.assertTrue(all(s.create_date for s in sessions))
+        self.assertEqual(bulk.insert_rows(Session, []), [])
+
+    @unittest.skipUnless(backend.name == 'sqlite', "SQLite's own path")
+    @with_transaction()
+    def test_insert_rows_autocommit(self):
+        """Out of a transaction (autocommit), where another connection may
+        insert between the statements of executemany, SQLite inserts the
+        rows by VALUES lists, each one statement"""
+        connection = SimpleNamespace(
+            isolation_level=None, cursor=Transaction().connection.cursor)
+        with patch.object(Transaction(), 'connection', connection), \
+                patch.object(bulk, '_insert_many') as insert_many:
+            self.check_insert_rows(600)
+        insert_many.assert_not_called()
+
+    @with_transaction()
     def test_insert_rows_generic(self):
         """The rows on a backend other than PostgreSQL and SQLite: an
         INSERT per slice with RETURNING, or a row at a time without"""

@@ -421,8 +421,8 @@ def ignore_cache_queries(query):
 
 def ignore_run_queries(query):
     """The queries a run may make more or fewer of with the same work:
-    those of the caches (the reminders are inserted in one query on both
-    backends)"""
+    those of the caches (the reminders are inserted in a few queries
+    whatever their number, on both backends)"""
     return ignore_cache_queries(query)
 
 
