@@ -135,7 +135,8 @@ def step_order(steps):
 
 
 def run_benchmark(store, args, meta):
-    "Run the steps args.repeat times; return their results"
+    """Run the steps args.repeat times, each repeat on a fresh copy of the
+    template for each module; return their results"""
     modules = [m for m in args.modules
         if not (args.skip_core and m == 'core')]
     steps = [s for s in args.steps]
@@ -143,32 +144,38 @@ def run_benchmark(store, args, meta):
     order = step_order(steps)
     profiled = set()
     for repeat in range(args.repeat):
-        for module in modules:
-            name = 'bench_work_%s_%d' % (module, os.getpid())
-            database = store.new_copy(name)
-            try:
-                for step, result in run_module(store, args, meta, database,
-                        module, order, repeat, profiled):
-                    if step in steps:
-                        runs[module][step].append(result)
-            finally:
+        databases = {}
+        try:
+            for module in modules:
+                databases[module] = store.new_copy(
+                    'bench_work_%s_%d' % (module, os.getpid()))
+            for module, step, result in run_steps(store, args, meta,
+                    databases, order, repeat, profiled):
+                if step in steps:
+                    runs[module][step].append(result)
+        finally:
+            for database in databases.values():
                 store.drop(database[0])
     return runs
 
 
-def run_module(store, args, meta, database, module, order, repeat,
-        profiled):
-    "Run the steps of module in order on database; yield (step, result)"
+def run_steps(store, args, meta, databases, order, repeat, profiled):
+    """Run the steps in order on the database of each module ({module:
+    database}), the modules one after the other at each step: the two runs
+    of a step close in time, on a machine whose speed varies from a minute
+    to the next (their ratio run by run); yield (module, step, result)"""
+    failed = set()
     for step in order:
-        if module == 'core' and (step in OURS_ONLY
-                or step.startswith('workers')):
-            continue
-        result = run_one(store, args, meta, database, module, step, repeat,
-            profiled)
-        yield step, result
-        if 'error' in result and step in {'generate', 'process'}:
-            # The next steps need the reminders of this one
-            break
+        for module, database in databases.items():
+            if module in failed or (module == 'core' and (
+                        step in OURS_ONLY or step.startswith('workers'))):
+                continue
+            result = run_one(store, args, meta, database, module, step,
+                repeat, profiled)
+            yield module, step, result
+            if 'error' in result and step in {'generate', 'process'}:
+                # The next steps need the reminders of this one
+                failed.add(module)
 
 
 def run_one(store, args, meta, database, module, step, repeat, profiled):
