@@ -50,18 +50,6 @@ _SQL_AS_IS = {
     }
 
 
-def sql_formatter(field):
-    """The sql_format of field, which passes the values of the type the
-    database takes as they are: an INSERT of thousands of rows formats each
-    of their values"""
-    sql_format = field.sql_format
-    as_is = _SQL_AS_IS.get(field._type)
-    if as_is is None:
-        return sql_format
-    return lambda value: (
-        value if type(value) is as_is else sql_format(value))
-
-
 def formatted_column(field, values):
     """The values (None for empty) of field formatted for the database: a
     column of thousands of values formatted at once, the values of the type
@@ -288,9 +276,9 @@ def _update_rows(Model, records, values, by_record):
             cursor.execute(*table.update(columns, row,
                     where=in_ids(table.id, sub_ids)))
         return
-    formats = [sql_formatter(Model._fields[n]) for n in record_names]
-    per_record = {i: [f(by_record[n][i]) for n, f in zip(record_names,
-                formats)] for i in ids}
+    formatted = [formatted_column(Model._fields[n],
+            [by_record[n][i] for i in ids]) for n in record_names]
+    per_record = dict(zip(ids, map(list, zip(*formatted))))
     if not _has_update_from():
         _update_rows_case(table, columns, row, per_record)
         return
