@@ -15,8 +15,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .common import (
-    ID_BATCH_SIZE, browse, half_up_rounder, id_slices, in_ids, preload,
-    round_half_up, to_date)
+    half_up_rounder, id_slices, in_ids, preload, round_half_up, to_date)
 from .dispatch_delivery import PRESENTED
 from .interest import overdue_principal, reduce_lines
 from .penalty_country import rules_of_country
@@ -114,7 +113,8 @@ class PenaltyComputationMixin:
     @classmethod
     def compute_penalties(cls, requests):
         """Return {key: Penalties} for requests {key: (invoice, level, date,
-        overdue amount)}, rounded to the invoice currency, in a few queries
+        overdue amount)}, rounded to the invoice currency, in a few queries;
+        the invoice of a request is a record or its id (int() of either)
 
         Nothing is due when the invoice, its party or the segment of the
         party waives penalties, or when no penalty rule applies. The
@@ -127,7 +127,7 @@ class PenaltyComputationMixin:
             return {}
         # What the computation needs of the invoices, read at once
         facts = Invoice.dunning_penalty_facts(
-            {r[0].id for r in requests.values()})
+            {int(r[0]) for r in requests.values()})
         currencies = {c.id: c for c in preload(Currency,
                 {f.currency for f in facts.values()},
                 ['code', 'digits', 'rounding'])}
@@ -135,7 +135,7 @@ class PenaltyComputationMixin:
         # Most reminders owe nothing: the same zeros for each of a currency
         nothing = {i: no_penalties(c) for i, c in currencies.items()}
         for key in result:
-            result[key] = nothing[facts[requests[key][0].id].currency]
+            result[key] = nothing[facts[int(requests[key][0])].currency]
         if applicable:
             result.update(cls._compute_applicable(
                     requests, applicable, facts, currencies))
@@ -147,23 +147,13 @@ class PenaltyComputationMixin:
         of the requests whose level a penalty rule reaches (reached_levels)
         computed; the others, most of a day's reminders, owe nothing in
         their currency ({key: currency}): one query for the levels, none
-        for the reminders owing nothing. The invoice of a request may be
-        given by its id: the records are made for the requests computed
-        only."""
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
+        for the reminders owing nothing. The invoices may be given by their
+        ids: no record is made for them."""
         if not requests:
             return {}
         reached = cls._reached_level_ids(requests)
-        computed = {k: r for k, r in requests.items() if r[1].id in reached}
-        # Records for the invoices given by id, browsed together
-        invoice_ids = {
-            r[0] for r in computed.values() if isinstance(r[0], int)}
-        invoices = {i.id: i for i in browse(
-                Invoice, list(invoice_ids), size=ID_BATCH_SIZE)}
-        result = cls.compute_penalties({
-                k: (invoices[r[0]] if isinstance(r[0], int) else r[0], *r[1:])
-                for k, r in computed.items()})
+        result = cls.compute_penalties({k: r for k, r in requests.items()
+                if r[1].id in reached})
         # By currency id: the records of thousands of requests not hashed
         nothing = {}
         for key in requests.keys() - result.keys():
@@ -202,7 +192,7 @@ class PenaltyComputationMixin:
         nothing = {k: None for k, r in requests.items()
             if r[1].id not in reachable}
         # The invoice of each request, its id read once
-        requests = {k: (r[0].id, r[1]) for k, r in requests.items()
+        requests = {k: (int(r[0]), r[1]) for k, r in requests.items()
             if k not in nothing}
         segments = Party.dunning_segments_of({
                 (facts[i].party, facts[i].company)
@@ -244,7 +234,7 @@ class PenaltyComputationMixin:
         RateTable = pool.get('account.invoice.dunning.rate')
         Dispute = pool.get('account.invoice.dunning.dispute')
         # The invoice of each request, its id read once
-        request_invoices = {k: requests[k][0].id for k in applicable}
+        request_invoices = {k: int(requests[k][0]) for k in applicable}
         invoice_ids = list(set(request_invoices.values()))
         customer_types = Party.customer_types(
             sorted({facts[i].party for i in invoice_ids}))

@@ -341,10 +341,10 @@ class Penalty(metaclass=PoolMeta):
         commerce, article L622-28)"""
         pool = Pool()
         Proceeding = pool.get('account.invoice.dunning.proceeding')
-        ends = Proceeding.interest_ends({r[0].id for r in requests.values()})
+        ends = Proceeding.interest_ends({int(r[0]) for r in requests.values()})
         if ends:
-            requests = {k: (invoice, level, min(date, ends[invoice.id])
-                    if invoice.id in ends else date, overdue)
+            requests = {k: (invoice, level, min(date, ends[int(invoice)])
+                    if int(invoice) in ends else date, overdue)
                 for k, (invoice, level, date, overdue) in requests.items()}
         return super().compute_penalties(requests)
 

@@ -357,7 +357,7 @@ class PenaltyTestCase(unittest.TestCase):
                 Dunning.process(dunnings)
                 self.assertEqual({d.level.name for d in dunnings}, {level})
                 # Each invoice in generation, then in processing
-                self.assertEqual(sorted(r[0].id
+                self.assertEqual(sorted(int(r[0])
                         for call in compute.call_args_list
                         for r in call.args[0].values()), sorted(computed))
                 self.assertEqual([str(d.indemnity_amount)
@@ -390,9 +390,9 @@ class PenaltyTestCase(unittest.TestCase):
     @with_transaction()
     def test_reached_penalties_of_invoice_ids(self):
         """The invoices of the requests given by id owe what their records
-        owe; the computation gets records, made only for the requests of a
-        level a rule reaches (generation gives the ids of the thousands of
-        first reminders of a day, which need none)"""
+        owe; only the requests of a level a rule reaches are computed, their
+        invoices passed on as given: no record is made for the thousands of
+        invoices of a run (generation gives their ids)"""
         pool = Pool()
         Penalty = pool.get('account.invoice.dunning.penalty')
         company, invoices = self._professional_invoices(2)
@@ -417,7 +417,8 @@ class PenaltyTestCase(unittest.TestCase):
         computed, = compute.call_args_list
         self.assertEqual(
             {k: r[0] for k, r in computed.args[0].items()},
-            {0: invoices[0], 1: invoices[1]})
+            {0: invoices[0].id, 1: invoices[1]})
+        self.assertIsInstance(computed.args[0][0][0], int)
 
     @with_transaction()
     def test_waived(self):

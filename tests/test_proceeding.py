@@ -91,6 +91,10 @@ class ProceedingTestCase(unittest.TestCase):
             self.assertEqual(penalties[1].interest,
                 (D(100) * RATE * 55 / 365).quantize(D('0.01')))
             self.assertEqual(penalties[1].interest, D('1.83'))
+            # The same when the invoice is given by its id (a run)
+            self.assertEqual(Penalty.compute_penalties({
+                        1: (invoices[0].id, level, dt.date(2026, 6, 30),
+                            D(100))}), penalties)
 
     @with_transaction()
     def test_reminders_run_before_the_judgment(self):
