@@ -49,6 +49,24 @@ class PreloadTestCase(unittest.TestCase):
             {kept_values_class(Level, sorted(FIELDS))})
 
     @with_transaction()
+    def test_kept_class_fields(self):
+        """On the class, the kept names answer for Model's fields (as the
+        ORM and the messages read them); a value set is made by the field"""
+        pool = Pool()
+        Level = pool.get('account.invoice.dunning.level')
+        Procedure = pool.get('account.invoice.dunning.procedure')
+        Kept = kept_values_class(Level, sorted(FIELDS))
+        self.assertEqual(Kept.__name__, Level.__name__)
+        self.assertEqual(Kept.days.string, Level.days.string)
+        self.assertEqual(Kept.channel._type, 'selection')
+        self.assertEqual(Kept.__names__('channel'), Level.__names__('channel'))
+        level, = preload(Level, [Level.search([], limit=1)[0].id], FIELDS)
+        procedure, = Procedure.search([], limit=1)
+        level.procedure = procedure.id
+        self.assertIsInstance(level.procedure, Procedure)
+        self.assertEqual(level.procedure.id, procedure.id)
+
+    @with_transaction()
     def test_preload_reads_without_orm(self):
         """A kept value is read without the ORM's lookups (the 2 us of a
         field, a hundred thousand times in a run)"""
