@@ -12,7 +12,6 @@ import operator
 import re
 import sqlite3
 import threading
-import weakref
 from array import array
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
@@ -29,7 +28,7 @@ from sql.operators import All, Any, Equal, In, NotEqual
 from trytond import backend
 from trytond.model import Index
 from trytond.model import Model as TrytonModel
-from trytond.model import fields
+from trytond.model import dualmethod, fields
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice, sqlite_apply_types
@@ -136,28 +135,34 @@ def preload(Model, ids, names):
     costs a slot's read where a field's costs ten times more (the ORM's
     lookups, 2 us). The other fields are read as usual. The records are
     instances of a subclass of Model (kept_values_class), for reading:
-    never saved."""
-    names = sorted(set(names) - {'id'})
+    they refuse to be saved."""
     Kept = kept_values_class(Model, names)
-    return [Kept(**values) for values in Model.read(list(ids), names)]
-
-
-_KEPT_CLASSES = weakref.WeakKeyDictionary()
+    return [Kept(**values)
+        for values in Model.read(list(ids), list(Kept.__kept_names__))]
 
 
 def kept_values_class(Model, names):
     """The subclass of Model whose values of the fields names, and id, are
     kept in slots, as the pool makes the classes of a model: once a Model
-    and names"""
-    classes = _KEPT_CLASSES.setdefault(Model, {})
-    key = tuple(names)
-    if key not in classes:
+    and names, kept on Model (gone with its pool)"""
+    names = tuple(sorted(set(names) - {'id'}))
+    if '_kept_classes' not in Model.__dict__:
+        Model._kept_classes = {}
+    classes = Model._kept_classes
+    if names not in classes:
         attrs = {'__slots__': tuple('_kept_%s' % n for n in names),
-            'id': _KeptField(Model._fields['id'], '_id')}
+            '__kept_names__': names,
+            'id': _KeptField(Model._fields['id'], '_id'),
+            'save': dualmethod(_refuse_save)}
         for name in names:
             attrs[name] = _KeptField(Model._fields[name], '_kept_%s' % name)
-        classes[key] = type(Model.__name__, (Model,), attrs)
-    return classes[key]
+        classes[names] = type(Model.__name__, (Model,), attrs)
+    return classes[names]
+
+
+def _refuse_save(cls, records):
+    raise TypeError("Records of %s preloaded for reading can not be saved"
+        % cls.__name__)
 
 
 class _KeptField(property):
@@ -165,15 +170,21 @@ class _KeptField(property):
     read, in C), set through the field (its value made as Model's); a slot
     not set (a copy) is read through Model, as a descriptor failing falls
     back on __getattr__. On the class it answers for the field: its
-    attributes are the field's."""
+    attributes are the field's (not the special ones)."""
 
     def __init__(self, field, slot):
         super().__init__(operator.attrgetter(slot),
             functools.partial(_set_kept, field, slot))
-        self.field = field
+        self._kept_field = field
 
     def __getattr__(self, name):
-        return getattr(self.field, name)
+        if name.startswith('__') or name == '_kept_field':
+            raise AttributeError(name)
+        return getattr(self._kept_field, name)
+
+    # A Function field's getter and setter, not the property's methods
+    getter = property(lambda self: self._kept_field.getter)
+    setter = property(lambda self: self._kept_field.setter)
 
 
 def _set_kept(field, slot, record, value):

@@ -22,8 +22,8 @@ from trytond.transaction import Transaction
 
 from .bulk import replan_grown_tables, write_rows
 from .common import (
-    ID_BATCH_SIZE, amount_rounder, apply_types, browse, changed_values,
-    company_country, in_ids, objects_frozen, preload, set_changed_values)
+    amount_rounder, apply_types, browse, changed_values, company_country,
+    in_ids, objects_frozen, preload, set_changed_values)
 from .exceptions import DunningError, DunningWarning
 
 # Reminders processed at once: each batch refreshes its amounts in a few
@@ -267,17 +267,12 @@ class DunningProcessingMixin:
             amounts):
         """The penalties of the reminders on their refreshed amounts
         ({dunning id: amount}), with the levels and currencies by id"""
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        Penalty = pool.get('account.invoice.dunning.penalty')
-        # For their ids: the computation reads the invoices by SQL
-        invoices = {i.id: i for i in browse(Invoice,
-                list({rows[d.id]['invoice'] for d in dunnings}),
-                size=ID_BATCH_SIZE)}
+        Penalty = Pool().get('account.invoice.dunning.penalty')
+        # The invoices by id: the computation reads them by SQL
         requests = {}
         for dunning in dunnings:
             row = rows[dunning.id]
-            requests[dunning.id] = (invoices[row['invoice']],
+            requests[dunning.id] = (row['invoice'],
                 levels[row['level']], row['date'], amounts[dunning.id])
         return Penalty.compute_reached_penalties(requests,
             {d.id: currencies[rows[d.id]['currency']] for d in dunnings})

@@ -59,6 +59,8 @@ class PreloadTestCase(unittest.TestCase):
         self.assertEqual(Kept.__name__, Level.__name__)
         self.assertEqual(Kept.days.string, Level.days.string)
         self.assertEqual(Kept.channel._type, 'selection')
+        self.assertEqual(Kept.procedure.model_name,
+            'account.invoice.dunning.procedure')
         self.assertEqual(Kept.__names__('channel'), Level.__names__('channel'))
         level, = preload(Level, [Level.search([], limit=1)[0].id], FIELDS)
         procedure, = Procedure.search([], limit=1)
@@ -104,3 +106,30 @@ class PreloadTestCase(unittest.TestCase):
         self.assertEqual(copied.id, record.id)
         self.assertEqual(copied.days, record.days)
         self.assertEqual(copied.procedure, record.procedure)
+
+    @with_transaction()
+    def test_kept_class_once(self):
+        """One class a model and set of names, whatever their order, the id
+        never kept twice; kept on the pool's class"""
+        pool = Pool()
+        Level = pool.get('account.invoice.dunning.level')
+        Kept = kept_values_class(Level, ['days', 'channel'])
+        self.assertIs(kept_values_class(Level, ['id', 'channel', 'days']),
+            Kept)
+        self.assertIn(Kept, Level.__dict__['_kept_classes'].values())
+        level, = preload(Level, [Level.search([], limit=1)[0].id],
+            ['id', 'days'])
+        self.assertIsInstance(level.id, int)
+
+    @with_transaction()
+    def test_kept_not_saved(self):
+        "A preloaded record refuses to be saved"
+        pool = Pool()
+        Level = pool.get('account.invoice.dunning.level')
+        level, = preload(Level, [Level.search([], limit=1)[0].id], FIELDS)
+        level.days = 99
+        with self.assertRaises(TypeError):
+            level.save()
+        with self.assertRaises(TypeError):
+            type(level).save([level])
+        self.assertNotEqual(Level(level.id).days, 99)
