@@ -68,10 +68,26 @@ class DunningGenerationMixin:
         unpaid = Invoice.dunning_unpaid(company_ids)
         Promise.settle(company_ids, date, unpaid=unpaid)
         Plan.settle(company_ids, date, unpaid=unpaid)
+        # The figures of the open invoices and their history are freed
+        # before the penalties and the insert: the peak of a run of
+        # 100,000 invoices holds one or the other
+        to_create, keep = cls._run_reminders(date, company_ids, strict,
+            Invoice.dunning_figures(date, company_ids, unpaid=unpaid))
+        del unpaid
+        cls._set_deadlines(to_create)
+        cls._set_penalties(to_create)
+        created = cls._insert(to_create)
+        return created + browse(cls, sorted(keep))
+
+    @classmethod
+    def _run_reminders(cls, date, company_ids, strict, figures):
+        """Return the values of the reminders to create on date for the
+        companies and the ids of the drafts to keep, the drafts that no
+        longer apply cancelled; figures: {invoice: InvoiceFigures} of the
+        open invoices"""
         candidates = cls.candidate_invoices(company_ids, date)
         history = cls._invoice_dunnings(company_ids)
         cls._check_run_date(date, candidates, history, strict)
-        figures = Invoice.dunning_figures(date, company_ids, unpaid=unpaid)
         ladder = cls._run_levels(candidates, history)
         to_create, keep = cls._next_reminders(date, candidates, figures,
             history, cls._resumed(company_ids, history), ladder=ladder)
@@ -83,10 +99,7 @@ class DunningGenerationMixin:
             to_create += reminders
             keep |= kept
         cls._cancel_replaced(company_ids, history, keep)
-        cls._set_deadlines(to_create)
-        cls._set_penalties(to_create)
-        created = cls._insert(to_create)
-        return created + browse(cls, sorted(keep))
+        return to_create, keep
 
     @classmethod
     def _resumed(cls, company_ids, history):
