@@ -68,12 +68,15 @@ class DunningGenerationMixin:
         unpaid = Invoice.dunning_unpaid(company_ids)
         Promise.settle(company_ids, date, unpaid=unpaid)
         Plan.settle(company_ids, date, unpaid=unpaid)
-        # The figures of the open invoices and their history are freed
-        # before the penalties and the insert: the peak of a run of
-        # 100,000 invoices holds one or the other
-        to_create, keep = cls._run_reminders(date, company_ids, strict,
-            Invoice.dunning_figures(date, company_ids, unpaid=unpaid))
+        figures = Invoice.dunning_figures(date, company_ids, unpaid=unpaid)
+        # What a run reads is freed as soon as it is used, the figures of
+        # the open invoices and their history before the penalties and the
+        # insert: the peak of a run of 100,000 invoices holds one or the
+        # other
         del unpaid
+        to_create, keep = cls._run_reminders(
+            date, company_ids, strict, figures)
+        del figures
         cls._set_deadlines(to_create)
         cls._set_penalties(to_create)
         created = cls._insert(to_create)
