@@ -343,8 +343,8 @@ class Penalty(metaclass=PoolMeta):
         Proceeding = pool.get('account.invoice.dunning.proceeding')
         ends = Proceeding.interest_ends({int(r[0]) for r in requests.values()})
         if ends:
-            requests = {k: (invoice, level, min(date, ends[int(invoice)])
-                    if int(invoice) in ends else date, overdue)
+            requests = {k: (invoice, level,
+                    min(date, ends.get(int(invoice), date)), overdue)
                 for k, (invoice, level, date, overdue) in requests.items()}
         return super().compute_penalties(requests)
 
