@@ -4,6 +4,7 @@
 """The template database of a run: built once (by a worker, see build.py),
 kept in bench/.cache/ for SQLite or in the cluster and a dump for
 PostgreSQL, copied for each run and upgraded when the module changed."""
+import argparse
 import hashlib
 import json
 import os
@@ -19,7 +20,9 @@ def cache_key(args):
     """The key of the data: the module is not in it, a template built by
     another version of the module is upgraded (see ensure_template)"""
     from importlib.metadata import version
-    return 'n%d-%s-%s' % (args.invoices, args.date.strftime('%Y%m%d'),
+    copies = getattr(args, 'copies', 1)
+    return 'n%d-%s%s-%s' % (args.invoices,
+        'x%d-' % copies if copies > 1 else '', args.date.strftime('%Y%m%d'),
         hashlib.sha256(repr((BUILD_VERSION, SEED,
                         version('trytond'))).encode()).hexdigest()[:10])
 
@@ -77,6 +80,13 @@ class SQLiteStore:
     def prepare(self):
         return 0.
 
+    def copy_target(self, seed):
+        """(database name, path) where the worker adds the copies: a copy
+        of the template of seed (a store)"""
+        name, path = self.build_target()
+        shutil.copyfile(seed.template, os.path.join(path, name + '.sqlite'))
+        return name, path
+
     def new_copy(self, name):
         "Copy the template into a work database; return (name, path)"
         os.makedirs(WORK_DIR, exist_ok=True)
@@ -128,6 +138,16 @@ class PostgreSQLStore:
         with self.connect() as conn:
             conn.execute('CREATE DATABASE "%s" TEMPLATE template0 '
                 "ENCODING 'unicode'" % name)
+        return name, None
+
+    def copy_target(self, seed):
+        """(database name, path) where the worker adds the copies: a copy
+        of the template of seed (a store)"""
+        name = self.template + '_build'
+        self._drop(name)
+        with self.connect() as conn:
+            conn.execute('CREATE DATABASE "%s" TEMPLATE "%s"' % (
+                    name, seed.template))
         return name, None
 
     def _drop(self, name):
@@ -218,6 +238,8 @@ def ensure_template(store, args):
                 or meta.get('data_fixes', 0) < DATA_FIXES):
             meta = upgrade_template(store, args, meta)
         return meta
+    if getattr(args, 'copies', 1) > 1:
+        return build_copies(store, args)
     log("Building the template database for N=%d (once)..." % args.invoices)
     start = time.perf_counter()
     name, path = store.build_target()
@@ -238,6 +260,42 @@ def ensure_template(store, args):
         json.dump(meta, fp, indent=2)
     log("Template built and cached in %.0f s: %s" % (
             meta['build_seconds']['total'], meta['cache']))
+    meta['restore_seconds'] = 0.
+    return meta
+
+
+def build_copies(store, args):
+    """Build the template of store as args.copies copies of the template of
+    N / copies (built through Tryton, or taken from the cache), the copies
+    added in SQL (replicate.py)"""
+    seed_args = argparse.Namespace(**dict(vars(args),
+            invoices=args.invoices // args.copies, copies=1, rebuild=False))
+    seed = type(store)(cache_key(seed_args))
+    seed_meta = ensure_template(seed, seed_args)
+    log("Building the template for N=%d as %d copies of %s..." % (
+            args.invoices, args.copies, seed.template))
+    start = time.perf_counter()
+    name, path = store.copy_target(seed)
+    result = run_worker({'action': 'replicate', 'database': name,
+            'copies': args.copies, 'module_path': args.module_path},
+        store.backend, path, optimize=True)
+    meta = {k: v for k, v in seed_meta.items()
+        if k not in {'cache', 'template_database', 'restore_seconds'}}
+    meta['data'] = {k: v * args.copies for k, v in seed_meta['data'].items()}
+    meta['copies'] = {'copies': args.copies, 'of': seed.key,
+        'rows_added': result['added'], 'seconds': result['seconds']}
+    meta['build_seconds'] = {'seed': seed_meta['build_seconds']['total'],
+        'copies': round(time.perf_counter() - start, 1)}
+    meta['key'] = store.key
+    store.store(name, meta)
+    meta['build_seconds']['total'] = round(
+        time.perf_counter() - start, 1)
+    with open(store.meta, 'w') as fp:
+        json.dump(meta, fp, indent=2)
+    log("Template of %d copies built and cached in %.0f s (the template of "
+        "N/%d built in %.0f s): %s" % (args.copies,
+            meta['build_seconds']['total'], args.copies,
+            meta['build_seconds']['seed'], meta['cache']))
     meta['restore_seconds'] = 0.
     return meta
 
