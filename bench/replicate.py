@@ -76,9 +76,11 @@ def copy_plan(pool):
     REFERENCE_MODELS that name a copied record"""
     from trytond.model import ModelSQL
     plan = {CUSTOMER: ('customers',)}
+    # A table copied once, whatever the models that share it
+    tables = {pool.get(CUSTOMER)._table}
     for name, Model in pool.iterobject():
         if (not issubclass(Model, ModelSQL) or Model.table_query is not None
-                or name in plan):
+                or name in plan or Model._table in tables):
             continue
         if name in INVOICE_MODELS:
             plan[name] = ('all',)
@@ -89,6 +91,8 @@ def copy_plan(pool):
                 if field._type == 'many2one' and field.model_name == CUSTOMER]
             if links:
                 plan[name] = ('customer', links)
+        if name in plan:
+            tables.add(Model._table)
     return plan
 
 
