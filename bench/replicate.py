@@ -17,6 +17,9 @@ from sql.conditionals import Case
 from sql.functions import Function
 from sql.operators import Concat
 
+# In the key of the templates made of copies (template.cache_key): change
+# it when the copies change
+COPIES_VERSION = 2
 # The model whose rows start the copy: the customers of the invoices
 CUSTOMER = 'party.party'
 # The models of the invoices and of their payments, their rows copied
@@ -28,11 +31,13 @@ INVOICE_MODELS = ['account.invoice', 'account.invoice.line',
 # history of the invoices' transitions
 REFERENCE_MODELS = {'ir.model.log': 'resource'}
 # The texts that tell records apart, suffixed by the copy's number: the
-# codes of the customers and the numbers of the invoices and moves
+# codes of the customers and the numbers of the invoices, moves and
+# reconciliations
 SUFFIXED = {
     'party.party': ['code'],
     'account.invoice': ['number'],
-    'account.move': ['number', 'post_number'],
+    'account.move': ['number'],
+    'account.move.reconciliation': ['number'],
     }
 
 
@@ -54,14 +59,14 @@ def copy_template(copies):
     # the largest id of their table, a copy after the other
     plan = {m: rows for m, rows in copy_plan(pool).items()
         if _count(cursor, pool.get(m), _where(pool, m, rows))}
+    _check_left_out(pool, plan)
     offsets = {m: _max_id(cursor, pool.get(m)) for m in plan}
     added = {}
     for model in _ordered(pool, plan):
         Model = pool.get(model)
         before = _count(cursor, Model)
         for copy in range(1, copies):
-            cursor.execute(*_copy_query(
-                    pool, Model, plan[model], offsets, copy))
+            cursor.execute(*_copy_query(pool, Model, plan, offsets, copy))
         added[model] = _count(cursor, Model) - before
         transaction.database.setnextid(transaction.connection,
             Model._table, offsets[model] * copies + 1)
@@ -73,7 +78,7 @@ def copy_plan(pool):
     invoices), the rows of the models that link to a customer by a
     Many2One (their addresses, contact mechanisms, the values of their
     MultiValue fields), all the rows of INVOICE_MODELS and the rows of
-    REFERENCE_MODELS that name a copied record"""
+    REFERENCE_MODELS that name a record of INVOICE_MODELS"""
     from trytond.model import ModelSQL
     plan = {CUSTOMER: ('customers',)}
     # A table copied once, whatever the models that share it
@@ -94,6 +99,30 @@ def copy_plan(pool):
         if name in plan:
             tables.add(Model._table)
     return plan
+
+
+def _check_left_out(pool, plan):
+    """Raise when rows of a table left out of plan link to the rows of a
+    model copied whole (the taxes of invoice lines, core's dunnings of
+    move lines): the copies would miss them"""
+    from trytond.model import ModelSQL
+    from trytond.transaction import Transaction
+    cursor = Transaction().connection.cursor()
+    whole = {m for m, rows in plan.items() if rows[0] == 'all'}
+    tables = {pool.get(m)._table for m in plan}
+    for name, Model in pool.iterobject():
+        if (not issubclass(Model, ModelSQL) or Model.table_query is not None
+                or Model._table in tables):
+            continue
+        table = Model.__table__()
+        for field_name, field in _columns(Model).items():
+            if field._type == 'many2one' and field.model_name in whole:
+                cursor.execute(*table.select(table.id,
+                        where=getattr(table, field_name) != Null, limit=1))
+                if cursor.fetchone():
+                    raise ValueError("The rows of %s link to %s by %s: "
+                        "they are not copied" % (
+                            name, field.model_name, field_name))
 
 
 def _columns(Model):
@@ -158,7 +187,7 @@ def _count(cursor, Model, where=None):
     return cursor.fetchone()[0]
 
 
-def _copy_query(pool, Model, rows, offsets, copy):
+def _copy_query(pool, Model, plan, offsets, copy):
     """INSERT ... SELECT of the copy number copy of the rows of Model: the
     ids and the links to copied records moved by copy times the offset of
     their model"""
@@ -170,35 +199,63 @@ def _copy_query(pool, Model, rows, offsets, copy):
         if name == 'id':
             values.append(column + offsets[Model.__name__] * copy)
         elif field._type == 'many2one' and field.model_name in offsets:
-            values.append(column + offsets[field.model_name] * copy)
+            values.append(_moved_id(pool, plan, offsets, field.model_name,
+                    column, copy))
         elif field._type == 'reference':
-            values.append(_moved_reference(column, offsets, copy))
+            values.append(
+                _moved_reference(pool, plan, offsets, column, copy))
         elif name in SUFFIXED.get(Model.__name__, []):
             # Empty stays empty: NULL || text is NULL
             values.append(Concat(column, Literal('-%d' % copy)))
         else:
             values.append(column)
     # The rows of the template, not those of the copies before
-    where = table.id <= offsets[Model.__name__]
-    condition = _where(pool, Model.__name__, rows)(table)
-    if condition is not None:
-        where &= condition
-    return table.insert(columns, table.select(*values, where=where))
+    return table.insert(columns, table.select(*values,
+            where=_copied(pool, Model.__name__, plan, offsets)(table)))
 
 
-def _moved_reference(column, offsets, copy):
+def _copied(pool, model, plan, offsets):
+    """The condition of the rows of model copied: those of the plan among
+    the rows of the template (not the copies made before); a function of
+    the table"""
+    def condition(table):
+        where = table.id <= offsets[model]
+        condition = _where(pool, model, plan[model])(table)
+        if condition is not None:
+            where &= condition
+        return where
+    return condition
+
+
+def _moved_id(pool, plan, offsets, model, value, copy):
+    """value, the id of a record of model, moved to the id of its copy when
+    the record is copied (all of a model copied whole, the rows of the plan
+    of the others), else as it is"""
+    moved = value + offsets[model] * copy
+    if plan[model][0] == 'all':
+        return moved
+    target = pool.get(model).__table__()
+    return Case((value.in_(target.select(target.id,
+                    where=_copied(pool, model, plan, offsets)(target))),
+            moved), else_=value)
+
+
+def _moved_reference(pool, plan, offsets, column, copy):
     """A Reference column ('model,id') that names a copied record moved to
-    the record's copy"""
+    the record's copy; empty ('model,' or a negative id) as it is"""
     from trytond.transaction import Transaction
     database = Transaction().database
     integer = database.sql_type('INTEGER').base
     text = database.sql_type('VARCHAR').base
     model = SplitPart(column, ',', 1)
-    record = Cast(SplitPart(column, ',', 2), integer)
-    cases = [((model == name) & (SplitPart(column, ',', 2) != ''),
-            Concat(Literal(name + ','),
-                Cast(record + offset * copy, text)))
-        for name, offset in sorted(offsets.items()) if offset]
+    record_id = SplitPart(column, ',', 2)
+    record = Cast(record_id, integer)
+    cases = [((model == name) & (record_id != '')
+            & ~record_id.like('-%'),
+            Concat(Literal(name + ','), Cast(
+                    _moved_id(pool, plan, offsets, name, record, copy),
+                    text)))
+        for name in sorted(offsets)]
     return Case(*cases, else_=column) if cases else column
 
 
@@ -217,6 +274,7 @@ def _where(pool, model, rows):
                 condition |= getattr(table, name).in_(_customers(pool))
             return condition
         return condition
+    # The history of the invoices and moves
     return lambda table: SplitPart(getattr(table, rows[1]), ',', 1).in_(
         INVOICE_MODELS)
 

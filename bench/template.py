@@ -14,6 +14,7 @@ import time
 
 from base import BUILD_VERSION, CACHE_DIR, SEED, WORK_DIR, log, run_worker
 from build import DATA_FIXES
+from replicate import COPIES_VERSION
 
 
 def cache_key(args):
@@ -21,10 +22,12 @@ def cache_key(args):
     another version of the module is upgraded (see ensure_template)"""
     from importlib.metadata import version
     copies = getattr(args, 'copies', 1)
+    built = (BUILD_VERSION, SEED, version('trytond'))
+    if copies > 1:
+        built += (COPIES_VERSION,)
     return 'n%d-%s%s-%s' % (args.invoices,
         'x%d-' % copies if copies > 1 else '', args.date.strftime('%Y%m%d'),
-        hashlib.sha256(repr((BUILD_VERSION, SEED,
-                        version('trytond'))).encode()).hexdigest()[:10])
+        hashlib.sha256(repr(built).encode()).hexdigest()[:10])
 
 
 def prune_caches(key, backend):

@@ -18,6 +18,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
+from .test_dispute import dispute
 from .test_effectiveness import settle
 from .test_engine import activate_with_company, create_invoices, pay_invoice
 
@@ -53,6 +54,16 @@ def row_count(Model, column=None):
                 Count(Column(table, column), distinct=True)))
     else:
         cursor.execute(*table.select(Count(table.id)))
+    return cursor.fetchone()[0]
+
+
+def log_count(record):
+    "The rows of the history of record's transitions (ir.model.log)"
+    Log = Pool().get('ir.model.log')
+    log = Log.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*log.select(Count(log.id),
+            where=log.resource == str(record)))
     return cursor.fetchone()[0]
 
 
@@ -92,6 +103,11 @@ class BenchReplicateTestCase(unittest.TestCase):
         with set_company(company):
             settle(invoices[0], 120, dt.date(2026, 1, 20))
             pay_invoice(invoices[1], 50, dt.date(2026, 1, 20))
+        # The history of the transition to paid, as the bench's build has
+        # for each paid invoice
+        Log = Pool().get('ir.model.log')
+        Log.create([{'resource': str(invoices[0]), 'event': 'transition',
+                    'target': 'state:paid'}])
         return company, invoices
 
     @with_transaction()
@@ -101,7 +117,7 @@ class BenchReplicateTestCase(unittest.TestCase):
         Invoice = pool.get('account.invoice')
         Party = pool.get('party.party')
         company, invoices = self.originals()
-        invoice_offset, party_offset = max_id(Invoice), max_id(Party)
+        offsets = {'invoice': max_id(Invoice), 'party': max_id(Party)}
         n_invoices = row_count(Invoice)
         n_customers = row_count(Invoice, 'party')
 
@@ -109,7 +125,9 @@ class BenchReplicateTestCase(unittest.TestCase):
 
         self.assertEqual(added['account.invoice'],
             n_invoices * (COPIES - 1))
-        self.assertEqual(added['party.party'], n_customers * (COPIES - 1))
+        for model in ['party.party', 'party.address',
+                'party.party.dunning_segment']:
+            self.assertEqual(added[model], n_customers * (COPIES - 1))
         self.assertEqual(row_count(Invoice, 'party'), n_customers * COPIES)
         with set_company(company):
             dunnings = Dunning.generate_dunnings(date=dt.date(2026, 3, 20))
@@ -118,35 +136,85 @@ class BenchReplicateTestCase(unittest.TestCase):
         # The open and the partially paid invoices
         self.assertEqual(len(reminded), 3)
         self.assertEqual(len(dunnings), len(reminded) * COPIES)
-        twins = {(i.id, c): Invoice(i.id + invoice_offset * c)
+        twins = {(i.id, c): Invoice(i.id + offsets['invoice'] * c)
             for i in invoices for c in range(1, COPIES)}
         with set_company(company):
             penalties = penalties_at_reached_level(
                 invoices + list(twins.values()), dt.date(2026, 3, 20))
-        # Interest and indemnity owed: the copies check more than zeros
-        self.assertTrue(all(penalties[i.id].interest
-                and penalties[i.id].indemnity for i in reminded))
-        for invoice in invoices:
-            for copy in range(1, COPIES):
-                twin = twins[invoice.id, copy]
-                self.assertEqual(twin.party.id,
-                    invoice.party.id + party_offset * copy)
-                self.assertEqual(twin.number, '%s-%d' % (invoice.number, copy))
-                self.assertEqual(
-                    (twin.state, twin.invoice_date, twin.total_amount,
-                        twin.amount_to_pay),
-                    (invoice.state, invoice.invoice_date,
-                        invoice.total_amount, invoice.amount_to_pay))
-                self.assertEqual(twin.move.origin, twin)
+            # Interest and indemnity owed: the copies check more than zeros
+            self.assertTrue(all(penalties[i.id].interest
+                    and penalties[i.id].indemnity for i in reminded))
+            for (invoice_id, copy), twin in twins.items():
+                invoice = Invoice(invoice_id)
+                self.check_twin(invoice, twin, copy, offsets)
                 self.assertEqual(facts.get(twin.id), facts.get(invoice.id))
                 self.assertEqual(penalties[twin.id], penalties[invoice.id])
-        paid = Invoice(invoices[0].id + invoice_offset)
+        paid = Invoice(invoices[0].id + offsets['invoice'])
         original_reconciliation, = {l.reconciliation
             for l in invoices[0].lines_to_pay}
         reconciliation, = {l.reconciliation for l in paid.lines_to_pay}
         self.assertNotEqual(reconciliation, original_reconciliation)
         self.assertEqual({l.move.origin for l in reconciliation.lines},
             {paid})
+        # The history of the paid invoice's transitions
+        self.assertTrue(log_count(invoices[0]))
+
+    def check_twin(self, invoice, twin, copy, offsets):
+        "twin is the copy number copy of invoice"
+        self.assertEqual(twin.party.id,
+            invoice.party.id + offsets['party'] * copy)
+        self.assertEqual(twin.invoice_address.party, twin.party)
+        self.assertEqual(twin.party.dunning_segment,
+            invoice.party.dunning_segment)
+        self.assertEqual(twin.number, '%s-%d' % (invoice.number, copy))
+        self.assertEqual(
+            (twin.state, twin.invoice_date, twin.total_amount,
+                twin.amount_to_pay),
+            (invoice.state, invoice.invoice_date,
+                invoice.total_amount, invoice.amount_to_pay))
+        self.assertEqual(twin.move.origin, twin)
+        self.assertEqual(log_count(twin), log_count(invoice))
+
+    @with_transaction()
+    def test_links_to_records_not_copied(self):
+        """A link to a record that is not copied (the company's party) stays
+        as it is, and so does an empty reference"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        company, invoices = self.originals()
+        invoice = invoices[2]
+        line, = [l for l in invoice.move.lines if not l.party]
+        move_line, move = MoveLine.__table__(), Move.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*move_line.update([move_line.party],
+                [company.party.id], where=move_line.id == line.id))
+        cursor.execute(*move.update([move.origin], ['account.invoice,-1'],
+                where=move.id == invoices[3].move.id))
+        invoice_offset = max_id(Invoice)
+        move_offset = max_id(Move)
+
+        load_replicate().copy_template(COPIES)
+
+        twin = Invoice(invoice.id + invoice_offset)
+        twin_line, = [l for l in twin.move.lines
+            if l.account == line.account]
+        self.assertEqual(twin_line.party, company.party)
+        cursor.execute(*move.select(move.origin,
+                where=move.id == invoices[3].move.id + move_offset))
+        self.assertEqual(cursor.fetchone()[0], 'account.invoice,-1')
+
+    @with_transaction()
+    def test_rows_left_out_raise(self):
+        """Rows of a table the copies leave out that link to the invoices
+        (here a dispute: a template has none) stop the copies"""
+        company, invoices = self.originals()
+        with set_company(company):
+            dispute(invoices[2], 20, opened_on=dt.date(2026, 2, 10))
+
+        with self.assertRaises(ValueError):
+            load_replicate().copy_template(COPIES)
 
     @with_transaction()
     def test_records_created_after_the_copies(self):
