@@ -106,51 +106,47 @@ def _check_left_out(pool, plan):
     model copied whole (the taxes of invoice lines, core's dunnings of
     move lines): the copies would miss them"""
     from trytond.model import ModelSQL
-    from trytond.transaction import Transaction
-    cursor = Transaction().connection.cursor()
     whole = {m for m, rows in plan.items() if rows[0] == 'all'}
     tables = {pool.get(m)._table for m in plan}
     for name, Model in pool.iterobject():
         if (not issubclass(Model, ModelSQL) or Model.table_query is not None
                 or Model._table in tables):
             continue
-        table = Model.__table__()
         for field_name, field in _columns(Model).items():
-            if field._type == 'many2one' and field.model_name in whole:
-                cursor.execute(*table.select(table.id,
-                        where=getattr(table, field_name) != Null, limit=1))
-                if cursor.fetchone():
-                    raise ValueError("The rows of %s link to %s by %s: "
-                        "they are not copied" % (
-                            name, field.model_name, field_name))
+            if (field._type == 'many2one' and field.model_name in whole
+                    and _has_value(Model, field_name)):
+                raise ValueError("The rows of %s link to %s by %s: they are "
+                    "not copied" % (name, field.model_name, field_name))
 
 
 def _columns(Model):
-    "{column: field} of the fields of Model that are columns of its table"
+    """{column: field} of the fields of Model that are columns of its
+    table: those ModelSQL makes columns of (see its history)"""
+    from trytond.model import fields
+    return {n: f for n, f in Model._fields.items()
+        if f.sql_type() and not isinstance(f, fields.Function)}
+
+
+def _has_value(Model, name):
+    "Test if a row of Model has a value in the column name"
     from trytond.transaction import Transaction
     cursor = Transaction().connection.cursor()
     table = Model.__table__()
-    cursor.execute(*table.select(where=Literal(False), limit=0))
-    names = {d[0] for d in cursor.description}
-    return {n: f for n, f in Model._fields.items() if n in names}
+    cursor.execute(*table.select(table.id,
+            where=getattr(table, name) != Null, limit=1))
+    return bool(cursor.fetchone())
 
 
 def _used_links(Model, plan):
     """The models of plan that rows of Model link to by a Many2One: those
     of the columns with a value (an empty link does not order the copy)"""
-    from trytond.transaction import Transaction
-    cursor = Transaction().connection.cursor()
-    table = Model.__table__()
     targets = set()
     for name, field in _columns(Model).items():
         if (field._type == 'many2one' and field.model_name in plan
                 and field.model_name != Model.__name__
-                and field.model_name not in targets):
-            column = getattr(table, name)
-            cursor.execute(*table.select(table.id,
-                    where=column != Null, limit=1))
-            if cursor.fetchone():
-                targets.add(field.model_name)
+                and field.model_name not in targets
+                and _has_value(Model, name)):
+            targets.add(field.model_name)
     return targets
 
 
